@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { channelNameSchema } from './channel-name.js';
+import { clientTypeSchema } from './enums.js';
+import { publishEventSchema } from './event.js';
+import { subscriptionFiltersSchema } from './filters.js';
+import { streamPositionSchema } from './position.js';
+
+/** Every request carries an id, unique among this connection's requests in flight; it gets exactly one reply. */
+export const requestIdSchema = z.string().min(1).max(64);
+export const tokenSchema = z.string().min(1).max(8192);
+
+export const MAX_CHANNELS_PER_SUBSCRIBE = 100;
+export const MAX_HISTORY_LIMIT = 1000;
+
+/** Authenticate a connection that did not send `Authorization: Bearer` at upgrade (browsers can't). */
+export const connectFrameSchema = z.strictObject({
+  type: z.literal('connect'),
+  id: requestIdSchema,
+  token: tokenSchema,
+  clientType: clientTypeSchema.optional(),
+  metadata: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
+});
+
+/**
+ * Subscribe to one or more channels, all or nothing. `since` maps a channel to the last
+ * position the client has; the server replays what came after it, then goes live.
+ */
+export const subscribeFrameSchema = z.strictObject({
+  type: z.literal('subscribe'),
+  id: requestIdSchema,
+  channels: z.array(channelNameSchema).min(1).max(MAX_CHANNELS_PER_SUBSCRIBE),
+  since: z.record(z.string(), streamPositionSchema).optional(),
+  filters: subscriptionFiltersSchema.optional(),
+  /** Acknowledged delivery; refused with APIX_ERR_NOT_SUPPORTED until it is implemented. */
+  acknowledgment: z.boolean().optional(),
+});
+
+export const unsubscribeFrameSchema = z.strictObject({
+  type: z.literal('unsubscribe'),
+  id: requestIdSchema,
+  channels: z.array(channelNameSchema).min(1).max(MAX_CHANNELS_PER_SUBSCRIBE),
+});
+
+export const publishFrameSchema = z.strictObject({
+  type: z.literal('publish'),
+  id: requestIdSchema,
+  channel: channelNameSchema,
+  event: publishEventSchema,
+  /** Retries with the same key within the idempotency window return the first position and append nothing. */
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+
+export const historyFrameSchema = z.strictObject({
+  type: z.literal('history'),
+  id: requestIdSchema,
+  channel: channelNameSchema,
+  /** Publications after this position; without it, the latest `limit` publications. */
+  since: streamPositionSchema.optional(),
+  limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
+});
+
+export const heartbeatPingFrameSchema = z.strictObject({
+  type: z.literal('heartbeat.ping'),
+  id: requestIdSchema,
+  /** Client clock, echoed back in the pong so the client can measure round-trip time. */
+  ts: z.number().optional(),
+});
+
+/** Replace the connection's token without dropping subscriptions. Same user and organisation only. */
+export const refreshFrameSchema = z.strictObject({
+  type: z.literal('refresh'),
+  id: requestIdSchema,
+  token: tokenSchema,
+});
+
+export const clientFrameSchemas = {
+  connect: connectFrameSchema,
+  subscribe: subscribeFrameSchema,
+  unsubscribe: unsubscribeFrameSchema,
+  publish: publishFrameSchema,
+  history: historyFrameSchema,
+  'heartbeat.ping': heartbeatPingFrameSchema,
+  refresh: refreshFrameSchema,
+} as const;
+export type ClientFrameType = keyof typeof clientFrameSchemas;
+
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  connectFrameSchema,
+  subscribeFrameSchema,
+  unsubscribeFrameSchema,
+  publishFrameSchema,
+  historyFrameSchema,
+  heartbeatPingFrameSchema,
+  refreshFrameSchema,
+]);
+
+export type ConnectFrame = z.infer<typeof connectFrameSchema>;
+export type SubscribeFrame = z.infer<typeof subscribeFrameSchema>;
+export type UnsubscribeFrame = z.infer<typeof unsubscribeFrameSchema>;
+export type PublishFrame = z.infer<typeof publishFrameSchema>;
+export type HistoryFrame = z.infer<typeof historyFrameSchema>;
+export type HeartbeatPingFrame = z.infer<typeof heartbeatPingFrameSchema>;
+export type RefreshFrame = z.infer<typeof refreshFrameSchema>;
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+export function isClientFrameType(type: string): type is ClientFrameType {
+  return Object.hasOwn(clientFrameSchemas, type);
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { channelNameSchema } from './channel-name.js';
+import { domainPayloadSchemas, eventTypeSchema, isDomainEventType, isProtocolEventType } from './event-types.js';
+
+const scalar = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+
+/**
+ * Event metadata: the seed's `timestamp`, `version` and `correlation_id`, plus up to 32
+ * application fields of scalar values (so filters can match on them). On publish,
+ * `timestamp` and `version` may be left out; the server fills them in.
+ */
+export const eventMetadataInputSchema = z
+  .object({
+    timestamp: z.number().int().nonnegative().optional(),
+    version: z.string().min(1).max(32).optional(),
+    correlation_id: z.string().min(1).max(200).optional(),
+  })
+  .catchall(scalar)
+  .refine((m) => Object.keys(m).length <= 32, 'metadata has more than 32 fields');
+
+export const eventMetadataSchema = z
+  .object({
+    timestamp: z.number().int().nonnegative(),
+    version: z.string().min(1).max(32),
+    correlation_id: z.string().min(1).max(200).optional(),
+  })
+  .catchall(scalar);
+export type EventMetadata = z.infer<typeof eventMetadataSchema>;
+
+/** Checks a domain event's payload against its schema; custom types carry any JSON payload. */
+function refinePayload(event: { type: string; payload?: unknown }, ctx: z.RefinementCtx): void {
+  if (isProtocolEventType(event.type)) {
+    ctx.addIssue({ code: 'custom', path: ['type'], message: `event type "${event.type}" is reserved for the server` });
+    return;
+  }
+  if (isDomainEventType(event.type)) {
+    const result = domainPayloadSchemas[event.type].safeParse(event.payload);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path.map(String)], message: issue.message });
+      }
+    }
+  }
+}
+
+/** What a publisher sends: an event without its channel (the channel is in the frame or URL). */
+export const publishEventSchema = z
+  .strictObject({
+    type: eventTypeSchema,
+    payload: z.unknown(),
+    metadata: eventMetadataInputSchema.optional(),
+  })
+  .superRefine(refinePayload);
+export type PublishEvent = z.infer<typeof publishEventSchema>;
+
+/** An event as stored and delivered: metadata is always complete. */
+export const storedEventSchema = z.object({
+  type: z.string(),
+  payload: z.unknown(),
+  metadata: eventMetadataSchema,
+});
+export type StoredEvent = z.infer<typeof storedEventSchema>;
+
+/** The seed's `ApiXEventSchema`, with the payload of typed events checked. */
+export const apiXEventSchema = z
+  .object({
+    type: eventTypeSchema,
+    channel: channelNameSchema,
+    payload: z.unknown(),
+    metadata: z
+      .object({ timestamp: z.number(), version: z.string(), correlation_id: z.string().optional() })
+      .optional(),
+  })
+  .superRefine(refinePayload);
+export type ApiXEvent = z.infer<typeof apiXEventSchema>;

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/**
+ * A position in a channel's stream. `offset` counts publications from 1 (0 means "before the
+ * first"); `epoch` names one incarnation of the stream: when the store loses a stream and
+ * starts again, the epoch changes, so an old offset can never be mistaken for a new one.
+ */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const streamPositionSchema = z.strictObject({
+  offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  epoch: z.string().regex(EPOCH_PATTERN, 'epoch must be 1-64 of A-Z a-z 0-9 _ -'),
+});

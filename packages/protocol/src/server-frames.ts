@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { channelTypeSchema } from './enums.js';
+import { storedEventSchema } from './event.js';
+import { streamPositionSchema } from './position.js';
+
+export const errorBodySchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+// ---- results of each request, carried in a successful reply ----
+
+export const connectResultSchema = z.object({ connectionId: z.string(), sessionId: z.string() });
+
+export const subscriptionStateSchema = z.object({
+  channel: z.string(),
+  channelType: channelTypeSchema,
+  /** The stream's position when the subscription went live. */
+  position: streamPositionSchema,
+  /** True when `since` was given and every publication after it was (or is being) replayed. */
+  recovered: z.boolean(),
+  /** Whether the client asked to recover (sent `since` for this channel). */
+  recovering: z.boolean(),
+  /** When recovery failed and the count is known: how many publications the client missed. */
+  missed: z.number().int().nonnegative().optional(),
+});
+export type SubscriptionState = z.infer<typeof subscriptionStateSchema>;
+
+export const subscribeResultSchema = z.object({ subscriptions: z.array(subscriptionStateSchema) });
+export const unsubscribeResultSchema = z.object({ channels: z.array(z.string()) });
+export const publishResultSchema = z.object({
+  channel: z.string(),
+  offset: z.number().int().positive(),
+  epoch: z.string(),
+  /** True when the idempotency key had been seen: nothing new was appended. */
+  duplicate: z.boolean(),
+});
+export type PublishResult = z.infer<typeof publishResultSchema>;
+
+export const publicationSchema = z.object({ offset: z.number().int().positive(), event: storedEventSchema });
+export type Publication = z.infer<typeof publicationSchema>;
+
+export const historyResultSchema = z.object({
+  channel: z.string(),
+  epoch: z.string(),
+  publications: z.array(publicationSchema),
+  /** The stream's latest position. */
+  position: streamPositionSchema,
+  /**
+   * False when `since` points at publications the log no longer holds (trimmed, or another
+   * epoch): the list then starts later than asked, and the gap is not hidden.
+   */
+  complete: z.boolean(),
+});
+export type HistoryResult = z.infer<typeof historyResultSchema>;
+
+export const refreshResultSchema = z.object({ expiresAt: z.number().int() });
+
+// ---- frames ----
+
+export const replyFrameSchema = z.discriminatedUnion('ok', [
+  z.object({ type: z.literal('reply'), id: z.string(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ type: z.literal('reply'), id: z.string(), ok: z.literal(false), error: errorBodySchema }),
+]);
+export type ReplyFrame = z.infer<typeof replyFrameSchema>;
+
+export const connectionEstablishedFrameSchema = z.object({
+  type: z.literal('connection.established'),
+  connectionId: z.string(),
+  sessionId: z.string(),
+  organizationId: z.string(),
+  userId: z.string(),
+  /** How often the client should send `heartbeat.ping` (it may be silent: WebSocket pings run anyway). */
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** Token expiry (ms since epoch): refresh before it, or the connection is closed after the grace period. */
+  expiresAt: z.number().int(),
+  serverTime: z.number().int(),
+});
+
+/** An error not tied to a request (the frame could not be read far enough to find its id). */
+export const connectionErrorFrameSchema = z.object({ type: z.literal('connection.error'), error: errorBodySchema });
+
+export const subscriptionAddedFrameSchema = subscriptionStateSchema.extend({ type: z.literal('subscription.added') });
+export const subscriptionRemovedFrameSchema = z.object({
+  type: z.literal('subscription.removed'),
+  channel: z.string(),
+  /** Why: the client asked (no error), or the server removed it (an error code). */
+  reason: z.enum(['unsubscribed', 'revoked']),
+  error: errorBodySchema.optional(),
+});
+
+/** One delivered publication. The same bytes go to every subscriber of the channel. */
+export const eventFrameSchema = z.object({
+  type: z.literal('event'),
+  channel: z.string(),
+  offset: z.number().int().positive(),
+  epoch: z.string(),
+  event: storedEventSchema,
+});
+export type EventFrame = z.infer<typeof eventFrameSchema>;
+
+/** The reply to `heartbeat.ping`. */
+export const heartbeatPongFrameSchema = z.object({
+  type: z.literal('heartbeat.pong'),
+  id: z.string(),
+  ts: z.number().optional(),
+  serverTime: z.number().int(),
+});
+
+export const serverFrameSchema = z.union([
+  replyFrameSchema,
+  connectionEstablishedFrameSchema,
+  connectionErrorFrameSchema,
+  subscriptionAddedFrameSchema,
+  subscriptionRemovedFrameSchema,
+  eventFrameSchema,
+  heartbeatPongFrameSchema,
+]);
+export type ServerFrame = z.infer<typeof serverFrameSchema>;
+export type ConnectionEstablishedFrame = z.infer<typeof connectionEstablishedFrameSchema>;
+export type ConnectionErrorFrame = z.infer<typeof connectionErrorFrameSchema>;
+export type SubscriptionAddedFrame = z.infer<typeof subscriptionAddedFrameSchema>;
+export type SubscriptionRemovedFrame = z.infer<typeof subscriptionRemovedFrameSchema>;
+export type HeartbeatPongFrame = z.infer<typeof heartbeatPongFrameSchema>;
