@@ -43,14 +43,21 @@ function refinePayload(event: { type: string; payload?: unknown }, ctx: z.Refine
   }
 }
 
+const publishEventFields = {
+  type: eventTypeSchema,
+  /** Any JSON for custom types; checked against the type's schema for the seven domain types. Absent → null. */
+  payload: z.unknown().optional(),
+  metadata: eventMetadataInputSchema.optional(),
+};
+
 /** What a publisher sends: an event without its channel (the channel is in the frame or URL). */
-export const publishEventSchema = z
-  .strictObject({
-    type: eventTypeSchema,
-    payload: z.unknown(),
-    metadata: eventMetadataInputSchema.optional(),
-  })
+export const publishEventSchema = z.strictObject(publishEventFields).superRefine(refinePayload);
+
+/** Body of `POST /api/v1/channels/:channel/events`: the same event, plus an optional idempotency key. */
+export const httpPublishBodySchema = z
+  .strictObject({ ...publishEventFields, idempotencyKey: z.string().min(1).max(200).optional() })
   .superRefine(refinePayload);
+export type HttpPublishBody = z.infer<typeof httpPublishBodySchema>;
 export type PublishEvent = z.infer<typeof publishEventSchema>;
 
 /** An event as stored and delivered: metadata is always complete. */

@@ -1,16 +1,7 @@
 import { z } from 'zod';
 import { errorBodySchema } from './server-frames.js';
-import { eventMetadataInputSchema } from './event.js';
 import { EPOCH_PATTERN } from './position.js';
 import { MAX_HISTORY_LIMIT } from './client-frames.js';
-
-/** Body of `POST /api/v1/channels/:channel/events`. The same event shape as the publish frame. */
-export const httpPublishBodySchema = z.strictObject({
-  type: z.string(),
-  payload: z.unknown(),
-  metadata: eventMetadataInputSchema.optional(),
-  idempotencyKey: z.string().min(1).max(200).optional(),
-});
 
 /** Query of `GET /api/v1/channels/:channel/history`. `sinceOffset` and `sinceEpoch` go together. */
 export const httpHistoryQuerySchema = z

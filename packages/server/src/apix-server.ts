@@ -1,0 +1,166 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { CloseCodes } from '@apix/protocol';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { ChannelAccess } from './channels/channel-access.js';
+import { DefaultChannelPolicy, type ChannelAuthorizer } from './channels/channel-authorizer.js';
+import { EventPublisher } from './channels/event-publisher.js';
+import { HistoryReader } from './channels/history-reader.js';
+import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/config.js';
+import type { Broker } from './engine/broker.js';
+import { MemoryBroker } from './engine/memory-broker.js';
+import { ApiExceptionFilter } from './http/api-error-response.js';
+import { AppModule } from './http/app.module.js';
+import { CREDENTIAL_VERIFIER, HISTORY_READER, PUBLISHER, SERVER_RUNTIME, SIGNING_KEY } from './http/injection-tokens.js';
+import { buildOpenApiDocument } from './http/openapi-document.js';
+import type { ServerRuntime } from './http/server-runtime.js';
+import { loadOrCreateSigningKey, type SigningKey } from './identity/signing-key-store.js';
+import { TokenIssuer } from './identity/token-issuer.js';
+import { TokenVerifier, type CredentialVerifier } from './identity/token-verifier.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { NestPinoLogger } from './logging/nest-logger.js';
+import { ApiXGateway, WEBSOCKET_PATH } from './realtime/apix-gateway.js';
+import { ConnectionManager } from './realtime/connection-manager.js';
+import { EventRouter } from './realtime/event-router.js';
+import { OriginPolicy } from './realtime/origin-policy.js';
+import { SubscriptionManager } from './realtime/subscription-manager.js';
+import { APIX_VERSION } from './version.js';
+
+export interface StartOptions {
+  /** Settings; anything left out takes its default (see config.ts). */
+  readonly config?: ApiXConfig | Partial<ApiXConfigInput>;
+  readonly logger?: Logger;
+  readonly broker?: Broker;
+  readonly authorizer?: ChannelAuthorizer;
+}
+
+export interface ApiXServer {
+  readonly config: ApiXConfig;
+  readonly port: number;
+  /** `http://host:port` */
+  readonly url: string;
+  /** `ws://host:port/ws` */
+  readonly wsUrl: string;
+  readonly issuer: TokenIssuer;
+  readonly signingKey: SigningKey;
+  readonly broker: Broker;
+  readonly connections: ConnectionManager;
+  readonly logger: Logger;
+  /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), stop the control plane and engine. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds the engine, the data plane and the control plane, wires
+ * them together and listens on one port (HTTP routes + WebSocket upgrade at /ws).
+ */
+export async function startApixServer(options: StartOptions = {}): Promise<ApiXServer> {
+  const config = buildConfig(options.config as Partial<ApiXConfigInput>);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const signingKey = await loadOrCreateSigningKey(config.APIX_DATA_DIR);
+  const tokenSettings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+  const verifier: CredentialVerifier = new TokenVerifier(signingKey.publicKey, {
+    ...tokenSettings,
+    clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+  });
+  const issuer = new TokenIssuer(signingKey, tokenSettings);
+
+  const broker = options.broker ?? new MemoryBroker();
+  const access = new ChannelAccess(options.authorizer ?? new DefaultChannelPolicy());
+  const router = new EventRouter(broker, logger);
+  await broker.start(router);
+  const publisher = new EventPublisher(access, broker, {
+    historySize: config.HISTORY_SIZE,
+    historyTtlMs: config.HISTORY_TTL_MS,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+  });
+  const history = new HistoryReader(access, broker);
+  const connections = new ConnectionManager(
+    { pingIntervalMs: config.PING_INTERVAL_MS, pongTimeoutMs: config.PONG_TIMEOUT_MS, tokenExpiryGraceMs: config.TOKEN_EXPIRY_GRACE_MS },
+    logger,
+  );
+  const subscriptions = new SubscriptionManager(
+    access,
+    router,
+    broker,
+    { maxSubscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION, maxRecoveredPublications: Math.max(config.HISTORY_SIZE, 1) },
+    logger,
+  );
+  const gateway = new ApiXGateway(
+    {
+      maxFrameBytes: config.MAX_FRAME_BYTES,
+      maxSendBufferBytes: config.MAX_SEND_BUFFER_BYTES,
+      connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
+      clientHeartbeatIntervalMs: config.CLIENT_HEARTBEAT_INTERVAL_MS,
+    },
+    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger },
+  );
+
+  let ready = false;
+  const runtime: ServerRuntime = {
+    version: APIX_VERSION,
+    nodeId: `node_${randomBytes(4).toString('hex')}`,
+    engine: broker.name,
+    startedAt: Date.now(),
+    connectionCount: () => connections.size,
+    channelCount: () => router.channelCount,
+    isReady: () => ready,
+  };
+
+  const adapter = new FastifyAdapter({ bodyLimit: config.MAX_FRAME_BYTES, loggerInstance: logger.child({ component: 'http' }) });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register([
+      { provide: PUBLISHER, useValue: publisher },
+      { provide: HISTORY_READER, useValue: history },
+      { provide: CREDENTIAL_VERIFIER, useValue: verifier },
+      { provide: SERVER_RUNTIME, useValue: runtime },
+      { provide: SIGNING_KEY, useValue: signingKey },
+    ]),
+    adapter,
+    { logger: new NestPinoLogger(logger) },
+  );
+  app.useGlobalFilters(new ApiExceptionFilter(logger));
+  const openApi = buildOpenApiDocument(APIX_VERSION);
+  SwaggerModule.setup('api/docs', app, openApi as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const httpServer = app.getHttpServer() as Server;
+  httpServer.on('upgrade', (request, socket, head) => {
+    gateway.handleUpgrade(request, socket, head).catch((error: unknown) => {
+      logger.error({ err: error }, 'upgrade failed');
+      socket.destroy();
+    });
+  });
+  ready = true;
+
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      ready = false;
+      gateway.stopAccepting();
+      connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down');
+      connections.stop();
+      await gateway.close();
+      await app.close();
+      await broker.close();
+    })());
+
+  return {
+    config,
+    port,
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}${WEBSOCKET_PATH}`,
+    issuer,
+    signingKey,
+    broker,
+    connections,
+    logger,
+    close,
+  };
+}

@@ -1,0 +1,31 @@
+import { ApiXError, channelKey, parseChannelName, type ParsedChannel } from '@apix/protocol';
+import type { Principal } from '../identity/principal.js';
+import type { ChannelAction, ChannelAuthorizer } from './channel-authorizer.js';
+
+export interface ResolvedChannel {
+  readonly channel: ParsedChannel;
+  /** Broker/storage key, always built from the principal's own organisation. */
+  readonly key: string;
+}
+
+/**
+ * The one gate every channel operation passes (WebSocket and HTTP alike): grammar, then
+ * permission. A refused permission and an unknown channel give the same error, so a
+ * client cannot probe which channels exist.
+ */
+export class ChannelAccess {
+  readonly #authorizer: ChannelAuthorizer;
+
+  constructor(authorizer: ChannelAuthorizer) {
+    this.#authorizer = authorizer;
+  }
+
+  async resolve(principal: Principal, name: unknown, action: ChannelAction): Promise<ResolvedChannel> {
+    const parsed = parseChannelName(name);
+    if (typeof parsed === 'string') throw new ApiXError('CHANNEL_INVALID', parsed);
+    if (!(await this.#authorizer.authorize(principal, parsed, action))) {
+      throw new ApiXError('CHANNEL_FORBIDDEN', undefined, { channel: parsed.name });
+    }
+    return { channel: parsed, key: channelKey(principal.organizationId, parsed.name) };
+  }
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+// Booleans arrive as strings from the environment and as booleans from code (tests, embedding).
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+const ms = (def: number) => z.coerce.number().int().positive().default(def);
+
+/**
+ * Every setting APIX reads, from environment variables, validated at start-up. A bad value
+ * stops the process with one clear line (see `loadConfig`). The README's configuration
+ * table is this schema; keep them together.
+ */
+export const configSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Folder for the embedded default: signing keys, PGlite database. */
+  APIX_DATA_DIR: z.string().min(1).default('.apix-data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Comma-separated Origins allowed to open WebSockets, or `*`. Empty (default): only
+   * same-host browser origins; clients that send no Origin (servers, mobile) are allowed.
+   */
+  ALLOWED_ORIGINS: z.string().default(''),
+  JWT_ISSUER: z.string().min(1).default('apix'),
+  JWT_AUDIENCE: z.string().min(1).default('apix'),
+  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /** Lifetime of tokens minted by `apix token` and the start-up dev token. */
+  DEV_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
+  MAX_FRAME_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /** A connection whose unsent bytes pass this is closed with 4004 (reconnect and resume). */
+  MAX_SEND_BUFFER_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(1000),
+  CONNECT_TIMEOUT_MS: ms(10_000),
+  PING_INTERVAL_MS: ms(25_000),
+  PONG_TIMEOUT_MS: ms(10_000),
+  /** Suggested interval for the client's application heartbeat (`heartbeat.ping`). */
+  CLIENT_HEARTBEAT_INTERVAL_MS: ms(25_000),
+  TOKEN_EXPIRY_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  HISTORY_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+  HISTORY_TTL_MS: ms(3_600_000),
+  IDEMPOTENCY_TTL_MS: ms(300_000),
+  SHUTDOWN_TIMEOUT_MS: ms(10_000),
+  /** Print the start-up banner with a dev token (embedded default). */
+  PRINT_DEV_TOKEN: bool.default(true),
+});
+
+export type ApiXConfig = z.infer<typeof configSchema>;
+export type ApiXConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses settings; throws one `ConfigError` whose message is a single line naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ApiXConfig {
+  const known = Object.fromEntries(
+    Object.keys(configSchema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const result = configSchema.safeParse(known);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(known[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** Config for programmatic use (tests, embedding): defaults, overridden by the given values. */
+export function buildConfig(overrides: Partial<ApiXConfigInput> = {}): ApiXConfig {
+  return configSchema.parse(overrides);
+}

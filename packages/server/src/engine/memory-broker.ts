@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type {
+  Broker,
+  BrokerEventHandler,
+  BrokerPublication,
+  HistoryOptions,
+  HistorySlice,
+  PublishOptions,
+  PublishOutcome,
+} from './broker.js';
+
+/** Idempotency keys remembered per channel, at most (besides the time window). */
+export const MAX_IDEMPOTENCY_KEYS_PER_STREAM = 100_000;
+
+interface TimedPublication extends BrokerPublication {
+  readonly publishedAt: number;
+}
+
+interface IdempotencyRecord {
+  readonly offset: number;
+  readonly expiresAt: number;
+}
+
+/** One channel's log: a queue of publications with consecutive offsets, oldest first. */
+class MemoryStream {
+  readonly epoch = randomBytes(6).toString('base64url');
+  /** Offset of the last publication (0: none yet). */
+  top = 0;
+  lastPublishAt = 0;
+  /** entries[head..] are retained; entries[head] has offset `top - retained + 1`. */
+  #entries: TimedPublication[] = [];
+  #head = 0;
+  /** Insertion-ordered, so the first entry is always the oldest. */
+  readonly idempotency = new Map<string, IdempotencyRecord>();
+  /** Retention of the latest publish, applied again on reads so age limits hold without traffic. */
+  retention = { size: Number.MAX_SAFE_INTEGER, ttlMs: Number.MAX_SAFE_INTEGER };
+
+  get retained(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  append(data: string, now: number): TimedPublication {
+    const publication = { offset: ++this.top, data, publishedAt: now };
+    this.#entries.push(publication);
+    this.lastPublishAt = now;
+    return publication;
+  }
+
+  /** Drops publications beyond `size` and older than `ttlMs`, oldest first. */
+  trim(size: number, ttlMs: number, now: number): void {
+    const oldestAllowed = now - ttlMs;
+    while (this.retained > size || (this.retained > 0 && this.#entries[this.#head]!.publishedAt < oldestAllowed)) {
+      this.#head++;
+    }
+    // Compact occasionally so dropping from the head stays amortised O(1).
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Publications with offset > afterOffset, at most `limit`. */
+  after(afterOffset: number, limit: number): TimedPublication[] {
+    const firstOffset = this.top - this.retained + 1;
+    const start = this.#head + Math.max(0, afterOffset + 1 - firstOffset);
+    return this.#entries.slice(start, Math.min(start + limit, this.#entries.length));
+  }
+
+  latest(limit: number): TimedPublication[] {
+    return this.#entries.slice(Math.max(this.#head, this.#entries.length - limit));
+  }
+}
+
+export interface MemoryBrokerOptions {
+  /** A stream with no publication for this long is forgotten (its next publish starts a new epoch). */
+  readonly streamIdleTtlMs?: number;
+  readonly sweepIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The embedded engine: every channel's log in this process's memory. Publish is synchronous
+ * inside, so append + notify is atomic per channel by construction. A restart loses the logs;
+ * the new epochs make clients see `recovered: false` rather than a silent gap.
+ */
+export class MemoryBroker implements Broker {
+  readonly name = 'memory';
+  readonly #streams = new Map<string, MemoryStream>();
+  readonly #subscribed = new Set<string>();
+  readonly #now: () => number;
+  readonly #streamIdleTtlMs: number;
+  readonly #sweepTimer: NodeJS.Timeout;
+  #handler: BrokerEventHandler | undefined;
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#streamIdleTtlMs = options.streamIdleTtlMs ?? 24 * 3_600_000;
+    this.#sweepTimer = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000);
+    this.#sweepTimer.unref();
+  }
+
+  async start(handler: BrokerEventHandler): Promise<void> {
+    this.#handler = handler;
+  }
+
+  async publish(channelKey: string, data: string, options: PublishOptions): Promise<PublishOutcome> {
+    const now = this.#now();
+    const stream = this.#stream(channelKey);
+    if (options.idempotencyKey !== undefined) {
+      const seen = stream.idempotency.get(options.idempotencyKey);
+      if (seen && seen.expiresAt > now) return { offset: seen.offset, epoch: stream.epoch, duplicate: true };
+    }
+    const publication = stream.append(data, now);
+    stream.retention = { size: options.historySize, ttlMs: options.historyTtlMs };
+    stream.trim(options.historySize, options.historyTtlMs, now);
+    if (options.idempotencyKey !== undefined) {
+      stream.idempotency.set(options.idempotencyKey, {
+        offset: publication.offset,
+        expiresAt: now + (options.idempotencyTtlMs ?? 300_000),
+      });
+      // Bounded by count as well as time: a busy channel must not hold millions of keys.
+      if (stream.idempotency.size > MAX_IDEMPOTENCY_KEYS_PER_STREAM) {
+        stream.idempotency.delete(stream.idempotency.keys().next().value!);
+      }
+    }
+    if (this.#subscribed.has(channelKey)) this.#handler?.onPublication(channelKey, publication, stream.epoch);
+    return { offset: publication.offset, epoch: stream.epoch, duplicate: false };
+  }
+
+  async subscribe(channelKey: string): Promise<void> {
+    this.#subscribed.add(channelKey);
+  }
+
+  async unsubscribe(channelKey: string): Promise<void> {
+    this.#subscribed.delete(channelKey);
+  }
+
+  async history(channelKey: string, options: HistoryOptions): Promise<HistorySlice> {
+    // Reading creates the stream (and so fixes its epoch) like publishing does, so a
+    // subscriber's position stays valid for the stream's first publications.
+    const stream = this.#stream(channelKey);
+    stream.trim(stream.retention.size, stream.retention.ttlMs, this.#now());
+    const publications =
+      options.limit === 0
+        ? []
+        : options.since === undefined
+          ? stream.latest(options.limit)
+          : options.since.epoch === stream.epoch
+            ? stream.after(options.since.offset, options.limit)
+            : stream.latest(options.limit);
+    return {
+      publications: publications.map(({ offset, data }) => ({ offset, data })),
+      position: { offset: stream.top, epoch: stream.epoch },
+    };
+  }
+
+  async removeHistory(channelKey: string): Promise<void> {
+    this.#streams.delete(channelKey);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    this.#handler = undefined;
+  }
+
+  /** Number of channel logs held (for status and tests). */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  #stream(channelKey: string): MemoryStream {
+    let stream = this.#streams.get(channelKey);
+    if (!stream) {
+      stream = new MemoryStream();
+      stream.lastPublishAt = this.#now();
+      this.#streams.set(channelKey, stream);
+    }
+    return stream;
+  }
+
+  /** Forgets idle streams and expired idempotency keys, so memory follows traffic, not history. */
+  #sweep(): void {
+    const now = this.#now();
+    for (const [key, stream] of this.#streams) {
+      if (now - stream.lastPublishAt > this.#streamIdleTtlMs && !this.#subscribed.has(key)) {
+        this.#streams.delete(key);
+        continue;
+      }
+      for (const [idempotencyKey, record] of stream.idempotency) {
+        if (record.expiresAt <= now) stream.idempotency.delete(idempotencyKey);
+      }
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { ApiXError, ErrorCodes, type ApiXErrorBody } from '@apix/protocol';
+import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from '../logging/logger.js';
+
+/** Maps anything thrown in the control plane to `{ error: { code, message, retryable } }` with the catalogue's status. */
+export function toErrorResponse(error: unknown): { status: number; body: { error: ApiXErrorBody } } {
+  if (error instanceof ApiXError) return { status: error.httpStatus, body: { error: error.toBody() } };
+  const status = statusOf(error);
+  if (status === 413) return fromCatalogue('FRAME_TOO_LARGE', 'request body is larger than the size limit');
+  if (status === 404) return fromCatalogue('NOT_FOUND');
+  if (status === 415) return fromCatalogue('INVALID_REQUEST', 'send a JSON body with Content-Type: application/json');
+  if (status !== undefined && status >= 400 && status < 500) {
+    return fromCatalogue('INVALID_REQUEST', error instanceof Error ? error.message : undefined);
+  }
+  return fromCatalogue('INTERNAL');
+}
+
+function fromCatalogue(key: keyof typeof ErrorCodes, message?: string) {
+  const error = new ApiXError(key, message);
+  return { status: error.httpStatus, body: { error: error.toBody() } };
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (error instanceof HttpException) return error.getStatus();
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The control plane's only exception filter: every error leaves as a catalogue code. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const { status, body } = toErrorResponse(exception);
+    if (status >= 500) this.#logger.error({ err: exception }, 'request failed');
+    void host.switchToHttp().getResponse<FastifyReply>().status(status).send(body);
+  }
+}

@@ -1,0 +1,20 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { ChannelsController } from './channels.controller.js';
+import { PrincipalGuard } from './principal-guard.js';
+import { SystemController } from './system.controller.js';
+
+/**
+ * The control plane. Its collaborators are built by the composition root (apix-server.ts)
+ * and handed in as values: the data plane and the control plane share one publisher, one
+ * history reader and one verifier, and Nest never sits on the per-message path.
+ */
+@Module({})
+export class AppModule {
+  static register(providers: Provider[]): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [SystemController, ChannelsController],
+      providers: [...providers, PrincipalGuard],
+    };
+  }
+}

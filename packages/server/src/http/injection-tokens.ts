@@ -1,0 +1,6 @@
+/** Nest injection tokens for the objects the composition root builds outside Nest. */
+export const PUBLISHER = Symbol('EventPublisher');
+export const HISTORY_READER = Symbol('HistoryReader');
+export const CREDENTIAL_VERIFIER = Symbol('CredentialVerifier');
+export const SERVER_RUNTIME = Symbol('ServerRuntime');
+export const SIGNING_KEY = Symbol('SigningKey');

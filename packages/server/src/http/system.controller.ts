@@ -1,0 +1,59 @@
+import { ApiXError, type StatusResponse } from '@apix/protocol';
+import { Controller, Get, Inject } from '@nestjs/common';
+import type { JWK } from 'jose';
+import { WEBSOCKET_PATH } from '../realtime/apix-gateway.js';
+import type { SigningKey } from '../identity/signing-key-store.js';
+import { SERVER_RUNTIME, SIGNING_KEY } from './injection-tokens.js';
+import type { ServerRuntime } from './server-runtime.js';
+
+@Controller()
+export class SystemController {
+  constructor(
+    @Inject(SERVER_RUNTIME) private readonly runtime: ServerRuntime,
+    @Inject(SIGNING_KEY) private readonly signingKey: SigningKey,
+  ) {}
+
+  @Get('api/v1')
+  root() {
+    return {
+      name: 'apix',
+      version: this.runtime.version,
+      websocket: WEBSOCKET_PATH,
+      docs: '/api/docs',
+      openapi: '/api/docs/openapi.json',
+      status: '/api/v1/status',
+    };
+  }
+
+  @Get('api/v1/status')
+  status(): StatusResponse {
+    return {
+      status: 'ok',
+      version: this.runtime.version,
+      nodeId: this.runtime.nodeId,
+      engine: this.runtime.engine,
+      uptimeSeconds: Math.round((Date.now() - this.runtime.startedAt) / 1000),
+      connections: this.runtime.connectionCount(),
+      channels: this.runtime.channelCount(),
+    };
+  }
+
+  /** Liveness: the process answers. */
+  @Get('health/live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: the node takes traffic (503 while starting or shutting down). */
+  @Get('health/ready')
+  ready() {
+    if (!this.runtime.isReady()) throw new ApiXError('UNAVAILABLE', 'not ready');
+    return { status: 'ready' };
+  }
+
+  /** Public keys for verifying APIX-issued tokens (other services can verify them too). */
+  @Get('.well-known/jwks.json')
+  jwks(): { keys: JWK[] } {
+    return { keys: [this.signingKey.publicJwk] };
+  }
+}

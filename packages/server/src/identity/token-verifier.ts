@@ -1,0 +1,63 @@
+import { errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
+import { ApiXError, organizationIdSchema, userIdSchema } from '@apix/protocol';
+import { z } from 'zod';
+import type { Principal } from './principal.js';
+import { SIGNING_ALGORITHM } from './signing-key-store.js';
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds: number;
+}
+
+/** Anything that checks a credential and says who it belongs to. */
+export interface CredentialVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+const claimsSchema = z.object({
+  sub: userIdSchema,
+  org: organizationIdSchema,
+  roles: z.array(z.string().min(1).max(64)).max(32).default([]),
+  exp: z.number(),
+});
+
+/**
+ * Verifies APIX access tokens: RS256 only (so `alg: none` and an HS256 token "signed" with
+ * the public key are refused), `exp` required, issuer and audience checked, small clock
+ * tolerance. The organisation and user come from here and nowhere else.
+ */
+export class TokenVerifier implements CredentialVerifier {
+  readonly #key: CryptoKey;
+  readonly #options: TokenVerifierOptions;
+
+  constructor(publicKey: CryptoKey, options: TokenVerifierOptions) {
+    this.#key = publicKey;
+    this.#options = options;
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#key, {
+        algorithms: [SIGNING_ALGORITHM],
+        issuer: this.#options.issuer,
+        audience: this.#options.audience,
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: this.#options.clockToleranceSeconds,
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new ApiXError('TOKEN_EXPIRED');
+      // One answer for every other failure: the caller learns nothing about which check failed.
+      throw new ApiXError('AUTH_FAILED');
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) throw new ApiXError('AUTH_FAILED', 'the token lacks valid sub, org or roles claims');
+    return {
+      userId: claims.data.sub,
+      organizationId: claims.data.org,
+      roles: claims.data.roles,
+      expiresAt: claims.data.exp * 1000,
+    };
+  }
+}

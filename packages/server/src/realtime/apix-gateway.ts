@@ -1,0 +1,251 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  ApiXError,
+  CloseCodes,
+  type ClientFrame,
+  type ConnectFrame,
+  type HistoryFrame,
+  type PublishFrame,
+  type RefreshFrame,
+} from '@apix/protocol';
+import type { EventPublisher } from '../channels/event-publisher.js';
+import type { HistoryReader } from '../channels/history-reader.js';
+import type { CredentialVerifier } from '../identity/token-verifier.js';
+import type { Principal } from '../identity/principal.js';
+import type { Logger } from '../logging/logger.js';
+import { Connection } from './connection.js';
+import type { ConnectionManager } from './connection-manager.js';
+import { decodeFrame } from './frame-decoder.js';
+import type { OriginPolicy } from './origin-policy.js';
+import type { SubscriptionManager } from './subscription-manager.js';
+
+export const WEBSOCKET_PATH = '/ws';
+
+export interface GatewaySettings {
+  readonly maxFrameBytes: number;
+  readonly maxSendBufferBytes: number;
+  readonly connectTimeoutMs: number;
+  readonly clientHeartbeatIntervalMs: number;
+}
+
+export interface GatewayDependencies {
+  readonly verifier: CredentialVerifier;
+  readonly originPolicy: OriginPolicy;
+  readonly connections: ConnectionManager;
+  readonly subscriptions: SubscriptionManager;
+  readonly publisher: EventPublisher;
+  readonly history: HistoryReader;
+  readonly logger: Logger;
+}
+
+/**
+ * The WebSocket data plane's front door (the seed's ApiXGateway): upgrade checks, handshake
+ * authentication, frame decoding and dispatch. Plain TypeScript: nothing here runs through
+ * Nest, so the per-message path is only what is written below.
+ */
+export class ApiXGateway {
+  readonly #wss: WebSocketServer;
+  readonly #settings: GatewaySettings;
+  readonly #deps: GatewayDependencies;
+  #accepting = true;
+
+  constructor(settings: GatewaySettings, deps: GatewayDependencies) {
+    this.#settings = settings;
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: settings.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  /** Stop taking new connections (shutdown); open ones are closed by the ConnectionManager. */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  /**
+   * Reads top to bottom: each precondition rejects through `abortHandshake` with a precise
+   * status and a catalogue code.
+   */
+  async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', (error) => this.#deps.logger.debug({ err: error }, 'socket error during upgrade'));
+    const url = new URL(request.url ?? '/', 'http://apix.invalid');
+    if (url.pathname !== WEBSOCKET_PATH) return abortHandshake(socket, 404, new ApiXError('NOT_FOUND', `WebSocket endpoint is ${WEBSOCKET_PATH}`));
+    if (!this.#accepting) return abortHandshake(socket, 503, new ApiXError('UNAVAILABLE', 'server is shutting down'));
+    if (!this.#deps.originPolicy.allows(request)) return abortHandshake(socket, 403, new ApiXError('ORIGIN_NOT_ALLOWED'));
+    if (url.searchParams.has('token') || url.searchParams.has('access_token')) {
+      return abortHandshake(socket, 400, new ApiXError('AUTH_FAILED', 'tokens in URLs are refused (they end up in logs); use Authorization: Bearer or a connect frame'));
+    }
+    let principal: Principal | undefined;
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const match = /^Bearer ([^\s]+)$/i.exec(authorization);
+      if (!match) return abortHandshake(socket, 401, new ApiXError('AUTH_FAILED', 'Authorization must be "Bearer <token>"'));
+      try {
+        principal = await this.#deps.verifier.verify(match[1]!);
+      } catch (error) {
+        return abortHandshake(socket, 401, asApiXError(error));
+      }
+    }
+    if (socket.destroyed) return;
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, request, principal));
+  }
+
+  #accept(ws: WebSocket, request: IncomingMessage, principal: Principal | undefined): void {
+    const { connections, subscriptions, logger } = this.#deps;
+    const connection = new Connection(ws, {
+      maxSendBufferBytes: this.#settings.maxSendBufferBytes,
+      remoteAddress: request.socket.remoteAddress,
+      onClosed: (c) => {
+        subscriptions.releaseAll(c);
+        connections.remove(c);
+        logger.debug({ connectionId: c.id }, 'connection closed');
+      },
+      onTaskFailed: (c, error) => logger.error({ err: error, connectionId: c.id }, 'request task failed unexpectedly'),
+      onSlowConsumer: (c) => {
+        logger.warn({ connectionId: c.id, bufferedBytes: c.socket.bufferedAmount }, 'slow consumer closed');
+        c.close(CloseCodes.SLOW_CONSUMER, 'slow consumer: reconnect and resume');
+      },
+    });
+    connection.handshakeDeadline = Date.now() + this.#settings.connectTimeoutMs;
+    connections.add(connection);
+    ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
+    ws.on('close', () => connection.handleSocketClosed());
+    // ws closes the socket itself on protocol errors (1002) and oversized frames (1009);
+    // the handler only keeps the error from becoming an uncaught exception.
+    ws.on('error', (error) => logger.debug({ err: error, connectionId: connection.id }, 'websocket error'));
+    if (principal) this.#establish(connection, principal);
+  }
+
+  #establish(connection: Connection, principal: Principal): void {
+    connection.principal = principal;
+    connection.sendFrame({
+      type: 'connection.established',
+      connectionId: connection.id,
+      sessionId: connection.sessionId,
+      organizationId: principal.organizationId,
+      userId: principal.userId,
+      heartbeatIntervalMs: this.#settings.clientHeartbeatIntervalMs,
+      expiresAt: principal.expiresAt,
+      serverTime: Date.now(),
+    });
+  }
+
+  #onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (connection.closed) return;
+    if (isBinary) return connection.sendConnectionError(new ApiXError('BINARY_NOT_SUPPORTED'));
+    const decoded = decodeFrame(data.toString());
+    if (!decoded.ok) {
+      if (decoded.id !== undefined) connection.replyError(decoded.id, decoded.error);
+      else connection.sendConnectionError(decoded.error);
+      return;
+    }
+    const frame = decoded.frame;
+    if (connection.isInFlight(frame.id)) return connection.replyError(frame.id, new ApiXError('DUPLICATE_REQUEST_ID'));
+    if (frame.type === 'heartbeat.ping') {
+      // Answered at once, ahead of queued requests: it measures the link, not the queue.
+      return connection.sendFrame({ type: 'heartbeat.pong', id: frame.id, ...(frame.ts !== undefined ? { ts: frame.ts } : {}), serverTime: Date.now() });
+    }
+    connection.enqueue(frame.id, () => this.#execute(connection, frame));
+  }
+
+  async #execute(connection: Connection, frame: ClientFrame): Promise<void> {
+    if (connection.closed) return;
+    try {
+      if (frame.type === 'connect') return await this.#connect(connection, frame);
+      const principal = connection.principal;
+      if (!principal) throw new ApiXError('NOT_AUTHENTICATED');
+      if (frame.type === 'refresh') return await this.#refresh(connection, principal, frame);
+      if (Date.now() >= principal.expiresAt) throw new ApiXError('TOKEN_EXPIRED', 'the token has expired; send refresh with a new one');
+      switch (frame.type) {
+        case 'subscribe':
+          return await this.#deps.subscriptions.subscribe(connection, frame);
+        case 'unsubscribe': {
+          const channels = this.#deps.subscriptions.unsubscribe(connection, frame);
+          connection.reply(frame.id, { channels });
+          for (const channel of channels) connection.sendFrame({ type: 'subscription.removed', channel, reason: 'unsubscribed' });
+          return;
+        }
+        case 'publish':
+          return await this.#publish(connection, principal, frame);
+        case 'history':
+          return await this.#history(connection, principal, frame);
+        default:
+          throw new ApiXError('UNKNOWN_FRAME_TYPE');
+      }
+    } catch (error) {
+      const apixError = asApiXError(error);
+      if (apixError.code === 'APIX_ERR_INTERNAL') {
+        this.#deps.logger.error({ err: error, connectionId: connection.id, frameType: frame.type }, 'request failed');
+      }
+      connection.replyError(frame.id, apixError);
+    }
+  }
+
+  async #connect(connection: Connection, frame: ConnectFrame): Promise<void> {
+    if (connection.principal) throw new ApiXError('ALREADY_AUTHENTICATED');
+    let principal: Principal;
+    try {
+      principal = await this.#deps.verifier.verify(frame.token);
+    } catch (error) {
+      const apixError = asApiXError(error);
+      connection.replyError(frame.id, apixError);
+      const code = apixError.code === 'APIX_ERR_TOKEN_EXPIRED' ? CloseCodes.TOKEN_EXPIRED : CloseCodes.UNAUTHORIZED;
+      connection.close(code, apixError.code);
+      return;
+    }
+    if (connection.closed) return;
+    connection.clientType = frame.clientType;
+    connection.metadata = frame.metadata ?? {};
+    connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId });
+    this.#establish(connection, principal);
+  }
+
+  async #refresh(connection: Connection, current: Principal, frame: RefreshFrame): Promise<void> {
+    const next = await this.#deps.verifier.verify(frame.token);
+    if (next.userId !== current.userId || next.organizationId !== current.organizationId) {
+      throw new ApiXError('IDENTITY_MISMATCH');
+    }
+    connection.principal = next;
+    connection.reply(frame.id, { expiresAt: next.expiresAt });
+    // Roles may have changed with the new token: subscriptions it no longer allows are dropped.
+    await this.#deps.subscriptions.reauthorize(connection);
+  }
+
+  async #publish(connection: Connection, principal: Principal, frame: PublishFrame): Promise<void> {
+    const result = await this.#deps.publisher.publish(principal, frame.channel, frame.event, frame.idempotencyKey);
+    connection.reply(frame.id, result);
+  }
+
+  async #history(connection: Connection, principal: Principal, frame: HistoryFrame): Promise<void> {
+    const result = await this.#deps.history.read(principal, frame.channel, {
+      ...(frame.since ? { since: frame.since } : {}),
+      ...(frame.limit ? { limit: frame.limit } : {}),
+    });
+    connection.reply(frame.id, result);
+  }
+
+  async close(): Promise<void> {
+    this.#accepting = false;
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}
+
+export function asApiXError(error: unknown): ApiXError {
+  return error instanceof ApiXError ? error : new ApiXError('INTERNAL');
+}
+
+/** Answers an upgrade request with a plain HTTP error and a JSON body carrying the code. */
+function abortHandshake(socket: Duplex, status: number, error: ApiXError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: error.toBody() });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,43 @@
+import { ApiXError, clientFrameSchemas, isClientFrameType, type ClientFrame } from '@apix/protocol';
+import type { z } from 'zod';
+
+export type DecodedFrame =
+  | { readonly ok: true; readonly frame: ClientFrame }
+  | { readonly ok: false; readonly error: ApiXError; /** The request id, when it could be read. */ readonly id?: string };
+
+const MAX_REPORTED_ISSUES = 5;
+
+/**
+ * Text → typed client frame, or the precise error to answer with. Schema problems in a
+ * channel name or a position get their own codes, so a client can tell a typo in a channel
+ * from a malformed frame.
+ */
+export function decodeFrame(text: string): DecodedFrame {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: new ApiXError('BAD_JSON') };
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, error: new ApiXError('INVALID_FRAME', 'a frame is a JSON object with a "type"') };
+  }
+  const record = raw as Record<string, unknown>;
+  const id = typeof record.id === 'string' && record.id.length > 0 && record.id.length <= 64 ? record.id : undefined;
+  const withId = id === undefined ? {} : { id };
+  const type = record.type;
+  if (typeof type !== 'string' || !isClientFrameType(type)) {
+    return { ok: false, error: new ApiXError('UNKNOWN_FRAME_TYPE', `unknown frame type ${JSON.stringify(type)}`), ...withId };
+  }
+  const result = clientFrameSchemas[type].safeParse(raw);
+  if (!result.success) return { ok: false, error: schemaError(result.error), ...withId };
+  return { ok: true, frame: result.data as ClientFrame };
+}
+
+function schemaError(error: z.ZodError): ApiXError {
+  const issues = error.issues.slice(0, MAX_REPORTED_ISSUES).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const first = error.issues[0]?.path[0];
+  const key = first === 'channel' || first === 'channels' ? 'CHANNEL_INVALID' : first === 'since' ? 'POSITION_INVALID' : 'INVALID_FRAME';
+  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return new ApiXError(key, message, { issues });
+}
