@@ -1,0 +1,35 @@
+/**
+ * The audit actions APIX writes, in one place so the dashboard, the summary and
+ * `isSecurityRelevant` agree on their spelling. The column is free text: a new action
+ * needs no migration. Families: `auth.*` (credentials), `connection.*`, `subscription.*`,
+ * `publish`, `message.*` (delivery), `admin.*` (control-plane changes, always
+ * security-relevant).
+ */
+export const AuditAction = {
+  AUTH_LOGIN: 'auth.login',
+  AUTH_FAILURE: 'auth.failure',
+  AUTH_REFRESH: 'auth.refresh',
+  AUTH_REFRESH_REUSE: 'auth.refresh_reuse',
+  AUTH_LOGOUT: 'auth.logout',
+  CONNECTION_OPENED: 'connection.opened',
+  CONNECTION_CLOSED: 'connection.closed',
+  CONNECTION_RESUMED: 'connection.resumed',
+  SUBSCRIPTION_ADDED: 'subscription.added',
+  SUBSCRIPTION_REMOVED: 'subscription.removed',
+  SUBSCRIPTION_DENIED: 'subscription.denied',
+  PUBLISH: 'publish',
+  PUBLISH_DENIED: 'publish.denied',
+  MESSAGE_FAILED: 'message.failed',
+  RATE_LIMITED: 'rate_limited',
+  ADMIN_ORGANIZATION_UPDATED: 'admin.organization.updated',
+  ADMIN_MEMBER_ADDED: 'admin.member.added',
+  ADMIN_MEMBER_UPDATED: 'admin.member.updated',
+  ADMIN_MEMBER_REMOVED: 'admin.member.removed',
+  ADMIN_API_KEY_CREATED: 'admin.api_key.created',
+  ADMIN_API_KEY_REVOKED: 'admin.api_key.revoked',
+  ADMIN_CHANNEL_CREATED: 'admin.channel.created',
+  ADMIN_CHANNEL_UPDATED: 'admin.channel.updated',
+  ADMIN_CHANNEL_DELETED: 'admin.channel.deleted',
+  ADMIN_HISTORY_REMOVED: 'admin.history.removed',
+} as const;
+export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

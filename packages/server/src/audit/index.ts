@@ -1,0 +1,2 @@
+export * from './audit-logger.js';
+export * from './audit-actions.js';

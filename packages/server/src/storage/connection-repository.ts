@@ -1,0 +1,190 @@
+import { ConnectionStatus, type ClientType } from '@apix/protocol';
+import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import type { ApixDatabase } from './database.js';
+import { pageSize } from './pagination.js';
+import { connections, type ConnectionRow } from './schema.js';
+import { StorageConflictError } from './storage-errors.js';
+
+export interface OpenedConnection {
+  readonly organizationId: string;
+  readonly userId?: string | null;
+  readonly sessionId: string;
+  readonly clientType: ClientType;
+  readonly channels?: readonly string[];
+  readonly metadata?: Record<string, unknown>;
+  readonly nodeId?: string | null;
+  readonly at: Date;
+}
+
+export interface ListConnectionsOptions {
+  readonly status?: ConnectionStatus;
+  readonly userId?: string;
+  readonly limit?: number;
+  /** Continue after this session id (the last one of the previous page). */
+  readonly afterSessionId?: string;
+}
+
+/** Statuses of a connection that still claims a live socket. */
+const LIVE_STATUSES: ConnectionStatus[] = [ConnectionStatus.CONNECTED, ConnectionStatus.RECONNECTING];
+
+/** `value` as a timestamptz parameter; an ISO string reads the same on both drivers. */
+const timestamptz = (value: Date) => sql`${value.toISOString()}::timestamptz`;
+
+/**
+ * The seed's ApiXConnection rows: one per session, kept by the ConnectionManager so that
+ * operators (and other nodes) see who is connected. The socket itself never waits on
+ * these writes; losing one costs accuracy of the listing, not delivery.
+ */
+export class ConnectionRepository {
+  readonly #db: ApixDatabase;
+
+  constructor(db: ApixDatabase) {
+    this.#db = db;
+  }
+
+  /**
+   * Records a connection (or a resumed session) as CONNECTED. A session id is unique
+   * across the cluster; a resume updates the existing row. A session id held by another
+   * organisation is never taken over: that throws `StorageConflictError`.
+   */
+  async recordConnected(input: OpenedConnection): Promise<ConnectionRow> {
+    const values = {
+      organizationId: input.organizationId,
+      userId: input.userId ?? null,
+      sessionId: input.sessionId,
+      clientType: input.clientType,
+      channels: [...(input.channels ?? [])],
+      metadata: input.metadata ?? {},
+      connectedAt: input.at,
+      lastHeartbeat: input.at,
+      status: ConnectionStatus.CONNECTED,
+      nodeId: input.nodeId ?? null,
+      disconnectedAt: null,
+    };
+    const [row] = await this.#db
+      .insert(connections)
+      .values(values)
+      .onConflictDoUpdate({
+        target: connections.sessionId,
+        set: {
+          userId: values.userId,
+          clientType: values.clientType,
+          channels: values.channels,
+          metadata: values.metadata,
+          lastHeartbeat: values.lastHeartbeat,
+          status: values.status,
+          nodeId: values.nodeId,
+          disconnectedAt: null,
+        },
+        // The tenancy guard: only the same organisation may resume a session.
+        setWhere: eq(connections.organizationId, input.organizationId),
+      })
+      .returning();
+    if (row === undefined) {
+      throw new StorageConflictError('session id belongs to another organisation', 'connections_session_id_unique');
+    }
+    return row;
+  }
+
+  async findBySessionId(organizationId: string, sessionId: string): Promise<ConnectionRow | undefined> {
+    const [row] = await this.#db
+      .select()
+      .from(connections)
+      .where(and(eq(connections.organizationId, organizationId), eq(connections.sessionId, sessionId)));
+    return row;
+  }
+
+  /** The organisation's connections ordered by session id, a page at a time. */
+  async list(organizationId: string, options: ListConnectionsOptions = {}): Promise<ConnectionRow[]> {
+    const conditions = [eq(connections.organizationId, organizationId)];
+    if (options.status !== undefined) conditions.push(eq(connections.status, options.status));
+    if (options.userId !== undefined) conditions.push(eq(connections.userId, options.userId));
+    if (options.afterSessionId !== undefined) conditions.push(gt(connections.sessionId, options.afterSessionId));
+    return this.#db
+      .select()
+      .from(connections)
+      .where(and(...conditions))
+      .orderBy(asc(connections.sessionId))
+      .limit(pageSize(options.limit));
+  }
+
+  /** Sets the status; DISCONNECTED also stamps `disconnectedAt`. False when no such session in this organisation. */
+  async setStatus(organizationId: string, sessionId: string, status: ConnectionStatus, at: Date): Promise<boolean> {
+    const updated = await this.#db
+      .update(connections)
+      .set({ status, disconnectedAt: status === ConnectionStatus.DISCONNECTED ? at : null })
+      .where(and(eq(connections.organizationId, organizationId), eq(connections.sessionId, sessionId)))
+      .returning({ id: connections.id });
+    return updated.length > 0;
+  }
+
+  /** Replaces the session's channel list (after subscribe/unsubscribe). */
+  async setChannels(organizationId: string, sessionId: string, channelNames: readonly string[]): Promise<boolean> {
+    const updated = await this.#db
+      .update(connections)
+      .set({ channels: [...channelNames] })
+      .where(and(eq(connections.organizationId, organizationId), eq(connections.sessionId, sessionId)))
+      .returning({ id: connections.id });
+    return updated.length > 0;
+  }
+
+  /**
+   * Stamps a heartbeat on many sessions in ONE statement (the session ids travel as a single
+   * array parameter, so there is no parameter-count limit). A node calls this periodically
+   * with the sessions it holds, instead of one write per pong. The stamp only moves forward.
+   * Returns the number of rows touched.
+   */
+  async touchHeartbeats(sessionIds: readonly string[], at: Date): Promise<number> {
+    if (sessionIds.length === 0) return 0;
+    const touched = await this.#db
+      .update(connections)
+      .set({ lastHeartbeat: sql`GREATEST(${connections.lastHeartbeat}, ${timestamptz(at)})` })
+      .where(sql`${connections.sessionId} = ANY(${sql.param([...sessionIds])}::text[])`)
+      .returning({ id: connections.id });
+    return touched.length;
+  }
+
+  /**
+   * Cluster sweep: live connections whose last heartbeat is older than `heartbeatBefore`
+   * belonged to a node that died without saying so; mark them DISCONNECTED.
+   */
+  async markStaleDisconnected(heartbeatBefore: Date, at: Date): Promise<number> {
+    const marked = await this.#db
+      .update(connections)
+      .set({ status: ConnectionStatus.DISCONNECTED, disconnectedAt: at })
+      .where(and(inArray(connections.status, LIVE_STATUSES), lt(connections.lastHeartbeat, heartbeatBefore)))
+      .returning({ id: connections.id });
+    return marked.length;
+  }
+
+  /** A node shutting down (or restarting) marks every connection it held as DISCONNECTED. */
+  async markNodeDisconnected(nodeId: string, at: Date): Promise<number> {
+    const marked = await this.#db
+      .update(connections)
+      .set({ status: ConnectionStatus.DISCONNECTED, disconnectedAt: at })
+      .where(and(eq(connections.nodeId, nodeId), inArray(connections.status, LIVE_STATUSES)))
+      .returning({ id: connections.id });
+    return marked.length;
+  }
+
+  /** How many of the organisation's connections are in each status (zeros included). */
+  async countByStatus(organizationId: string): Promise<Record<ConnectionStatus, number>> {
+    const rows = await this.#db
+      .select({ status: connections.status, count: sql<number>`count(*)::integer` })
+      .from(connections)
+      .where(eq(connections.organizationId, organizationId))
+      .groupBy(connections.status);
+    const counts = Object.fromEntries(Object.values(ConnectionStatus).map((s) => [s, 0])) as Record<ConnectionStatus, number>;
+    for (const row of rows) counts[row.status] = Number(row.count);
+    return counts;
+  }
+
+  /** Housekeeping: forgets sessions disconnected before `before`. */
+  async deleteDisconnectedBefore(before: Date): Promise<number> {
+    const deleted = await this.#db
+      .delete(connections)
+      .where(and(eq(connections.status, ConnectionStatus.DISCONNECTED), lt(connections.disconnectedAt, before)))
+      .returning({ id: connections.id });
+    return deleted.length;
+  }
+}
