@@ -14,7 +14,21 @@ import { z } from 'zod';
  */
 const scalar = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
 const fieldPath = z.string().regex(/^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/, 'filter path must be dot-separated words');
-const equalities = z.record(fieldPath, scalar).refine((r) => Object.keys(r).length <= 16, 'at most 16 field conditions');
+/**
+ * zod leaves a "__proto__" key out of a parsed record without reporting it (a prototype-pollution
+ * guard). For a filter that would silently drop a condition and widen the subscription, so such a
+ * key (an own property, as JSON.parse makes it) is refused instead.
+ */
+function refuseProtoKey(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'filter path "__proto__" is not allowed', input: value });
+  }
+  return value;
+}
+const equalities = z.preprocess(
+  refuseProtoKey,
+  z.record(fieldPath, scalar).refine((r) => Object.keys(r).length <= 16, 'at most 16 field conditions'),
+);
 
 export const subscriptionFiltersSchema = z.strictObject({
   types: z.array(z.string().min(1).max(100)).min(1).max(32).optional(),
