@@ -30,7 +30,12 @@ export type EventMetadata = z.infer<typeof eventMetadataSchema>;
 /** Checks a domain event's payload against its schema; custom types carry any JSON payload. */
 function refinePayload(event: { type: string; payload?: unknown }, ctx: z.RefinementCtx): void {
   if (isProtocolEventType(event.type)) {
-    ctx.addIssue({ code: 'custom', path: ['type'], message: `event type "${event.type}" is reserved for the server` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['type'],
+      message: `event type "${event.type}" is reserved for the server`,
+      params: { apixError: 'EVENT_TYPE_RESERVED' },
+    });
     return;
   }
   if (isDomainEventType(event.type)) {

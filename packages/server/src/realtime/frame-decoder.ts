@@ -1,11 +1,9 @@
-import { ApiXError, clientFrameSchemas, isClientFrameType, type ClientFrame } from '@apix/protocol';
-import type { z } from 'zod';
+import { ApiXError, clientFrameSchemas, isClientFrameType, type ClientFrame, type ErrorKey } from '@apix/protocol';
+import { schemaError } from './schema-errors.js';
 
 export type DecodedFrame =
   | { readonly ok: true; readonly frame: ClientFrame }
   | { readonly ok: false; readonly error: ApiXError; /** The request id, when it could be read. */ readonly id?: string };
-
-const MAX_REPORTED_ISSUES = 5;
 
 /**
  * Text → typed client frame, or the precise error to answer with. Schema problems in a
@@ -30,14 +28,12 @@ export function decodeFrame(text: string): DecodedFrame {
     return { ok: false, error: new ApiXError('UNKNOWN_FRAME_TYPE', `unknown frame type ${JSON.stringify(type)}`), ...withId };
   }
   const result = clientFrameSchemas[type].safeParse(raw);
-  if (!result.success) return { ok: false, error: schemaError(result.error), ...withId };
+  if (!result.success) return { ok: false, error: schemaError(result.error, 'INVALID_FRAME', keyForPath), ...withId };
   return { ok: true, frame: result.data as ClientFrame };
 }
 
-function schemaError(error: z.ZodError): ApiXError {
-  const issues = error.issues.slice(0, MAX_REPORTED_ISSUES).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  const first = error.issues[0]?.path[0];
-  const key = first === 'channel' || first === 'channels' ? 'CHANNEL_INVALID' : first === 'since' ? 'POSITION_INVALID' : 'INVALID_FRAME';
-  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-  return new ApiXError(key, message, { issues });
+function keyForPath(first: PropertyKey | undefined): ErrorKey | undefined {
+  if (first === 'channel' || first === 'channels') return 'CHANNEL_INVALID';
+  if (first === 'since') return 'POSITION_INVALID';
+  return undefined;
 }

@@ -49,7 +49,7 @@ describe('bad input on an open connection', () => {
     expect(await client.request({ type: 'subscribe', channels: ['agent:x'], extra: true })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_INVALID_FRAME' } });
     expect(await client.request({ type: 'publish', channel: 'agent:x', event: { type: 'connection.established', payload: {} } })).toMatchObject({
       ok: false,
-      error: { code: 'APIX_ERR_INVALID_FRAME' },
+      error: { code: 'APIX_ERR_EVENT_TYPE_RESERVED' },
     });
     client.send({ type: 'publish' }); // no id at all
     expect(await connectionError(client)).toMatchObject({ error: { code: 'APIX_ERR_INVALID_FRAME' } });
@@ -153,6 +153,7 @@ describe('bad input over HTTP', () => {
       [await post('agent:x', { type: 'note' }, 'not-a-jwt'), 401, 'APIX_ERR_AUTH_FAILED'],
       [await post('agent:x', '{oops', token), 400, 'APIX_ERR_INVALID_REQUEST'],
       [await post('agent:x', { type: 'agent_status_update', payload: {} }, token), 400, 'APIX_ERR_INVALID_REQUEST'],
+      [await post('agent:x', { type: 'heartbeat.ping' }, token), 400, 'APIX_ERR_EVENT_TYPE_RESERVED'],
       [await post('Agent:x', { type: 'note' }, token), 400, 'APIX_ERR_CHANNEL_INVALID'],
       [await post('user:someone-else', { type: 'note' }, token), 403, 'APIX_ERR_CHANNEL_FORBIDDEN'],
       [await post('agent:x', { type: 'note', payload: 'x'.repeat(70 * 1024) }, token), 413, 'APIX_ERR_FRAME_TOO_LARGE'],
