@@ -154,7 +154,10 @@ export class AuditLogger {
     this.#log = options.log ?? stderrLog;
     this.#now = options.now ?? (() => new Date());
     const flushIntervalMs = positiveInteger(options.flushIntervalMs ?? 1000, 'flushIntervalMs');
-    this.#intervalTimer = setInterval(() => this.#startDrain(), flushIntervalMs);
+    this.#intervalTimer = setInterval(() => {
+      // While storage fails, the retry timer (with its backoff) alone decides when to write.
+      if (this.#consecutiveFailures === 0) void this.#startDrain();
+    }, flushIntervalMs);
     // Audit buffering must never keep a finished process alive; shutdown calls close().
     this.#intervalTimer.unref();
   }
@@ -173,7 +176,7 @@ export class AuditLogger {
     if (!fits) return this.#reject(entry, securityRelevant, 'the audit queue is full (storage unavailable)');
     this.#queue.push(this.#toRow(entry));
     this.#accepted++;
-    if (this.#queue.length >= this.#batchSize && this.#consecutiveFailures === 0) this.#startDrain();
+    if (this.#queue.length >= this.#batchSize && this.#consecutiveFailures === 0) void this.#startDrain();
     return 'queued';
   }
 
@@ -202,7 +205,8 @@ export class AuditLogger {
 
   /**
    * Stops accepting rows and writes what is pending, retrying until `timeoutMs` (default
-   * 5000) passes. Rows still unwritten then are reported (and logged) as lost.
+   * 5000) passes — also when a write hangs. Rows still unwritten then are reported (and
+   * logged) as lost; a write still in flight at the deadline may yet land.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<AuditCloseReport> {
     this.#closed = true;
@@ -210,19 +214,21 @@ export class AuditLogger {
     this.#intervalTimer = undefined;
     const deadline = Date.now() + (options.timeoutMs ?? 5000);
     for (;;) {
-      try {
-        await this.flush();
-        break;
-      } catch {
-        const wait = Math.min(this.#retryDelay(), deadline - Date.now());
-        if (wait <= 0) break;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const outcome = await settleWithin(this.flush(), remaining);
+      if (outcome === 'done' || outcome === 'timeout') break;
+      const wait = Math.min(this.#retryDelay(), deadline - Date.now());
+      if (wait <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
     this.#cancelRetry();
     const unwritten = this.#queue.length + this.#spool.length;
     if (unwritten > 0) {
-      this.#log.error({ unwritten, spooled: this.#spool.length, queued: this.#queue.length }, 'audit rows lost at shutdown: storage unavailable');
+      this.#log.error(
+        { unwritten, spooled: this.#spool.length, queued: this.#queue.length },
+        'audit rows lost at shutdown: storage unavailable',
+      );
     }
     return { written: this.#written, unwritten };
   }
@@ -335,7 +341,7 @@ export class AuditLogger {
     this.#cancelRetry();
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      this.#startDrain();
+      void this.#startDrain();
     }, retryInMs);
     this.#retryTimer.unref();
   }
@@ -353,6 +359,19 @@ export class AuditLogger {
 
   #sizes(): { queued: number; spooled: number } {
     return { queued: this.#queue.length, spooled: this.#spool.length };
+  }
+}
+
+/** Waits for `work` at most `ms`: whether it resolved, rejected, or is still running. */
+async function settleWithin(work: Promise<void>, ms: number): Promise<'done' | 'failed' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => 'done' as const, () => 'failed' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,7 @@
 import { errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { ApiXError, organizationIdSchema, userIdSchema } from '@apix/protocol';
 import { z } from 'zod';
-import type { Principal } from './principal.js';
+import { userPrincipal, type Principal } from './principal.js';
 import { SIGNING_ALGORITHM } from './signing-key-store.js';
 
 export interface TokenVerifierOptions {
@@ -53,11 +53,11 @@ export class TokenVerifier implements CredentialVerifier {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new ApiXError('AUTH_FAILED', 'the token lacks valid sub, org or roles claims');
-    return {
+    return userPrincipal({
       userId: claims.data.sub,
       organizationId: claims.data.org,
       roles: claims.data.roles,
       expiresAt: claims.data.exp * 1000,
-    };
+    });
   }
 }

@@ -100,7 +100,7 @@ async function openPglite(dataDir: string, migrationsFolder: string): Promise<Da
   }
   let closed: Promise<void> | undefined;
   return {
-    db: db as unknown as ApixDatabase,
+    db,
     kind: 'pglite',
     ping: async () => {
       await client.query('SELECT 1');
@@ -125,7 +125,7 @@ async function openPostgres(url: string, migrationsFolder: string, options: Open
   const db = drizzleNodePostgres({ client: pool, schema });
   let closed: Promise<void> | undefined;
   return {
-    db: db as unknown as ApixDatabase,
+    db,
     kind: 'postgres',
     ping: async () => {
       await pool.query('SELECT 1');

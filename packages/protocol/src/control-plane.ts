@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { channelNameSchema, organizationIdSchema } from './channel-name.js';
+import { clientTypeSchema, connectionStatusSchema } from './enums.js';
+
+/**
+ * Contracts of the control plane's HTTP API (auth, administration, channels, connections,
+ * audit). The server validates with these and the OpenAPI document is generated from them.
+ */
+
+// ---------- identity ----------
+
+export const apiKeyScopeSchema = z.enum(['publish', 'subscribe', 'history', 'admin']);
+export type ApiKeyScope = z.infer<typeof apiKeyScopeSchema>;
+
+/** Organisation roles. `admin` manages its organisation; others are free-form labels channel permissions may name. */
+export const roleSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'role must be 1-32 of a-z 0-9 _ - starting with a letter');
+export const ORGANIZATION_ADMIN_ROLE = 'admin';
+/** Operators of the whole installation: may create organisations. Granted only through tokens minted by the operator. */
+export const PLATFORM_ADMIN_ROLE = 'platform-admin';
+
+const email = z.email().max(254).transform((e) => e.toLowerCase());
+const password = z.string().min(10, 'password must have at least 10 characters').max(200);
+
+export const registerBodySchema = z.strictObject({
+  email,
+  password,
+  name: z.string().min(1).max(200).optional(),
+  /** Creates this organisation with the new user as its admin. */
+  organization: z.strictObject({ id: organizationIdSchema, name: z.string().min(1).max(200) }),
+});
+export type RegisterBody = z.infer<typeof registerBodySchema>;
+
+export const loginBodySchema = z.strictObject({
+  email,
+  password: z.string().min(1).max(200),
+  /** Needed when the user belongs to more than one organisation. */
+  organizationId: organizationIdSchema.optional(),
+});
+export const refreshBodySchema = z.strictObject({ refreshToken: z.string().min(1).max(500) });
+export const logoutBodySchema = refreshBodySchema;
+
+export const tokenResponseSchema = z.object({
+  tokenType: z.literal('Bearer'),
+  accessToken: z.string(),
+  /** Seconds until the access token expires. */
+  expiresIn: z.number().int(),
+  refreshToken: z.string(),
+  userId: z.string(),
+  organizationId: z.string(),
+  roles: z.array(z.string()),
+});
+export type TokenResponse = z.infer<typeof tokenResponseSchema>;
+
+export const profileResponseSchema = z.object({
+  kind: z.enum(['user', 'api_key']),
+  userId: z.string(),
+  organizationId: z.string(),
+  roles: z.array(z.string()),
+  scopes: z.array(z.string()),
+  email: z.string().optional(),
+  name: z.string().nullable().optional(),
+  expiresAt: z.number().int().optional(),
+});
+
+// ---------- administration ----------
+
+export const createOrganizationBodySchema = z.strictObject({ id: organizationIdSchema, name: z.string().min(1).max(200) });
+export const addMemberBodySchema = z.strictObject({
+  /** An existing user's email; with `password`, a new user is created. */
+  email,
+  password: password.optional(),
+  name: z.string().min(1).max(200).optional(),
+  roles: z.array(roleSchema).max(16).default(['member']),
+});
+export const updateMemberBodySchema = z.strictObject({ roles: z.array(roleSchema).max(16) });
+export const createApiKeyBodySchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  scopes: z.array(apiKeyScopeSchema).min(1).max(4),
+});
+export const createdApiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(apiKeyScopeSchema),
+  /** The key itself. Shown once: only its hash is stored. */
+  key: z.string(),
+  createdAt: z.string(),
+});
+
+// ---------- channels ----------
+
+/**
+ * Who may do what on a channel. Each list holds role names, `*` (every member of the
+ * organisation) or `api_key` (API keys that have the action's scope). An action without a
+ * list follows the default policy (docs/permissions.md).
+ */
+const permissionList = z.array(z.union([roleSchema, z.literal('*'), z.literal('api_key')])).max(32);
+export const channelPermissionsSchema = z.strictObject({
+  subscribe: permissionList.optional(),
+  publish: permissionList.optional(),
+  history: permissionList.optional(),
+  presence: permissionList.optional(),
+});
+export type ChannelPermissions = z.infer<typeof channelPermissionsSchema>;
+
+const channelSettingsFields = {
+  permissions: channelPermissionsSchema.optional(),
+  historySize: z.number().int().min(0).max(1_000_000).nullable().optional(),
+  historyTtlMs: z.number().int().positive().nullable().optional(),
+  acknowledgmentRequired: z.boolean().optional(),
+  persistEvents: z.boolean().optional(),
+  auditPublishMode: z.enum(['all', 'sampled', 'none']).optional(),
+  auditSampleRate: z.number().min(0).max(1).optional(),
+};
+export const createChannelBodySchema = z.strictObject({ name: channelNameSchema, ...channelSettingsFields });
+export const updateChannelBodySchema = z.strictObject(channelSettingsFields);
+
+// ---------- queries ----------
+
+const limit = z.coerce.number().int().min(1).max(1000).optional();
+const isoTime = z.iso.datetime({ offset: true });
+
+export const listConnectionsQuerySchema = z.strictObject({
+  status: connectionStatusSchema.optional(),
+  clientType: clientTypeSchema.optional(),
+  userId: z.string().max(200).optional(),
+  limit,
+  cursor: z.string().max(500).optional(),
+});
+
+export const auditQuerySchema = z.strictObject({
+  actorId: z.string().max(200).optional(),
+  action: z.string().max(100).optional(),
+  channel: z.string().max(200).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  limit,
+  cursor: z.string().max(500).optional(),
+});
+
+export const complianceReportQuerySchema = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+export const logAuditEventBodySchema = z.strictObject({
+  action: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'action must be lower-case words joined by . _ -'),
+  channel: channelNameSchema.optional(),
+  target: z.string().max(200).optional(),
+  outcome: z.enum(['success', 'failure', 'denied']).default('success'),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** History by time range (served from the archive where the broker's retention no longer reaches). */
+export const historyTimeRangeSchema = z.object({ from: isoTime.optional(), to: isoTime.optional() });
