@@ -6,28 +6,52 @@ import { CloseCodes } from '@apix/protocol';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { AuditLogger } from './audit/audit-logger.js';
+import { AuditRecorder } from './audit/audit-recorder.js';
 import { ChannelAccess } from './channels/channel-access.js';
-import { DefaultChannelPolicy, type ChannelAuthorizer } from './channels/channel-authorizer.js';
+import type { ChannelAuthorizer } from './channels/channel-authorizer.js';
+import { StoredChannelSettings } from './channels/channel-settings.js';
+import { EventArchiver } from './channels/event-archiver.js';
 import { EventPublisher } from './channels/event-publisher.js';
 import { HistoryReader } from './channels/history-reader.js';
+import { StoredChannelPolicy } from './channels/stored-channel-policy.js';
+import { SubscriberCounts } from './channels/subscriber-counts.js';
 import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/config.js';
 import type { Broker } from './engine/broker.js';
 import { MemoryBroker } from './engine/memory-broker.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
-import { CREDENTIAL_VERIFIER, HISTORY_READER, PUBLISHER, SERVER_RUNTIME, SIGNING_KEY } from './http/injection-tokens.js';
+import type { ControlPlaneContext } from './http/control-plane-context.js';
+import {
+  CONTROL_PLANE,
+  CREDENTIAL_VERIFIER,
+  HISTORY_READER,
+  PUBLISHER,
+  REALTIME_OBSERVER,
+  SERVER_RUNTIME,
+  SIGNING_KEY,
+} from './http/injection-tokens.js';
 import { buildOpenApiDocument } from './http/openapi-document.js';
 import type { ServerRuntime } from './http/server-runtime.js';
+import { StoredAccessDirectory } from './identity/access-directory.js';
+import { ApiKeyVerifier } from './identity/api-key-verifier.js';
+import { CredentialRouter } from './identity/credential-router.js';
+import { externalJwksVerifier } from './identity/external-jwks-verifier.js';
 import { loadOrCreateSigningKey, type SigningKey } from './identity/signing-key-store.js';
 import { TokenIssuer } from './identity/token-issuer.js';
-import { TokenVerifier, type CredentialVerifier } from './identity/token-verifier.js';
+import { TokenVerifier } from './identity/token-verifier.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { NestPinoLogger } from './logging/nest-logger.js';
+import { AccessRevalidator } from './realtime/access-revalidator.js';
 import { ApiXGateway, WEBSOCKET_PATH } from './realtime/apix-gateway.js';
 import { ConnectionManager } from './realtime/connection-manager.js';
+import { ConnectionTracker } from './realtime/connection-tracker.js';
 import { EventRouter } from './realtime/event-router.js';
 import { OriginPolicy } from './realtime/origin-policy.js';
+import { ObserverList } from './realtime/realtime-observer.js';
 import { SubscriptionManager } from './realtime/subscription-manager.js';
+import { openDatabase, type DatabaseHandle } from './storage/database.js';
+import { createRepositories, type Repositories } from './storage/repositories.js';
 import { APIX_VERSION } from './version.js';
 
 export interface StartOptions {
@@ -35,6 +59,7 @@ export interface StartOptions {
   readonly config?: ApiXConfig | Partial<ApiXConfigInput>;
   readonly logger?: Logger;
   readonly broker?: Broker;
+  /** Replaces the stored permission model (tests of the data plane). */
   readonly authorizer?: ChannelAuthorizer;
 }
 
@@ -49,35 +74,72 @@ export interface ApiXServer {
   readonly signingKey: SigningKey;
   readonly broker: Broker;
   readonly connections: ConnectionManager;
+  readonly database: DatabaseHandle;
+  readonly repositories: Repositories;
+  readonly controlPlane: ControlPlaneContext;
   readonly logger: Logger;
-  /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), stop the control plane and engine. */
+  /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), flush records, stop the control plane, engine and storage. */
   close(): Promise<void>;
 }
 
 /**
- * The composition root: builds the engine, the data plane and the control plane, wires
- * them together and listens on one port (HTTP routes + WebSocket upgrade at /ws).
+ * The composition root: builds storage, identity, the engine, the data plane and the control
+ * plane, wires them together and listens on one port (HTTP routes + WebSocket upgrade at /ws).
  */
 export async function startApixServer(options: StartOptions = {}): Promise<ApiXServer> {
   const config = buildConfig(options.config as Partial<ApiXConfigInput>);
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const nodeId = `node_${randomBytes(4).toString('hex')}`;
+
+  // --- storage and identity ---
+  const database = await openDatabase({
+    ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
+    dataDir: config.APIX_DATA_DIR,
+    onBackgroundError: (error: unknown) => logger.error({ err: error }, 'database connection error'),
+  });
+  const repositories = createRepositories(database.db);
+  const audit = new AuditLogger(repositories.audit, { log: logger.child({ component: 'audit' }) });
   const signingKey = await loadOrCreateSigningKey(config.APIX_DATA_DIR);
   const tokenSettings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
-  const verifier: CredentialVerifier = new TokenVerifier(signingKey.publicKey, {
-    ...tokenSettings,
-    clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
-  });
   const issuer = new TokenIssuer(signingKey, tokenSettings);
+  const apiKeyVerifier = new ApiKeyVerifier(repositories.apiKeys, config.PERMISSION_CACHE_TTL_MS);
+  const verifier = new CredentialRouter({
+    local: new TokenVerifier(signingKey.publicKey, { ...tokenSettings, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS }),
+    localIssuer: config.JWT_ISSUER,
+    apiKeys: apiKeyVerifier,
+    ...(config.JWKS_URL && config.JWKS_ISSUER
+      ? {
+          external: {
+            issuer: config.JWKS_ISSUER,
+            verifier: externalJwksVerifier({
+              jwksUrl: config.JWKS_URL,
+              issuer: config.JWKS_ISSUER,
+              audience: config.JWKS_AUDIENCE ?? config.JWT_AUDIENCE,
+              clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+              cooldownMs: config.JWKS_COOLDOWN_MS,
+            }),
+          },
+        }
+      : {}),
+  });
+  const directory = new StoredAccessDirectory(repositories, config.PERMISSION_CACHE_TTL_MS);
+  const channelSettings = new StoredChannelSettings(repositories.channels, config.PERMISSION_CACHE_TTL_MS);
 
+  // --- data plane ---
+  const observers = new ObserverList();
   const broker = options.broker ?? new MemoryBroker();
-  const access = new ChannelAccess(options.authorizer ?? new DefaultChannelPolicy());
+  const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
   const router = new EventRouter(broker, logger);
   await broker.start(router);
-  const publisher = new EventPublisher(access, broker, {
-    historySize: config.HISTORY_SIZE,
-    historyTtlMs: config.HISTORY_TTL_MS,
-    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
-  });
+  const archiver = new EventArchiver(repositories.events, { batchSize: 500, flushIntervalMs: 250, maxBuffered: 100_000 }, logger);
+  const publisher = new EventPublisher(
+    access,
+    broker,
+    { historySize: config.HISTORY_SIZE, historyTtlMs: config.HISTORY_TTL_MS, idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS },
+    channelSettings,
+    observers,
+    archiver,
+  );
   const history = new HistoryReader(access, broker);
   const connections = new ConnectionManager(
     { pingIntervalMs: config.PING_INTERVAL_MS, pongTimeoutMs: config.PONG_TIMEOUT_MS, tokenExpiryGraceMs: config.TOKEN_EXPIRY_GRACE_MS },
@@ -89,6 +151,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     broker,
     { maxSubscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION, maxRecoveredPublications: Math.max(config.HISTORY_SIZE, 1) },
     logger,
+    observers,
   );
   const gateway = new ApiXGateway(
     {
@@ -97,13 +160,38 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
       clientHeartbeatIntervalMs: config.CLIENT_HEARTBEAT_INTERVAL_MS,
     },
-    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger },
+    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers },
   );
+  const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, flushIntervalMs: config.HEARTBEAT_FLUSH_MS }, logger);
+  const subscriberCounts = new SubscriberCounts(repositories.channels, 1_000, logger);
+  observers.add(new AuditRecorder(audit, logger));
+  observers.add(tracker);
+  observers.add(subscriberCounts);
+  const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);
 
+  // --- control plane ---
+  const controlPlane: ControlPlaneContext = {
+    config,
+    logger,
+    database,
+    repositories,
+    issuer,
+    verifier,
+    audit,
+    directory,
+    channelSettings,
+    broker,
+    accessChanged: async (organizationId) => {
+      directory.invalidate(organizationId);
+      channelSettings.invalidate(organizationId);
+      apiKeyVerifier.invalidate();
+      await revalidator.revalidate(organizationId);
+    },
+  };
   let ready = false;
   const runtime: ServerRuntime = {
     version: APIX_VERSION,
-    nodeId: `node_${randomBytes(4).toString('hex')}`,
+    nodeId,
     engine: broker.name,
     startedAt: Date.now(),
     connectionCount: () => connections.size,
@@ -119,6 +207,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: CREDENTIAL_VERIFIER, useValue: verifier },
       { provide: SERVER_RUNTIME, useValue: runtime },
       { provide: SIGNING_KEY, useValue: signingKey },
+      { provide: CONTROL_PLANE, useValue: controlPlane },
+      { provide: REALTIME_OBSERVER, useValue: observers },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
@@ -144,11 +234,15 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     (closing ??= (async () => {
       ready = false;
       gateway.stopAccepting();
+      revalidator.stop();
       connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down');
       connections.stop();
       await gateway.close();
       await app.close();
       await broker.close();
+      await Promise.all([tracker.close(), subscriberCounts.close(), archiver.close()]);
+      await audit.close({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS / 2 });
+      await database.close();
     })());
 
   return {
@@ -160,6 +254,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     signingKey,
     broker,
     connections,
+    database,
+    repositories,
+    controlPlane,
     logger,
     close,
   };

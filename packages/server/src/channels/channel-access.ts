@@ -1,5 +1,6 @@
 import { ApiXError, channelKey, parseChannelName, type ParsedChannel } from '@apix/protocol';
 import type { Principal } from '../identity/principal.js';
+import type { RealtimeObserver } from '../realtime/realtime-observer.js';
 import type { ChannelAction, ChannelAuthorizer } from './channel-authorizer.js';
 
 export interface ResolvedChannel {
@@ -15,15 +16,18 @@ export interface ResolvedChannel {
  */
 export class ChannelAccess {
   readonly #authorizer: ChannelAuthorizer;
+  readonly #observer: RealtimeObserver;
 
-  constructor(authorizer: ChannelAuthorizer) {
+  constructor(authorizer: ChannelAuthorizer, observer: RealtimeObserver = {}) {
     this.#authorizer = authorizer;
+    this.#observer = observer;
   }
 
   async resolve(principal: Principal, name: unknown, action: ChannelAction): Promise<ResolvedChannel> {
     const parsed = parseChannelName(name);
     if (typeof parsed === 'string') throw new ApiXError('CHANNEL_INVALID', parsed);
     if (!(await this.#authorizer.authorize(principal, parsed, action))) {
+      this.#observer.accessDenied?.(principal, parsed.name, action);
       throw new ApiXError('CHANNEL_FORBIDDEN', undefined, { channel: parsed.name });
     }
     return { channel: parsed, key: channelKey(principal.organizationId, parsed.name) };

@@ -1,7 +1,14 @@
 import { ApiXError, PROTOCOL_VERSION, type ChannelName, type PublishEvent, type PublishResult } from '@apix/protocol';
 import type { Broker } from '../engine/broker.js';
 import type { Principal } from '../identity/principal.js';
+import type { RealtimeObserver } from '../realtime/realtime-observer.js';
 import type { ChannelAccess } from './channel-access.js';
+import type { ChannelSettings, ChannelSettingsSource } from './channel-settings.js';
+
+/** Receives each appended publication of channels that persist their events (the archive). */
+export interface PublicationSink {
+  append(entry: { organizationId: string; channel: ChannelName; offset: number; epoch: string; data: string; publisherId: string }): void;
+}
 
 export interface RetentionSettings {
   readonly historySize: number;
@@ -18,15 +25,29 @@ export class EventPublisher {
   readonly #access: ChannelAccess;
   readonly #broker: Broker;
   readonly #retention: RetentionSettings;
+  readonly #settings: ChannelSettingsSource;
+  readonly #observer: RealtimeObserver;
+  readonly #archive: PublicationSink | undefined;
 
-  constructor(access: ChannelAccess, broker: Broker, retention: RetentionSettings) {
+  constructor(
+    access: ChannelAccess,
+    broker: Broker,
+    retention: RetentionSettings,
+    settings: ChannelSettingsSource,
+    observer: RealtimeObserver = {},
+    archive?: PublicationSink,
+  ) {
     this.#access = access;
     this.#broker = broker;
     this.#retention = retention;
+    this.#settings = settings;
+    this.#observer = observer;
+    this.#archive = archive;
   }
 
   async publish(principal: Principal, channel: ChannelName, event: PublishEvent, idempotencyKey?: string): Promise<PublishResult> {
     const { key } = await this.#access.resolve(principal, channel, 'publish');
+    const settings: ChannelSettings | undefined = await this.#settings.get(principal.organizationId, channel);
     const data = JSON.stringify({
       type: event.type,
       payload: event.payload ?? null,
@@ -35,8 +56,8 @@ export class EventPublisher {
     let outcome;
     try {
       outcome = await this.#broker.publish(key, data, {
-        historySize: this.#retention.historySize,
-        historyTtlMs: this.#retention.historyTtlMs,
+        historySize: settings?.historySize ?? this.#retention.historySize,
+        historyTtlMs: settings?.historyTtlMs ?? this.#retention.historyTtlMs,
         idempotencyTtlMs: this.#retention.idempotencyTtlMs,
         ...(idempotencyKey !== undefined ? { idempotencyKey: `${principal.userId}:${idempotencyKey}` } : {}),
       });
@@ -45,6 +66,13 @@ export class EventPublisher {
         cause: error instanceof Error ? error.message : String(error),
       });
     }
-    return { channel, offset: outcome.offset, epoch: outcome.epoch, duplicate: outcome.duplicate };
+    const result = { channel, offset: outcome.offset, epoch: outcome.epoch, duplicate: outcome.duplicate };
+    if (!outcome.duplicate) {
+      if (settings?.persistEvents) {
+        this.#archive?.append({ organizationId: principal.organizationId, channel, offset: outcome.offset, epoch: outcome.epoch, data, publisherId: principal.userId });
+      }
+      this.#observer.published?.(principal, result, event.type, settings);
+    }
+    return result;
   }
 }

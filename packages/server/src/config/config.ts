@@ -39,6 +39,26 @@ export const configSchema = z.object({
   HISTORY_TTL_MS: ms(3_600_000),
   IDEMPOTENCY_TTL_MS: ms(300_000),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
+  /** PostgreSQL (`postgres://…`). Unset: embedded PGlite in `<APIX_DATA_DIR>/pglite`. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** Lifetime of access tokens issued by the auth API. */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  /** Lifetime of refresh tokens (rotated on every use). */
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 86_400),
+  /** Trust an external issuer's tokens too: its JWKS URL (cached; see JWKS_COOLDOWN_MS). */
+  JWKS_URL: z.url().optional(),
+  /** `iss` that external tokens must carry (required with JWKS_URL). */
+  JWKS_ISSUER: z.string().min(1).optional(),
+  /** `aud` that external tokens must carry; defaults to JWT_AUDIENCE. */
+  JWKS_AUDIENCE: z.string().min(1).optional(),
+  /** An unknown `kid` triggers at most one JWKS fetch per this period. */
+  JWKS_COOLDOWN_MS: ms(30_000),
+  /** How long permission, membership and API-key lookups are cached (revocations take effect within this plus REVALIDATE_INTERVAL_MS). */
+  PERMISSION_CACHE_TTL_MS: ms(2_000),
+  /** How often open connections are re-checked against current permissions. */
+  REVALIDATE_INTERVAL_MS: ms(2_000),
+  /** How often connection heartbeats are written to storage, in one batch. */
+  HEARTBEAT_FLUSH_MS: ms(10_000),
   /** Print the start-up banner with a dev token (embedded default). */
   PRINT_DEV_TOKEN: bool.default(true),
 });
@@ -58,7 +78,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       return value === undefined || value === '' ? [] : [[key, value]];
     }),
   );
-  const result = configSchema.safeParse(known);
+  const result = configSchema.refine((c) => c.JWKS_URL === undefined || c.JWKS_ISSUER !== undefined, {
+    message: 'JWKS_ISSUER is required with JWKS_URL',
+    path: ['JWKS_ISSUER'],
+  }).safeParse(known);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(known[String(i.path[0])])}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);

@@ -4,3 +4,5 @@ export const HISTORY_READER = Symbol('HistoryReader');
 export const CREDENTIAL_VERIFIER = Symbol('CredentialVerifier');
 export const SERVER_RUNTIME = Symbol('ServerRuntime');
 export const SIGNING_KEY = Symbol('SigningKey');
+export const CONTROL_PLANE = Symbol('ControlPlaneContext');
+export const REALTIME_OBSERVER = Symbol('RealtimeObserver');

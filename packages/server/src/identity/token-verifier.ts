@@ -1,4 +1,4 @@
-import { errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ApiXError, organizationIdSchema, userIdSchema } from '@apix/protocol';
 import { z } from 'zod';
 import { userPrincipal, type Principal } from './principal.js';
@@ -28,10 +28,11 @@ const claimsSchema = z.object({
  * tolerance. The organisation and user come from here and nowhere else.
  */
 export class TokenVerifier implements CredentialVerifier {
-  readonly #key: CryptoKey;
+  readonly #key: CryptoKey | JWTVerifyGetKey;
   readonly #options: TokenVerifierOptions;
 
-  constructor(publicKey: CryptoKey, options: TokenVerifierOptions) {
+  /** `publicKey`: APIX's own key, or a key-set resolver (an external issuer's JWKS). */
+  constructor(publicKey: CryptoKey | JWTVerifyGetKey, options: TokenVerifierOptions) {
     this.#key = publicKey;
     this.#options = options;
   }
@@ -39,13 +40,15 @@ export class TokenVerifier implements CredentialVerifier {
   async verify(token: string): Promise<Principal> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.#key, {
+      const options = {
         algorithms: [SIGNING_ALGORITHM],
         issuer: this.#options.issuer,
         audience: this.#options.audience,
         requiredClaims: ['exp', 'sub'],
         clockTolerance: this.#options.clockToleranceSeconds,
-      }));
+      };
+      // Two call shapes of jwtVerify: a key, or a function resolving the key from the header.
+      ({ payload } = typeof this.#key === 'function' ? await jwtVerify(token, this.#key, options) : await jwtVerify(token, this.#key, options));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new ApiXError('TOKEN_EXPIRED');
       // One answer for every other failure: the caller learns nothing about which check failed.

@@ -19,6 +19,7 @@ import { Connection } from './connection.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { decodeFrame } from './frame-decoder.js';
 import type { OriginPolicy } from './origin-policy.js';
+import type { RealtimeObserver } from './realtime-observer.js';
 import type { SubscriptionManager } from './subscription-manager.js';
 
 export const WEBSOCKET_PATH = '/ws';
@@ -38,6 +39,7 @@ export interface GatewayDependencies {
   readonly publisher: EventPublisher;
   readonly history: HistoryReader;
   readonly logger: Logger;
+  readonly observer?: RealtimeObserver;
 }
 
 /**
@@ -88,7 +90,9 @@ export class ApiXGateway {
       try {
         principal = await this.#deps.verifier.verify(match[1]!);
       } catch (error) {
-        return abortHandshake(socket, 401, asApiXError(error));
+        const apixError = asApiXError(error);
+        this.#deps.observer?.authenticationFailed?.({ via: 'websocket', code: apixError.code, remoteAddress: request.socket.remoteAddress });
+        return abortHandshake(socket, 401, apixError);
       }
     }
     if (socket.destroyed) return;
@@ -103,6 +107,7 @@ export class ApiXGateway {
       onClosed: (c) => {
         subscriptions.releaseAll(c);
         connections.remove(c);
+        if (c.principal) this.#deps.observer?.connectionClosed?.(c, c.closeCode);
         logger.debug({ connectionId: c.id }, 'connection closed');
       },
       onTaskFailed: (c, error) => logger.error({ err: error, connectionId: c.id }, 'request task failed unexpectedly'),
@@ -114,7 +119,7 @@ export class ApiXGateway {
     connection.handshakeDeadline = Date.now() + this.#settings.connectTimeoutMs;
     connections.add(connection);
     ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
-    ws.on('close', () => connection.handleSocketClosed());
+    ws.on('close', (code) => connection.handleSocketClosed(code));
     // ws closes the socket itself on protocol errors (1002) and oversized frames (1009);
     // the handler only keeps the error from becoming an uncaught exception.
     ws.on('error', (error) => logger.debug({ err: error, connectionId: connection.id }, 'websocket error'));
@@ -133,6 +138,7 @@ export class ApiXGateway {
       expiresAt: principal.expiresAt,
       serverTime: Date.now(),
     });
+    this.#deps.observer?.connectionOpened?.(connection);
   }
 
   #onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -193,6 +199,7 @@ export class ApiXGateway {
       principal = await this.#deps.verifier.verify(frame.token);
     } catch (error) {
       const apixError = asApiXError(error);
+      this.#deps.observer?.authenticationFailed?.({ via: 'websocket', code: apixError.code, remoteAddress: connection.remoteAddress });
       connection.replyError(frame.id, apixError);
       const code = apixError.code === 'APIX_ERR_TOKEN_EXPIRED' ? CloseCodes.TOKEN_EXPIRED : CloseCodes.UNAUTHORIZED;
       connection.close(code, apixError.code);

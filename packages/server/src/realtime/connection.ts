@@ -49,6 +49,7 @@ export class Connection {
   readonly #requestsInFlight = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  #closeCode = 1005;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
@@ -57,6 +58,11 @@ export class Connection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The close code this connection ended with (server-chosen, or the peer's; 1005 if none). */
+  get closeCode(): number {
+    return this.#closeCode;
   }
 
   get remoteAddress(): string | undefined {
@@ -113,20 +119,21 @@ export class Connection {
    * which a dead or malicious peer may never finish), then closes the socket.
    */
   close(code: number, reason: string): void {
-    if (this.#markClosed()) {
+    if (this.#markClosed(code)) {
       this.socket.close(code, reason);
       setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
     }
   }
 
   /** The socket closed from the other side (or the network): release what it holds. */
-  handleSocketClosed(): void {
-    this.#markClosed();
+  handleSocketClosed(code: number): void {
+    this.#markClosed(code);
   }
 
-  #markClosed(): boolean {
+  #markClosed(code: number): boolean {
     if (this.#closed) return false;
     this.#closed = true;
+    this.#closeCode = code;
     this.#options.onClosed(this);
     return true;
   }

@@ -12,6 +12,7 @@ import type { Logger } from '../logging/logger.js';
 import { ChannelSubscription } from './channel-subscription.js';
 import type { Connection } from './connection.js';
 import { routedPublication, type EventRouter } from './event-router.js';
+import type { RealtimeObserver } from './realtime-observer.js';
 
 export interface SubscriptionLimits {
   readonly maxSubscriptionsPerConnection: number;
@@ -35,13 +36,15 @@ export class SubscriptionManager {
   readonly #broker: Broker;
   readonly #limits: SubscriptionLimits;
   readonly #logger: Logger;
+  readonly #observer: RealtimeObserver;
 
-  constructor(access: ChannelAccess, router: EventRouter, broker: Broker, limits: SubscriptionLimits, logger: Logger) {
+  constructor(access: ChannelAccess, router: EventRouter, broker: Broker, limits: SubscriptionLimits, logger: Logger, observer: RealtimeObserver = {}) {
     this.#access = access;
     this.#router = router;
     this.#broker = broker;
     this.#limits = limits;
     this.#logger = logger;
+    this.#observer = observer;
   }
 
   async subscribe(connection: Connection, frame: SubscribeFrame): Promise<void> {
@@ -111,6 +114,7 @@ export class SubscriptionManager {
     connection.reply(frame.id, { subscriptions: states });
     for (const state of states) connection.sendFrame({ type: 'subscription.added', ...state });
     pending.forEach((p, i) => p.subscription.goLive(slices[i]!.position, replays[i]!));
+    this.#observer.subscribed?.(connection, frame.channels);
   }
 
   unsubscribe(connection: Connection, frame: UnsubscribeFrame): ChannelName[] {
@@ -118,6 +122,7 @@ export class SubscriptionManager {
       if (!connection.subscriptions.has(channel)) throw new ApiXError('NOT_SUBSCRIBED', undefined, { channel });
     }
     for (const channel of frame.channels) this.#remove(connection, connection.subscriptions.get(channel)!);
+    this.#observer.unsubscribed?.(connection, frame.channels, 'unsubscribed');
     return frame.channels;
   }
 
@@ -127,6 +132,7 @@ export class SubscriptionManager {
     if (!subscription) return;
     this.#remove(connection, subscription);
     connection.sendFrame({ type: 'subscription.removed', channel, reason: 'revoked', error: error.toBody() });
+    this.#observer.unsubscribed?.(connection, [channel], 'revoked');
   }
 
   /** Re-runs authorisation for every subscription of the connection (after a token refresh). */
@@ -142,8 +148,10 @@ export class SubscriptionManager {
   }
 
   releaseAll(connection: Connection): void {
+    const channels = [...connection.subscriptions.keys()];
     for (const subscription of connection.subscriptions.values()) this.#router.detach(subscription);
     connection.subscriptions.clear();
+    if (channels.length > 0 && connection.principal) this.#observer.unsubscribed?.(connection, channels, 'closed');
   }
 
   #remove(connection: Connection, subscription: ChannelSubscription): void {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApixServer, type ApiXServer, type StartOptions } from '../../src/apix-server.js';
 import type { ApiXConfigInput } from '../../src/config/config.js';
+import { prepareTestStorage } from './test-storage.js';
 
 export interface TestServer extends ApiXServer {
   /** Mints a token for the server's own issuer. */
@@ -14,9 +15,10 @@ export interface TestServer extends ApiXServer {
 /** Starts a real APIX server on a random loopback port with its own data folder and quiet logs. */
 export async function startTestServer(config: Partial<ApiXConfigInput> = {}, options: Omit<StartOptions, 'config'> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'apix-test-'));
+  const storage = await prepareTestStorage(dataDir);
   const server = await startApixServer({
     ...options,
-    config: { PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'silent', APIX_DATA_DIR: dataDir, PRINT_DEV_TOKEN: false, ...config },
+    config: { PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'silent', APIX_DATA_DIR: dataDir, PRINT_DEV_TOKEN: false, ...storage.config, ...config },
   });
   return Object.assign(Object.create(server) as ApiXServer, server, {
     token: (claims: { org?: string; user?: string; roles?: string[]; ttlSeconds?: number } = {}) =>
@@ -28,6 +30,7 @@ export async function startTestServer(config: Partial<ApiXConfigInput> = {}, opt
       }),
     stop: async () => {
       await server.close();
+      await storage.dispose();
       await rm(dataDir, { recursive: true, force: true });
     },
   });

@@ -1,0 +1,83 @@
+import type { Logger } from '../logging/logger.js';
+import type { EventArchiveRepository, ArchivedEventInput } from '../storage/event-archive-repository.js';
+import type { PublicationSink } from './event-publisher.js';
+
+export interface EventArchiverOptions {
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  /** Entries held at most while storage is slow or down; past this the oldest are dropped and counted. */
+  readonly maxBuffered: number;
+}
+
+/**
+ * Copies publications of channels that persist their events into the `events` table,
+ * asynchronously and in batches: the publish path only appends to a bounded buffer and never
+ * waits on the database. Writes are idempotent by (organisation, channel, epoch, offset), so
+ * retrying a batch after a failure cannot duplicate rows.
+ */
+export class EventArchiver implements PublicationSink {
+  readonly #repository: EventArchiveRepository;
+  readonly #options: EventArchiverOptions;
+  readonly #logger: Logger;
+  readonly #timer: NodeJS.Timeout;
+  #buffer: ArchivedEventInput[] = [];
+  #flushing: Promise<void> | undefined;
+  #dropped = 0;
+
+  constructor(repository: EventArchiveRepository, options: EventArchiverOptions, logger: Logger) {
+    this.#repository = repository;
+    this.#options = options;
+    this.#logger = logger.child({ component: 'event-archiver' });
+    this.#timer = setInterval(() => void this.flush().catch(() => undefined), options.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  get stats(): { buffered: number; dropped: number } {
+    return { buffered: this.#buffer.length, dropped: this.#dropped };
+  }
+
+  append(entry: { organizationId: string; channel: string; offset: number; epoch: string; data: string; publisherId: string }): void {
+    const event = JSON.parse(entry.data) as { type: string; payload: unknown; metadata: Record<string, unknown> & { timestamp: number } };
+    this.#buffer.push({
+      organizationId: entry.organizationId,
+      channel: entry.channel,
+      epoch: entry.epoch,
+      offset: entry.offset,
+      eventType: event.type,
+      payload: event.payload,
+      metadata: { ...event.metadata, publisher: entry.publisherId },
+      createdAt: new Date(event.metadata.timestamp),
+    });
+    if (this.#buffer.length > this.#options.maxBuffered) {
+      const excess = this.#buffer.length - this.#options.maxBuffered;
+      this.#buffer.splice(0, excess);
+      this.#dropped += excess;
+      this.#logger.error({ dropped: this.#dropped }, 'archive buffer full: oldest events not archived');
+    }
+    if (this.#buffer.length >= this.#options.batchSize) void this.flush().catch(() => undefined);
+  }
+
+  /** Writes everything buffered now; rejects if storage refused (entries stay buffered for the next try). */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing.catch(() => undefined);
+    if (this.#buffer.length === 0) return;
+    this.#flushing = (async () => {
+      while (this.#buffer.length > 0) {
+        const batch = this.#buffer.slice(0, this.#options.batchSize);
+        try {
+          await this.#repository.appendBatch(batch);
+        } catch (error) {
+          this.#logger.error({ err: error, batch: batch.length, buffered: this.#buffer.length }, 'archiving failed; will retry');
+          throw error;
+        }
+        this.#buffer.splice(0, batch.length);
+      }
+    })().finally(() => (this.#flushing = undefined));
+    return this.#flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush().catch(() => undefined);
+  }
+}

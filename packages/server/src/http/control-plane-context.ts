@@ -1,0 +1,36 @@
+import type { ApiXConfig } from '../config/config.js';
+import type { AuditLogger } from '../audit/audit-logger.js';
+import type { ChannelSettingsSource } from '../channels/channel-settings.js';
+import type { Broker } from '../engine/broker.js';
+import type { AccessDirectory } from '../identity/access-directory.js';
+import type { TokenIssuer } from '../identity/token-issuer.js';
+import type { CredentialVerifier } from '../identity/token-verifier.js';
+import type { Logger } from '../logging/logger.js';
+import type { DatabaseHandle } from '../storage/database.js';
+import type { Repositories } from '../storage/repositories.js';
+
+/**
+ * Everything the control plane's services use, built once by the composition root and
+ * injected under `CONTROL_PLANE`. Services take what they need from here; nothing in the
+ * control plane opens its own connections or caches.
+ */
+export interface ControlPlaneContext {
+  readonly config: ApiXConfig;
+  readonly logger: Logger;
+  readonly database: DatabaseHandle;
+  readonly repositories: Repositories;
+  readonly issuer: TokenIssuer;
+  readonly verifier: CredentialVerifier;
+  readonly audit: AuditLogger;
+  readonly directory: AccessDirectory;
+  readonly channelSettings: ChannelSettingsSource;
+  readonly broker: Broker;
+  /**
+   * Call after any change to an organisation's memberships, roles, users, API keys or channel
+   * settings. Drops cached answers on this node and re-checks this node's open connections
+   * of that organisation before it resolves, so a revoked member receives nothing published
+   * after the admin call returned. Other nodes catch up within the cache TTL plus
+   * REVALIDATE_INTERVAL_MS.
+   */
+  accessChanged(organizationId: string): Promise<void>;
+}

@@ -1,0 +1,58 @@
+import type { ChannelName, PublishResult } from '@apix/protocol';
+import type { ChannelAction } from '../channels/channel-authorizer.js';
+import type { ChannelSettings } from '../channels/channel-settings.js';
+import type { Principal } from '../identity/principal.js';
+import type { Connection } from './connection.js';
+
+export interface AuthenticationFailure {
+  readonly via: 'websocket' | 'http';
+  readonly code: string;
+  readonly remoteAddress: string | undefined;
+}
+
+/**
+ * What the data plane reports about itself, for whoever keeps records (audit log, connection
+ * table, metrics). Observers are called synchronously on the hot path: they must only
+ * enqueue, never wait on I/O. The data plane does not know storage exists.
+ */
+export interface RealtimeObserver {
+  connectionOpened?(connection: Connection): void;
+  connectionClosed?(connection: Connection, code: number): void;
+  authenticationFailed?(failure: AuthenticationFailure): void;
+  subscribed?(connection: Connection, channels: readonly ChannelName[]): void;
+  unsubscribed?(connection: Connection, channels: readonly ChannelName[], reason: 'unsubscribed' | 'revoked' | 'closed'): void;
+  accessDenied?(principal: Principal, channel: ChannelName, action: ChannelAction): void;
+  /** `settings`: the channel's stored settings (audit mode), when it has a row. */
+  published?(principal: Principal, result: PublishResult, eventType: string, settings: ChannelSettings | undefined): void;
+}
+
+/** Fans one report out to several observers. */
+export class ObserverList implements Required<RealtimeObserver> {
+  readonly #observers: RealtimeObserver[] = [];
+
+  add(observer: RealtimeObserver): void {
+    this.#observers.push(observer);
+  }
+
+  connectionOpened(connection: Connection): void {
+    for (const o of this.#observers) o.connectionOpened?.(connection);
+  }
+  connectionClosed(connection: Connection, code: number): void {
+    for (const o of this.#observers) o.connectionClosed?.(connection, code);
+  }
+  authenticationFailed(failure: AuthenticationFailure): void {
+    for (const o of this.#observers) o.authenticationFailed?.(failure);
+  }
+  subscribed(connection: Connection, channels: readonly ChannelName[]): void {
+    for (const o of this.#observers) o.subscribed?.(connection, channels);
+  }
+  unsubscribed(connection: Connection, channels: readonly ChannelName[], reason: 'unsubscribed' | 'revoked' | 'closed'): void {
+    for (const o of this.#observers) o.unsubscribed?.(connection, channels, reason);
+  }
+  accessDenied(principal: Principal, channel: ChannelName, action: ChannelAction): void {
+    for (const o of this.#observers) o.accessDenied?.(principal, channel, action);
+  }
+  published(principal: Principal, result: PublishResult, eventType: string, settings: ChannelSettings | undefined): void {
+    for (const o of this.#observers) o.published?.(principal, result, eventType, settings);
+  }
+}
