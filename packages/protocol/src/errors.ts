@@ -43,6 +43,9 @@ export const ErrorCodes = {
   NOT_SUBSCRIBED: define('APIX_ERR_NOT_SUBSCRIBED', 404, 'not subscribed to this channel'),
   TOO_MANY_SUBSCRIPTIONS: define('APIX_ERR_TOO_MANY_SUBSCRIPTIONS', 429, 'subscription limit for this connection reached'),
   NOT_SUPPORTED: define('APIX_ERR_NOT_SUPPORTED', 501, 'not supported yet'),
+  // --- control plane ---
+  FORBIDDEN: define('APIX_ERR_FORBIDDEN', 403, 'you may not perform this action'),
+  CONFLICT: define('APIX_ERR_CONFLICT', 409, 'already exists'),
   // --- server side ---
   RATE_LIMITED: define('APIX_ERR_RATE_LIMITED', 429, 'rate limit exceeded', true),
   NOT_FOUND: define('APIX_ERR_NOT_FOUND', 404, 'not found'),
