@@ -53,6 +53,24 @@ export const ErrorCodes = {
   INTERNAL: define('APIX_ERR_INTERNAL', 500, 'internal error', true),
 } as const;
 
+/**
+ * Failures that only a client can observe: the server never sends these codes, so they are
+ * not in the protocol catalogue. They use the same `APIX_ERR_` prefix and the same
+ * `{code, message, retryable}` shape, so an application handles every error one way.
+ */
+export const ClientErrorCodes = {
+  /** No reply, connection or subscription within the time allowed. The request may still have taken effect. */
+  TIMEOUT: { code: 'APIX_ERR_TIMEOUT', message: 'timed out', retryable: true },
+  /** The socket closed while a request waited for its reply. Internal: publish and history re-send on this. */
+  CONNECTION_LOST: { code: 'APIX_ERR_CONNECTION_LOST', message: 'the connection closed before the reply arrived', retryable: true },
+  /** The server closed the connection with a terminal close code (4500–4999, 1000, 1003, 1008). */
+  CONNECTION_CLOSED: { code: 'APIX_ERR_CONNECTION_CLOSED', message: 'the server closed the connection for good', retryable: false },
+  /** The application called `disconnect()`. */
+  CLIENT_CLOSED: { code: 'APIX_ERR_CLIENT_CLOSED', message: 'the client is closed', retryable: false },
+  /** The application's token function threw or rejected. */
+  TOKEN_UNAVAILABLE: { code: 'APIX_ERR_TOKEN_UNAVAILABLE', message: 'the token function failed', retryable: true },
+} as const;
+
 export type ErrorKey = keyof typeof ErrorCodes;
 export type ErrorCode = (typeof ErrorCodes)[ErrorKey]['code'];
 

@@ -1,0 +1,520 @@
+import {
+  CloseCodes,
+  connectResultSchema,
+  historyResultSchema,
+  parseChannelName,
+  publishEventSchema,
+  publishResultSchema,
+  refreshResultSchema,
+  shouldReconnect,
+  type ChannelName,
+  type ConnectionEstablishedFrame,
+  type HistoryResult,
+  type PublishResult,
+  type StreamPosition,
+} from '@apix/protocol';
+import { Backoff } from './backoff.js';
+import { resolveOptions, type ApiXClientOptions, type ResolvedOptions } from './client-options.js';
+import { CLIENT_TRANSITIONS, ClientCloseCodes, ClientState } from './client-state.js';
+import { Connection, type ClientRequest, type PushFrame } from './connection.js';
+import { ApiXClientError, hasErrorCode, toClientError } from './errors.js';
+import type { ClientEvents, ConnectedContext, ConnectingContext, PublishEventInput, SubscriptionHandlers, SubscriptionEvents } from './events.js';
+import type { SchemaOf } from './frame-decoder.js';
+import { Heartbeat } from './heartbeat.js';
+import { newIdempotencyKey } from './ids.js';
+import { StateMachine } from './state-machine.js';
+import { SubscriptionRegistry } from './subscription-registry.js';
+import type { Subscription, SubscriptionOptions } from './subscription.js';
+import { TokenRefresher } from './token-refresher.js';
+import { TypedEmitter, type Listener } from './typed-emitter.js';
+import { Waiters } from './waiters.js';
+
+export interface PublishOptions {
+  /**
+   * Retries with the same key within the server's window (5 min) append nothing and return
+   * the first position. Generated when not given; a rejected publish carries the key it
+   * used in `error.details.idempotencyKey`, so the application can retry it safely.
+   */
+  idempotencyKey?: string;
+  /** Overall bound (waiting for a connection, re-sends, reply). Default: requestTimeoutMs. */
+  timeoutMs?: number;
+}
+
+export interface HistoryOptions {
+  /** Publications after this position; without it, the latest `limit`. */
+  since?: StreamPosition;
+  limit?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * The APIX client: one logical connection that reconnects by itself, and the
+ * subscriptions, publishes and history reads that ride on it.
+ *
+ * The pieces live in their own files: the socket and its requests (connection.ts), the
+ * subscriptions (subscription-registry.ts, subscription.ts), backoff, heartbeat and token
+ * refresh. This class is the state machine that ties them together.
+ */
+export class ApiXClient {
+  readonly #url: string;
+  readonly #options: ResolvedOptions;
+  readonly #machine = new StateMachine<ClientState>('client', ClientState.Disconnected, CLIENT_TRANSITIONS);
+  readonly #events = new TypedEmitter<ClientEvents>();
+  readonly #backoff: Backoff;
+  readonly #registry: SubscriptionRegistry;
+  /** Callers waiting for `connected`: ready(), and requests made while (re)connecting. */
+  readonly #connectedWaiters = new Waiters();
+  #connection: Connection | undefined;
+  /**
+   * Bumped whenever an attempt starts or is abandoned. The steps of an attempt are
+   * asynchronous (token function, socket open); each checks the number it started with
+   * and stops if it changed, so an abandoned attempt can never open a second socket.
+   */
+  #attemptSeq = 0;
+  /** Attempts since the last successful connection (for the `connecting` context). */
+  #attempts = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: Heartbeat | undefined;
+  #refresher: TokenRefresher | undefined;
+  #session: ConnectedContext | undefined;
+  /** Server clock minus local clock, measured at connection.established (token expiry is in server time). */
+  #clockOffsetMs = 0;
+  #rttMs: number | undefined;
+  /** Why the client is closed; what waits and requests fail with while it is. */
+  #closedError: ApiXClientError | undefined;
+  /** The server's refusal of our connect frame, kept for the close that follows it. */
+  #connectError: ApiXClientError | undefined;
+
+  constructor(url: string, options: ApiXClientOptions) {
+    this.#url = url;
+    this.#options = resolveOptions(options);
+    this.#backoff = new Backoff({ minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs });
+    this.#registry = new SubscriptionRegistry({
+      request: (body, schema, onOutcome) => this.#connection?.send(body, schema, this.#options.requestTimeoutMs, onOutcome) ?? false,
+      reportError: (context) => this.#events.emit('error', context),
+      reconnect: (code, reason) => {
+        if (this.state === ClientState.Connected) this.#dropConnection(code, reason);
+      },
+      closedError: () => (this.state === ClientState.Closed ? this.#currentClosedError() : undefined),
+      retryBackoff: { minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs },
+    });
+  }
+
+  // ------------------------------------------------------------ observing
+
+  get state(): ClientState {
+    return this.#machine.state;
+  }
+
+  /** The current connection as the server described it; undefined unless connected. */
+  get session(): ConnectedContext | undefined {
+    return this.#session ? { ...this.#session } : undefined;
+  }
+
+  /** Round-trip time of the last heartbeat, in ms. */
+  get rttMs(): number | undefined {
+    return this.#rttMs;
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  once<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
+    return this.#events.once(event, listener);
+  }
+
+  off<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): void {
+    this.#events.off(event, listener);
+  }
+
+  /** Resolves once connected; rejects with APIX_ERR_TIMEOUT, or with the reason the client closed. */
+  ready(timeoutMs: number = this.#options.requestTimeoutMs): Promise<void> {
+    return this.#whenConnected(Date.now() + timeoutMs);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Starts connecting (and reconnecting after drops). Idempotent; after `closed` it starts afresh. */
+  connect(): void {
+    const state = this.state;
+    if (state === ClientState.Connecting || state === ClientState.Connected) return;
+    if (state === ClientState.Closed) {
+      this.#closedError = undefined;
+      this.#backoff.reset();
+      this.#attempts = 0;
+    }
+    this.#clearReconnectTimer();
+    void this.#startAttempt('connect-called');
+  }
+
+  /** Closes the connection for good (state `closed`); pending requests fail with APIX_ERR_CLIENT_CLOSED. */
+  disconnect(): void {
+    if (this.state === ClientState.Closed) return;
+    this.#close(CloseCodes.NORMAL, 'disconnect called', ApiXClientError.client('CLIENT_CLOSED'));
+  }
+
+  // ------------------------------------------------------------ subscriptions
+
+  /** Creates a subscription (state `unsubscribed`); call `subscribe()` on it. Throws on a malformed or duplicate channel. */
+  newSubscription(channel: ChannelName, options: SubscriptionOptions = {}): Subscription {
+    return this.#registry.create(channel, options);
+  }
+
+  getSubscription(channel: ChannelName): Subscription | undefined {
+    return this.#registry.get(channel);
+  }
+
+  /** Unsubscribes and forgets the subscription. */
+  removeSubscription(subscription: Subscription): void {
+    this.#registry.remove(subscription);
+  }
+
+  subscriptions(): Subscription[] {
+    return this.#registry.all();
+  }
+
+  /** Shorthand: get or create the channel's subscription, attach handlers, subscribe. */
+  subscribe(channel: ChannelName, handlers: SubscriptionHandlers = {}, options: SubscriptionOptions = {}): Subscription {
+    const subscription = this.#registry.get(channel) ?? this.#registry.create(channel, options);
+    for (const event of Object.keys(handlers) as Array<keyof SubscriptionEvents>) attachHandler(subscription, handlers, event);
+    subscription.subscribe();
+    return subscription;
+  }
+
+  // ------------------------------------------------------------ requests
+
+  /**
+   * Publishes an event and resolves with its stream position once the server appended it.
+   * Called while (re)connecting, it waits. If the connection drops before the reply, it is
+   * sent again after the reconnect with the same idempotency key, so it is appended once.
+   */
+  async publish<T extends string>(channel: ChannelName, event: PublishEventInput<T>, options: PublishOptions = {}): Promise<PublishResult> {
+    const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
+    try {
+      assertChannel(channel);
+      const checked = publishEventSchema.safeParse(event);
+      if (!checked.success) {
+        const problems = checked.error.issues.slice(0, 3).map((i) => `${i.path.map(String).join('.') || '(event)'}: ${i.message}`);
+        const reserved = problems.some((p) => p.includes('reserved'));
+        throw ApiXClientError.protocol(reserved ? 'EVENT_TYPE_RESERVED' : 'INVALID_REQUEST', `event refused before sending: ${problems.join('; ')}`);
+      }
+      const body: ClientRequest = {
+        type: 'publish',
+        channel,
+        event: { type: event.type, payload: event.payload, ...(event.metadata ? { metadata: event.metadata } : {}) },
+        idempotencyKey,
+      };
+      return await this.#call(body, publishResultSchema, options.timeoutMs, true);
+    } catch (reason) {
+      throw toClientError(reason).withDetails({ channel, idempotencyKey });
+    }
+  }
+
+  /** Reads a channel's stored publications. `complete: false` means the log no longer holds all that was asked for. */
+  async history(channel: ChannelName, options: HistoryOptions = {}): Promise<HistoryResult> {
+    assertChannel(channel);
+    const body: ClientRequest = {
+      type: 'history',
+      channel,
+      ...(options.since ? { since: options.since } : {}),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    };
+    // A read is safe to repeat, so it is re-sent after a reconnect like a publish.
+    return this.#call(body, historyResultSchema, options.timeoutMs, true);
+  }
+
+  /**
+   * Sends a request once connected, within one overall deadline. With `resend`, a request
+   * whose connection dropped before the reply is sent again on the next connection (for
+   * publish: with the same idempotency key, which is what makes that safe).
+   */
+  async #call<T>(body: ClientRequest, schema: SchemaOf<T>, timeoutMs: number | undefined, resend: boolean): Promise<T> {
+    const deadline = Date.now() + (timeoutMs ?? this.#options.requestTimeoutMs);
+    for (;;) {
+      await this.#whenConnected(deadline);
+      // Another microtask may have dropped the connection since we were woken: wait again.
+      const connection = this.#connection;
+      if (!connection || !this.#is(ClientState.Connected)) continue;
+      try {
+        return await connection.call(body, schema, deadline - Date.now());
+      } catch (error) {
+        if (!resend || !hasErrorCode(error, 'APIX_ERR_CONNECTION_LOST')) throw error;
+        // Invariant: a lost connection is never current while connected. Enforce it here, or
+        // the next turn would find the same dead connection and spin without yielding.
+        if (connection === this.#connection) this.#dropConnection(ClientCloseCodes.ABNORMAL, 'the connection failed while sending');
+      }
+    }
+  }
+
+  #whenConnected(deadline: number): Promise<void> {
+    if (this.state === ClientState.Connected) return Promise.resolve();
+    if (this.state === ClientState.Closed) return Promise.reject(this.#currentClosedError());
+    const remaining = deadline - Date.now();
+    const timeout = (): ApiXClientError => ApiXClientError.client('TIMEOUT', `not connected in time (client is ${this.state})`);
+    if (remaining <= 0) return Promise.reject(timeout());
+    return this.#connectedWaiters.wait(remaining, timeout);
+  }
+
+  // ------------------------------------------------------------ connecting
+
+  async #startAttempt(reason: ConnectingContext['reason']): Promise<void> {
+    const seq = ++this.#attemptSeq;
+    this.#attempts += 1;
+    this.#connectError = undefined;
+    this.#setState(ClientState.Connecting);
+    // Listeners run inside emit and may call disconnect(): re-check after each one.
+    if (seq !== this.#attemptSeq) return;
+    this.#events.emit('connecting', { attempt: this.#attempts, reason });
+    if (seq !== this.#attemptSeq) return;
+    // One deadline for the whole attempt, token function included: it may hang too.
+    this.#connectTimer = setTimeout(() => {
+      this.#connectTimer = undefined;
+      if (seq === this.#attemptSeq && this.state === ClientState.Connecting) {
+        this.#dropConnection(ClientCloseCodes.CONNECT_TIMEOUT, `not connected within ${this.#options.connectTimeoutMs} ms`);
+      }
+    }, this.#options.connectTimeoutMs);
+
+    let token: string;
+    try {
+      token = await this.#resolveToken();
+    } catch (thrown) {
+      if (seq !== this.#attemptSeq) return;
+      const error = toClientError(thrown, 'TOKEN_UNAVAILABLE');
+      this.#events.emit('error', { source: 'token', error });
+      if (seq !== this.#attemptSeq) return;
+      // The application's way to say "stop" (e.g. logged out): a non-retryable ApiXClientError.
+      if (thrown instanceof ApiXClientError && !thrown.retryable) this.#close(CloseCodes.UNAUTHORIZED, error.message, error);
+      else this.#dropConnection(ClientCloseCodes.TOKEN_UNAVAILABLE, error.message);
+      return;
+    }
+    if (seq !== this.#attemptSeq) return;
+    if (token.length === 0) {
+      this.#close(CloseCodes.UNAUTHORIZED, 'the token is empty', ApiXClientError.protocol('AUTH_FAILED', 'the token is empty'));
+      return;
+    }
+
+    let connection: Connection;
+    try {
+      const socket = new this.#options.WebSocket(this.#url);
+      connection = new Connection(socket, {
+        open: () => this.#sendConnect(connection, token),
+        frame: (frame) => this.#onFrame(connection, frame),
+        close: (code, why) => this.#onSocketClosed(connection, code, why),
+        error: (error) => this.#events.emit('error', { source: 'frame', error }),
+      });
+    } catch (thrown) {
+      // A bad URL or a blocked scheme (mixed content) will not fix itself: stop.
+      const error = ApiXClientError.protocol('INVALID_REQUEST', `cannot open a WebSocket to ${this.#url}: ${toClientError(thrown).message}`);
+      this.#close(ClientCloseCodes.ABNORMAL, error.message, error);
+      return;
+    }
+    this.#connection = connection;
+  }
+
+  async #resolveToken(): Promise<string> {
+    const source = this.#options.token;
+    const token = typeof source === 'string' ? source : await source();
+    if (typeof token !== 'string') throw new TypeError('the token function must return a string');
+    return token;
+  }
+
+  #sendConnect(connection: Connection, token: string): void {
+    const { clientType, name } = this.#options;
+    const body: ClientRequest = {
+      type: 'connect',
+      token,
+      ...(clientType ? { clientType } : {}),
+      ...(name ? { metadata: { name: name.slice(0, 500) } } : {}),
+    };
+    // No timeout of its own: the attempt's connect timer bounds it.
+    connection.call(body, connectResultSchema, Number.POSITIVE_INFINITY).catch((reason: unknown) => {
+      if (connection !== this.#connection) return;
+      const error = toClientError(reason);
+      if (hasErrorCode(error, 'APIX_ERR_CONNECTION_LOST')) return;
+      // The server closes the socket after a refusal (4500 for a bad token). The close code
+      // decides between reconnecting and stopping; this error explains the stop.
+      this.#connectError = error;
+      this.#events.emit('error', { source: 'connect', error });
+    });
+  }
+
+  #onFrame(connection: Connection, frame: PushFrame): void {
+    if (connection !== this.#connection) return;
+    switch (frame.type) {
+      case 'connection.established':
+        this.#onEstablished(connection, frame);
+        return;
+      case 'connection.error':
+        this.#events.emit('error', { source: 'server', error: ApiXClientError.fromBody(frame.error) });
+        return;
+      case 'event':
+        this.#registry.handleEvent(frame);
+        return;
+      case 'subscription.removed':
+        this.#registry.handleRemoved(frame);
+        return;
+      case 'subscription.added':
+        // The subscribe reply already carried the same state; nothing to do.
+        return;
+    }
+  }
+
+  #onEstablished(connection: Connection, frame: ConnectionEstablishedFrame): void {
+    if (this.state !== ClientState.Connecting) return;
+    this.#clearConnectTimer();
+    this.#backoff.reset();
+    this.#attempts = 0;
+    this.#clockOffsetMs = frame.serverTime - Date.now();
+    const { type: _type, ...session } = frame;
+    this.#session = session;
+    this.#startHeartbeat(connection, frame.heartbeatIntervalMs);
+    this.#startRefresher(connection, frame.expiresAt);
+    this.#setState(ClientState.Connected);
+    // Listeners run inside #setState and may have disconnected already: re-read the state.
+    if (!this.#is(ClientState.Connected)) return;
+    // Resubscribe first, so publishes that waited for this moment go out after the subscribe frame.
+    this.#registry.onConnected();
+    this.#events.emit('connected', { ...session });
+    if (!this.#is(ClientState.Connected)) return;
+    this.#connectedWaiters.resolveAll();
+  }
+
+  #startHeartbeat(connection: Connection, serverIntervalMs: number): void {
+    const options = this.#options.heartbeat;
+    if (!options.enabled) return;
+    this.#heartbeat = new Heartbeat({
+      intervalMs: options.intervalMs ?? serverIntervalMs,
+      pongTimeoutMs: options.pongTimeoutMs,
+      ping: (ts, timeoutMs) => connection.ping(ts, timeoutMs),
+      onPong: (rttMs, serverTime) => {
+        this.#rttMs = rttMs;
+        this.#events.emit('heartbeat', { rttMs, serverTime });
+      },
+      onTimeout: () => {
+        if (connection !== this.#connection) return;
+        this.#dropConnection(ClientCloseCodes.NO_PONG, `no heartbeat.pong within ${options.pongTimeoutMs} ms`);
+      },
+    });
+    this.#heartbeat.start();
+  }
+
+  #startRefresher(connection: Connection, expiresAt: number): void {
+    if (typeof this.#options.token !== 'function') return;
+    this.#refresher = new TokenRefresher({
+      getToken: () => this.#resolveToken(),
+      refresh: (token) => connection.call({ type: 'refresh', token }, refreshResultSchema, this.#options.requestTimeoutMs),
+      serverNow: () => Date.now() + this.#clockOffsetMs,
+      marginMs: this.#options.refreshMarginMs,
+      onRefreshed: (next) => {
+        if (this.#session) this.#session.expiresAt = next;
+        this.#events.emit('refreshed', { expiresAt: next });
+      },
+      onError: (error) => this.#events.emit('error', { source: 'refresh', error }),
+    });
+    this.#refresher.schedule(expiresAt);
+  }
+
+  // ------------------------------------------------------------ losing the connection
+
+  #onSocketClosed(connection: Connection, code: number, reason: string): void {
+    if (connection !== this.#connection) return;
+    this.#connection = undefined;
+    this.#stopConnectionWork();
+    if (!shouldReconnect(code)) {
+      const error =
+        this.#connectError ??
+        ApiXClientError.client('CONNECTION_CLOSED', `the server closed the connection: ${code} ${reason}`.trim(), { closeCode: code, closeReason: reason });
+      this.#close(code, reason, error);
+      return;
+    }
+    this.#scheduleReconnect(code, reason);
+  }
+
+  /** Abandons the current attempt or connection from our side and reconnects after a backoff. */
+  #dropConnection(code: number, reason: string): void {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#attemptSeq += 1;
+    this.#stopConnectionWork();
+    // terminate: the link may be dead, and a closing handshake would wait for a peer that is gone.
+    connection?.close(code, reason, { terminate: true });
+    this.#scheduleReconnect(code, reason);
+  }
+
+  #scheduleReconnect(code: number, reason: string): void {
+    // Subscription listeners ran while the connection was torn down; one may have called disconnect().
+    if (this.#is(ClientState.Closed)) return;
+    const delay = this.#backoff.next();
+    this.#setState(ClientState.Disconnected);
+    if (!this.#is(ClientState.Disconnected)) return;
+    this.#events.emit('disconnected', { code, reason, reconnectDelayMs: delay });
+    // A listener may have called disconnect() or connect() already.
+    if (!this.#is(ClientState.Disconnected)) return;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      void this.#startAttempt('reconnect');
+    }, delay);
+  }
+
+  #close(code: number, reason: string, error: ApiXClientError): void {
+    if (this.state === ClientState.Closed) return;
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#attemptSeq += 1;
+    this.#clearReconnectTimer();
+    this.#stopConnectionWork();
+    connection?.close(CloseCodes.NORMAL, reason);
+    this.#closedError = error;
+    this.#setState(ClientState.Closed);
+    this.#registry.onClosed(error);
+    this.#connectedWaiters.rejectAll(error);
+    // A 'state' listener may already have called connect() again.
+    if (this.#is(ClientState.Closed)) this.#events.emit('closed', { code, reason, error });
+  }
+
+  /** Stops everything tied to one connection. The registry learns the server holds nothing for us now. */
+  #stopConnectionWork(): void {
+    this.#clearConnectTimer();
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    this.#refresher?.stop();
+    this.#refresher = undefined;
+    this.#session = undefined;
+    this.#registry.onDisconnected();
+  }
+
+  #currentClosedError(): ApiXClientError {
+    return this.#closedError ?? ApiXClientError.client('CLIENT_CLOSED');
+  }
+
+  #is(state: ClientState): boolean {
+    return this.#machine.state === state;
+  }
+
+  #setState(next: ClientState): void {
+    const previous = this.#machine.moveTo(next);
+    this.#events.emit('state', { previous, current: next });
+  }
+
+  #clearConnectTimer(): void {
+    if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+  }
+
+  #clearReconnectTimer(): void {
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+  }
+}
+
+function assertChannel(channel: ChannelName): void {
+  const parsed = parseChannelName(channel);
+  if (typeof parsed === 'string') throw ApiXClientError.protocol('CHANNEL_INVALID', parsed, { channel });
+}
+
+function attachHandler<K extends keyof SubscriptionEvents>(subscription: Subscription, handlers: SubscriptionHandlers, event: K): void {
+  const handler = handlers[event];
+  if (handler) subscription.on(event, handler);
+}

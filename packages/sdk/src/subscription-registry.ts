@@ -1,0 +1,312 @@
+import {
+  MAX_CHANNELS_PER_SUBSCRIBE,
+  parseChannelName,
+  streamPositionSchema,
+  subscribeResultSchema,
+  subscriptionFiltersSchema,
+  unsubscribeResultSchema,
+  type ChannelName,
+  type EventFrame,
+  type StreamPosition,
+  type SubscriptionFilters,
+  type SubscriptionRemovedFrame,
+} from '@apix/protocol';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { ClientCloseCodes } from './client-state.js';
+import type { ClientRequest } from './connection.js';
+import { ApiXClientError, hasErrorCode } from './errors.js';
+import type { ClientErrorContext } from './events.js';
+import type { SchemaOf } from './frame-decoder.js';
+import type { Outcome } from './request-tracker.js';
+import { Subscription, type SubscriptionControl, type SubscriptionOptions } from './subscription.js';
+import { SubscriptionState } from './subscription-state.js';
+
+/** What the registry needs from the client. */
+export interface RegistryHost {
+  /**
+   * Sends a request on the current connection; `onOutcome` runs synchronously when the
+   * reply is read. Returns false (and never calls back) when there is no connection.
+   */
+  request<T>(body: ClientRequest, schema: SchemaOf<T>, onOutcome: (outcome: Outcome<T>) => void): boolean;
+  reportError(context: ClientErrorContext): void;
+  /** Drops the connection and reconnects (a subscribe got no reply: the link is not trusted). */
+  reconnect(code: number, reason: string): void;
+  /** The error waits fail with while the client is closed. */
+  closedError(): ApiXClientError | undefined;
+  /** Backoff between retries of a subscribe that failed temporarily (rate limited, unavailable). */
+  retryBackoff: BackoffOptions;
+}
+
+interface Entry {
+  readonly control: SubscriptionControl;
+  /** The server may hold this subscription on the current connection: a subscribe was sent and not refused. */
+  onServer: boolean;
+  /** The subscribe request in flight for this entry on the current connection. */
+  inFlight: number | undefined;
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly backoff: Backoff;
+}
+
+/**
+ * The client's subscriptions, and the traffic that keeps them on the server: subscribe
+ * batches, resubscribe after a reconnect (one frame for all, each channel with the `since`
+ * of its last delivered publication), unsubscribe, and routing of events and removals.
+ *
+ * Invariants: a reply is applied only on the connection that sent the request
+ * (`generation`) and only to entries still waiting for that request (`inFlight`); an
+ * entry in `subscribing` with nothing in flight and no retry timer is sent at the next
+ * flush.
+ */
+export class SubscriptionRegistry {
+  readonly #entries = new Map<ChannelName, Entry>();
+  readonly #host: RegistryHost;
+  #connected = false;
+  /** Bumped on every connect and disconnect: replies from an earlier connection are stale. */
+  #generation = 0;
+  #requestSeq = 0;
+  #flushQueued = false;
+
+  constructor(host: RegistryHost) {
+    this.#host = host;
+  }
+
+  /** Creates a subscription. Throws on a malformed channel, filter or position, or a channel already in use. */
+  create(channel: ChannelName, options: SubscriptionOptions = {}): Subscription {
+    const parsed = parseChannelName(channel);
+    if (typeof parsed === 'string') throw ApiXClientError.protocol('CHANNEL_INVALID', parsed, { channel });
+    if (this.#entries.has(channel)) {
+      throw ApiXClientError.protocol('ALREADY_SUBSCRIBED', `a subscription to ${channel} exists: use getSubscription()`, { channel });
+    }
+    if (options.filters !== undefined && !subscriptionFiltersSchema.safeParse(options.filters).success) {
+      throw ApiXClientError.protocol('INVALID_REQUEST', `filters for ${channel} are malformed`, { channel });
+    }
+    if (options.since !== undefined && !streamPositionSchema.safeParse(options.since).success) {
+      throw ApiXClientError.protocol('POSITION_INVALID', `since for ${channel} is malformed`, { channel });
+    }
+    const control = Subscription.create(channel, options, {
+      requestSubscribe: (c) => this.#requestSubscribe(c),
+      requestUnsubscribe: (c) => this.#requestUnsubscribe(c),
+      closedError: () => this.#host.closedError(),
+    });
+    this.#entries.set(channel, {
+      control,
+      onServer: false,
+      inFlight: undefined,
+      retryTimer: undefined,
+      backoff: new Backoff(this.#host.retryBackoff),
+    });
+    return control.subscription;
+  }
+
+  get(channel: ChannelName): Subscription | undefined {
+    return this.#entries.get(channel)?.control.subscription;
+  }
+
+  all(): Subscription[] {
+    return [...this.#entries.values()].map((entry) => entry.control.subscription);
+  }
+
+  /** Unsubscribes and forgets a subscription; the object cannot subscribe again. */
+  remove(subscription: Subscription): void {
+    const entry = this.#entries.get(subscription.channel);
+    if (!entry || entry.control.subscription !== subscription) return;
+    subscription.unsubscribe();
+    entry.control.detach();
+    this.#clearRetry(entry);
+    this.#entries.delete(subscription.channel);
+  }
+
+  /** A connection is established: (re)subscribe everything that waits, with positions to resume from. */
+  onConnected(): void {
+    this.#connected = true;
+    this.#generation += 1;
+    this.#flush();
+  }
+
+  /** The connection is gone: the server holds nothing for us any more. */
+  onDisconnected(): void {
+    this.#connected = false;
+    this.#generation += 1;
+    for (const entry of this.#entries.values()) {
+      entry.onServer = false;
+      entry.inFlight = undefined;
+      this.#clearRetry(entry);
+      entry.control.markConnectionLost();
+    }
+  }
+
+  /** The client closed: as a disconnect, and whoever waits for a subscription fails now. */
+  onClosed(error: ApiXClientError): void {
+    this.onDisconnected();
+    for (const entry of this.#entries.values()) entry.control.rejectReady(error);
+  }
+
+  handleEvent(frame: EventFrame): void {
+    this.#entries.get(frame.channel)?.control.deliver(frame);
+  }
+
+  handleRemoved(frame: SubscriptionRemovedFrame): void {
+    // 'unsubscribed' confirms what the application asked for; the state changed then already.
+    if (frame.reason !== 'revoked') return;
+    const entry = this.#entries.get(frame.channel);
+    if (!entry || entry.control.subscription.state !== SubscriptionState.Subscribed) return;
+    entry.onServer = false;
+    const error = frame.error
+      ? ApiXClientError.fromBody(frame.error)
+      : ApiXClientError.protocol('CHANNEL_FORBIDDEN', `the server removed the subscription to ${frame.channel}`);
+    entry.control.markUnsubscribed('revoked', error);
+  }
+
+  #requestSubscribe(channel: ChannelName): void {
+    const entry = this.#entries.get(channel);
+    if (!entry) return;
+    entry.backoff.reset();
+    // Coalesce: subscribe() calls made in the same tick go out in one frame.
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.#flush();
+    });
+  }
+
+  #requestUnsubscribe(channel: ChannelName): void {
+    const entry = this.#entries.get(channel);
+    if (!entry) return;
+    this.#clearRetry(entry);
+    entry.backoff.reset();
+    const wasOnServer = entry.onServer;
+    entry.onServer = false;
+    // A subscribe reply still on its way is now stale; the unsubscribe below follows it on the wire.
+    entry.inFlight = undefined;
+    if (!wasOnServer || !this.#connected) return;
+    this.#host.request({ type: 'unsubscribe', channels: [channel] }, unsubscribeResultSchema, (outcome) => {
+      if (outcome.ok) return;
+      // NOT_SUBSCRIBED: the subscribe it raced with was refused. CONNECTION_LOST: the server dropped it anyway.
+      if (hasErrorCode(outcome.error, 'APIX_ERR_NOT_SUBSCRIBED') || hasErrorCode(outcome.error, 'APIX_ERR_CONNECTION_LOST')) return;
+      this.#host.reportError({ source: 'unsubscribe', error: outcome.error });
+    });
+  }
+
+  /** Sends every subscription that waits, grouped by filters (a frame has one filter set) and chunked by the protocol limit. */
+  #flush(): void {
+    if (!this.#connected) return;
+    const groups = new Map<string, Entry[]>();
+    for (const entry of this.#entries.values()) {
+      if (entry.control.subscription.state !== SubscriptionState.Subscribing) continue;
+      if (entry.inFlight !== undefined || entry.retryTimer !== undefined) continue;
+      const key = JSON.stringify(entry.control.filters ?? null);
+      const group = groups.get(key);
+      if (group) group.push(entry);
+      else groups.set(key, [entry]);
+    }
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.length; i += MAX_CHANNELS_PER_SUBSCRIBE) {
+        this.#sendSubscribe(group.slice(i, i + MAX_CHANNELS_PER_SUBSCRIBE), false);
+      }
+    }
+  }
+
+  /** `isolated`: a single-channel retry after a batch was refused, so its failure is that channel's own. */
+  #sendSubscribe(entries: Entry[], isolated: boolean): void {
+    const channels = entries.map((entry) => entry.control.subscription.channel);
+    const since: Record<string, StreamPosition> = {};
+    for (const entry of entries) {
+      const position = entry.control.since();
+      if (position) since[entry.control.subscription.channel] = position;
+    }
+    const filters: SubscriptionFilters | undefined = entries[0]?.control.filters;
+    const body: ClientRequest = {
+      type: 'subscribe',
+      channels,
+      ...(Object.keys(since).length > 0 ? { since } : {}),
+      ...(filters ? { filters } : {}),
+    };
+    const token = ++this.#requestSeq;
+    const generation = this.#generation;
+    // Marked before sending, so the bookkeeping is in place whenever the outcome arrives.
+    for (const entry of entries) {
+      entry.inFlight = token;
+      entry.onServer = true;
+    }
+    const sent = this.#host.request(body, subscribeResultSchema, (outcome) => {
+      if (outcome.ok) this.#onSubscribeReply(generation, token, entries, outcome.value.subscriptions);
+      else this.#onSubscribeFailed(generation, token, entries, isolated, outcome.error);
+    });
+    if (sent) return;
+    for (const entry of entries) {
+      entry.inFlight = undefined;
+      entry.onServer = false;
+    }
+  }
+
+  #onSubscribeReply(
+    generation: number,
+    token: number,
+    entries: Entry[],
+    states: ReadonlyArray<Parameters<SubscriptionControl['markSubscribed']>[0]>,
+  ): void {
+    if (generation !== this.#generation) return;
+    const byChannel = new Map(states.map((state) => [state.channel, state]));
+    for (const entry of entries) {
+      if (entry.inFlight !== token) continue;
+      entry.inFlight = undefined;
+      const channel = entry.control.subscription.channel;
+      const state = byChannel.get(channel);
+      if (!state) {
+        const error = ApiXClientError.protocol('INVALID_FRAME', `the subscribe reply does not mention ${channel}`, { channel });
+        this.#host.reportError({ source: 'subscribe', error });
+        entry.control.markUnsubscribed('error', error);
+        continue;
+      }
+      entry.backoff.reset();
+      entry.control.markSubscribed(state);
+    }
+  }
+
+  #onSubscribeFailed(generation: number, token: number, entries: Entry[], isolated: boolean, error: ApiXClientError): void {
+    // A failure on an earlier connection, or because this one is ending, needs nothing here:
+    // onDisconnected follows, and onConnected resubscribes what waits.
+    if (generation !== this.#generation || hasErrorCode(error, 'APIX_ERR_CONNECTION_LOST')) return;
+    const waiting = entries.filter((entry) => entry.inFlight === token);
+    for (const entry of waiting) {
+      entry.inFlight = undefined;
+      entry.onServer = false;
+    }
+    if (waiting.length === 0) return;
+    if (hasErrorCode(error, 'APIX_ERR_TIMEOUT')) {
+      // No reply at all: the server may or may not hold these subscriptions. Reconnecting
+      // is the one way back to a known state (the new connection starts with none).
+      this.#host.reconnect(ClientCloseCodes.SUBSCRIBE_TIMEOUT, 'subscribe timeout');
+      return;
+    }
+    if (error.retryable) {
+      for (const entry of waiting) {
+        entry.control.reportError(error);
+        this.#scheduleRetry(entry);
+      }
+      return;
+    }
+    if (waiting.length > 1 && !isolated) {
+      // All or nothing: one forbidden channel refuses the whole batch. Ask again one by one
+      // so only the channels that are really refused fail.
+      for (const entry of waiting) this.#sendSubscribe([entry], true);
+      return;
+    }
+    for (const entry of waiting) entry.control.markUnsubscribed('error', error);
+  }
+
+  #scheduleRetry(entry: Entry): void {
+    this.#clearRetry(entry);
+    entry.retryTimer = setTimeout(() => {
+      entry.retryTimer = undefined;
+      this.#flush();
+    }, entry.backoff.next());
+  }
+
+  #clearRetry(entry: Entry): void {
+    if (entry.retryTimer === undefined) return;
+    clearTimeout(entry.retryTimer);
+    entry.retryTimer = undefined;
+  }
+}
