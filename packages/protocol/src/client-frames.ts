@@ -50,14 +50,25 @@ export const publishFrameSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(200).optional(),
 });
 
-export const historyFrameSchema = z.strictObject({
-  type: z.literal('history'),
-  id: requestIdSchema,
-  channel: channelNameSchema,
-  /** Publications after this position; without it, the latest `limit` publications. */
-  since: streamPositionSchema.optional(),
-  limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
-});
+/** An ISO 8601 instant with a zone, e.g. `2026-11-22T10:00:00Z`. */
+export const instantSchema = z.iso.datetime({ offset: true });
+
+export const historyFrameSchema = z
+  .strictObject({
+    type: z.literal('history'),
+    id: requestIdSchema,
+    channel: channelNameSchema,
+    /** Publications after this position; without it (and without a time range), the latest `limit` publications. */
+    since: streamPositionSchema.optional(),
+    /** Time range (the seed's "replay with time-based filtering"): publications published at or after `from` and before `to`, oldest first. */
+    from: instantSchema.optional(),
+    to: instantSchema.optional(),
+    limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
+  })
+  .refine((f) => f.since === undefined || (f.from === undefined && f.to === undefined), {
+    message: 'give either since or a time range (from/to), not both',
+    path: ['since'],
+  });
 
 export const heartbeatPingFrameSchema = z.strictObject({
   type: z.literal('heartbeat.ping'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { channelNameSchema, organizationIdSchema } from './channel-name.js';
-import { clientTypeSchema, connectionStatusSchema } from './enums.js';
+import { channelTypeSchema, clientTypeSchema, connectionStatusSchema } from './enums.js';
 
 /**
  * Contracts of the control plane's HTTP API (auth, administration, channels, connections,
@@ -153,3 +153,89 @@ export const logAuditEventBodySchema = z.strictObject({
 
 /** History by time range (served from the archive where the broker's retention no longer reaches). */
 export const historyTimeRangeSchema = z.object({ from: isoTime.optional(), to: isoTime.optional() });
+
+// ---------- administration: more queries, and the views the API answers with ----------
+
+const cursor = z.string().max(500).optional();
+/** `limit` and `cursor` (the `nextCursor` of the previous page) of a paginated list. */
+export const pageQuerySchema = z.strictObject({ limit, cursor });
+export const listChannelsQuerySchema = z.strictObject({ type: channelTypeSchema.optional(), limit, cursor });
+export const updateOrganizationBodySchema = z.strictObject({ name: z.string().min(1).max(200) });
+export const auditSummaryQuerySchema = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
+
+/** One page of a list; pass `nextCursor` back as `cursor` for the next page (null: this was the last). */
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+const timestamp = z.string().describe('ISO 8601 instant');
+export const organizationSchema = z.object({ id: z.string(), name: z.string(), createdAt: timestamp });
+export const memberSchema = z.object({
+  userId: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  roles: z.array(z.string()),
+  joinedAt: timestamp,
+  disabled: z.boolean(),
+});
+/** An API key as listed: never the key or its hash. `prefix` is the non-secret part after `apix_`. */
+export const apiKeySummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.string()),
+  createdByUserId: z.string().nullable(),
+  createdAt: timestamp,
+  revokedAt: timestamp.nullable(),
+  lastUsedAt: timestamp.nullable(),
+});
+export const channelConfigSchema = z.object({
+  name: z.string(),
+  type: channelTypeSchema,
+  permissions: channelPermissionsSchema,
+  /** Approximate subscribers across the cluster, kept current by the server. */
+  subscribers: z.number().int(),
+  historySize: z.number().int().nullable(),
+  historyTtlMs: z.number().int().nullable(),
+  acknowledgmentRequired: z.boolean(),
+  persistEvents: z.boolean(),
+  auditPublishMode: z.enum(['all', 'sampled', 'none']),
+  auditSampleRate: z.number(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export const connectionInfoSchema = z.object({
+  sessionId: z.string(),
+  userId: z.string().nullable(),
+  clientType: clientTypeSchema,
+  status: connectionStatusSchema,
+  channels: z.array(z.string()),
+  metadata: z.record(z.string(), z.unknown()),
+  nodeId: z.string().nullable(),
+  connectedAt: timestamp,
+  lastHeartbeat: timestamp,
+  disconnectedAt: timestamp.nullable(),
+});
+export const auditEntrySchema = z.object({
+  sequence: z.number().int(),
+  actorType: z.string(),
+  actorId: z.string().nullable(),
+  action: z.string(),
+  channel: z.string().nullable(),
+  target: z.string().nullable(),
+  outcome: z.enum(['success', 'failure', 'denied']),
+  details: z.record(z.string(), z.unknown()),
+  createdAt: timestamp,
+});
+export const auditSummarySchema = z.object({
+  total: z.number().int(),
+  byAction: z.record(z.string(), z.number().int()),
+  byOutcome: z.record(z.string(), z.number().int()),
+  byActionAndOutcome: z.array(z.object({ action: z.string(), outcome: z.string(), count: z.number().int() })),
+});
+export const complianceReportSchema = z.object({
+  organizationId: z.string(),
+  from: timestamp,
+  to: timestamp,
+  generatedAt: timestamp,
+  summary: auditSummarySchema,
+  entries: z.array(auditEntrySchema),
+});

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errorBodySchema } from './server-frames.js';
 import { EPOCH_PATTERN } from './position.js';
-import { MAX_HISTORY_LIMIT } from './client-frames.js';
+import { instantSchema, MAX_HISTORY_LIMIT } from './client-frames.js';
 
 /** Query of `GET /api/v1/channels/:channel/history`. `sinceOffset` and `sinceEpoch` go together. */
 export const httpHistoryQuerySchema = z
@@ -9,10 +9,17 @@ export const httpHistoryQuerySchema = z
     sinceOffset: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
     sinceEpoch: z.string().regex(EPOCH_PATTERN).optional(),
     limit: z.coerce.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
+    /** Time range, ISO 8601: publications at or after `from` and before `to`. Not with sinceOffset. */
+    from: instantSchema.optional(),
+    to: instantSchema.optional(),
   })
   .refine((q) => (q.sinceOffset === undefined) === (q.sinceEpoch === undefined), {
     message: 'sinceOffset and sinceEpoch must be given together',
     path: ['sinceEpoch'],
+  })
+  .refine((q) => q.sinceOffset === undefined || (q.from === undefined && q.to === undefined), {
+    message: 'give either sinceOffset/sinceEpoch or a time range (from/to), not both',
+    path: ['sinceOffset'],
   });
 
 export const httpErrorResponseSchema = z.object({ error: errorBodySchema });

@@ -39,7 +39,12 @@ export const publishResultSchema = z.object({
 });
 export type PublishResult = z.infer<typeof publishResultSchema>;
 
-export const publicationSchema = z.object({ offset: z.number().int().positive(), event: storedEventSchema });
+export const publicationSchema = z.object({
+  offset: z.number().int().positive(),
+  /** Present in time-range results, which may span epochs; otherwise the result's `epoch`. */
+  epoch: z.string().optional(),
+  event: storedEventSchema,
+});
 export type Publication = z.infer<typeof publicationSchema>;
 
 export const historyResultSchema = z.object({

@@ -140,7 +140,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     observers,
     archiver,
   );
-  const history = new HistoryReader(access, broker);
+  const history = new HistoryReader(access, broker, channelSettings, repositories.events);
   const connections = new ConnectionManager(
     { pingIntervalMs: config.PING_INTERVAL_MS, pongTimeoutMs: config.PONG_TIMEOUT_MS, tokenExpiryGraceMs: config.TOKEN_EXPIRY_GRACE_MS },
     logger,

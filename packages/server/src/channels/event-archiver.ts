@@ -45,7 +45,7 @@ export class EventArchiver implements PublicationSink {
       offset: entry.offset,
       eventType: event.type,
       payload: event.payload,
-      metadata: { ...event.metadata, publisher: entry.publisherId },
+      metadata: event.metadata,
       createdAt: new Date(event.metadata.timestamp),
     });
     if (this.#buffer.length > this.#options.maxBuffered) {

@@ -1,36 +1,103 @@
-import { ApiXError, type ChannelName, type HistoryResult, type StoredEvent, type StreamPosition } from '@apix/protocol';
-import type { Broker } from '../engine/broker.js';
+import { ApiXError, type ChannelName, type HistoryResult, type Publication, type StoredEvent, type StreamPosition } from '@apix/protocol';
+import type { Broker, BrokerPublication } from '../engine/broker.js';
 import { judgeRecovery } from '../engine/stream-recovery.js';
 import type { Principal } from '../identity/principal.js';
+import type { EventRangeOptions } from '../storage/event-archive-repository.js';
+import type { EventRow } from '../storage/schema.js';
 import type { ChannelAccess } from './channel-access.js';
+import type { ChannelSettingsSource } from './channel-settings.js';
 
 export const DEFAULT_HISTORY_LIMIT = 100;
+/** How far back a time-range read scans the broker's log (its retention is bounded anyway). */
+const MAX_BROKER_SCAN = 100_000;
 
-/** History reads, shared by the WebSocket `history` frame and `GET /channels/:channel/history`. */
+/** Read access to the event archive (the `events` table). */
+export interface ArchiveReader {
+  range(organizationId: string, channel: string, options: EventRangeOptions): Promise<EventRow[]>;
+}
+
+export interface HistoryQuery {
+  readonly since?: StreamPosition;
+  readonly from?: Date;
+  readonly to?: Date;
+  readonly limit?: number;
+}
+
+const decode = (p: BrokerPublication) => ({ offset: p.offset, event: JSON.parse(p.data) as StoredEvent });
+const fromRow = (row: EventRow): Publication & { epoch: string } => ({
+  offset: row.offset,
+  epoch: row.epoch,
+  event: { type: row.eventType, payload: row.payload, metadata: (row.metadata ?? { timestamp: row.createdAt.getTime(), version: '1' }) as StoredEvent['metadata'] },
+});
+
+/**
+ * History reads, shared by the WebSocket `history` frame and `GET /channels/:channel/history`.
+ * The broker's log answers first; for channels that persist their events, the archive fills
+ * in what the log's retention no longer holds (a trimmed resume position, an old time
+ * range). `complete: false` says plainly when neither could.
+ */
 export class HistoryReader {
   readonly #access: ChannelAccess;
   readonly #broker: Broker;
+  readonly #settings: ChannelSettingsSource;
+  readonly #archive: ArchiveReader | undefined;
 
-  constructor(access: ChannelAccess, broker: Broker) {
+  constructor(access: ChannelAccess, broker: Broker, settings: ChannelSettingsSource, archive?: ArchiveReader) {
     this.#access = access;
     this.#broker = broker;
+    this.#settings = settings;
+    this.#archive = archive;
   }
 
-  async read(principal: Principal, channel: ChannelName, options: { since?: StreamPosition; limit?: number }): Promise<HistoryResult> {
+  async read(principal: Principal, channel: ChannelName, query: HistoryQuery): Promise<HistoryResult> {
     const { key } = await this.#access.resolve(principal, channel, 'history');
-    const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
-    let slice;
-    try {
-      slice = await this.#broker.history(key, { limit, ...(options.since ? { since: options.since } : {}) });
-    } catch (error) {
-      throw new ApiXError('UNAVAILABLE', 'the event store is not reachable', { cause: error instanceof Error ? error.message : String(error) });
+    const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
+    const archive = (await this.#settings.get(principal.organizationId, channel))?.persistEvents ? this.#archive : undefined;
+    const org = principal.organizationId;
+    return unavailableOnFailure(async () => {
+      if (query.from !== undefined || query.to !== undefined) return this.#readTimeRange(org, channel, key, query, limit, archive);
+      const slice = await this.#broker.history(key, { limit, ...(query.since ? { since: query.since } : {}) });
+      let publications: Publication[] = slice.publications.map(decode);
+      let complete = query.since ? judgeRecovery(query.since, slice).complete : true;
+      if (query.since && !complete && archive && query.since.epoch === slice.position.epoch) {
+        // The log was trimmed past the client's position: the archive has the older part.
+        const archived = (await archive.range(org, channel, { since: query.since, limit })).map(fromRow);
+        const lastArchived = archived.at(-1)?.offset ?? query.since.offset;
+        publications = [...archived.map(({ offset, event }) => ({ offset, event })), ...publications.filter((p) => p.offset > lastArchived)].slice(0, limit);
+        complete = archived[0]?.offset === query.since.offset + 1;
+      }
+      return { channel, epoch: slice.position.epoch, position: slice.position, complete, publications };
+    });
+  }
+
+  /** Publications whose publish time is in [from, to), oldest first, across the log and the archive. */
+  async #readTimeRange(org: string, channel: ChannelName, key: string, query: HistoryQuery, limit: number, archive: ArchiveReader | undefined): Promise<HistoryResult> {
+    const from = query.from?.getTime() ?? 0;
+    const to = query.to?.getTime() ?? Number.POSITIVE_INFINITY;
+    const position = (await this.#broker.history(key, { limit: 0 })).position;
+    const logged = (await this.#broker.history(key, { since: { offset: 0, epoch: position.epoch }, limit: MAX_BROKER_SCAN })).publications.map(decode);
+    const inRange = (timestamp: number) => timestamp >= from && timestamp < to;
+    const merged = new Map<string, Publication & { epoch: string }>();
+    if (archive) {
+      const rows = await archive.range(org, channel, { ...(query.from ? { from: query.from } : {}), ...(query.to ? { to: query.to } : {}), limit });
+      for (const p of rows.map(fromRow)) merged.set(`${p.epoch}/${p.offset}`, p);
     }
-    return {
-      channel,
-      epoch: slice.position.epoch,
-      position: slice.position,
-      complete: options.since ? judgeRecovery(options.since, slice).complete : true,
-      publications: slice.publications.map((p) => ({ offset: p.offset, event: JSON.parse(p.data) as StoredEvent })),
-    };
+    for (const p of logged) if (inRange(p.event.metadata.timestamp)) merged.set(`${position.epoch}/${p.offset}`, { ...p, epoch: position.epoch });
+    const publications = [...merged.values()]
+      .sort((a, b) => a.event.metadata.timestamp - b.event.metadata.timestamp || (a.epoch === b.epoch ? a.offset - b.offset : 0))
+      .slice(0, limit);
+    // Complete when the archive holds the channel's past, or the log still reaches back to `from`.
+    const oldestLogged = logged[0];
+    const logReaches = oldestLogged === undefined ? position.offset === 0 : oldestLogged.offset === 1 || oldestLogged.event.metadata.timestamp <= from;
+    return { channel, epoch: position.epoch, position, complete: archive !== undefined || logReaches, publications };
+  }
+}
+
+async function unavailableOnFailure<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof ApiXError) throw error;
+    throw new ApiXError('UNAVAILABLE', 'the event store is not reachable', { cause: error instanceof Error ? error.message : String(error) });
   }
 }

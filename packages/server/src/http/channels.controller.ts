@@ -30,6 +30,8 @@ export class ChannelsController {
     const q = parseInput(httpHistoryQuerySchema, query, 'POSITION_INVALID');
     return this.history.read(principal, name, {
       ...(q.sinceOffset !== undefined && q.sinceEpoch !== undefined ? { since: { offset: q.sinceOffset, epoch: q.sinceEpoch } } : {}),
+      ...(q.from !== undefined ? { from: new Date(q.from) } : {}),
+      ...(q.to !== undefined ? { to: new Date(q.to) } : {}),
       ...(q.limit !== undefined ? { limit: q.limit } : {}),
     });
   }

@@ -3,20 +3,30 @@ import { Inject, Injectable, createParamDecorator, type CanActivate, type Execut
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../identity/principal.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
-import { CREDENTIAL_VERIFIER } from './injection-tokens.js';
+import type { RealtimeObserver } from '../realtime/realtime-observer.js';
+import { CREDENTIAL_VERIFIER, REALTIME_OBSERVER } from './injection-tokens.js';
 
 type RequestWithPrincipal = FastifyRequest & { apixPrincipal?: Principal };
 
 /** Authenticates an HTTP request with the same RS256 bearer token the WebSocket gateway accepts. */
 @Injectable()
 export class PrincipalGuard implements CanActivate {
-  constructor(@Inject(CREDENTIAL_VERIFIER) private readonly verifier: CredentialVerifier) {}
+  constructor(
+    @Inject(CREDENTIAL_VERIFIER) private readonly verifier: CredentialVerifier,
+    @Inject(REALTIME_OBSERVER) private readonly observer: RealtimeObserver,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RequestWithPrincipal>();
     const match = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new ApiXError('NOT_AUTHENTICATED', 'send Authorization: Bearer <token>');
-    request.apixPrincipal = await this.verifier.verify(match[1]!);
+    try {
+      request.apixPrincipal = await this.verifier.verify(match[1]!);
+    } catch (error) {
+      const code = error instanceof ApiXError ? error.code : 'APIX_ERR_INTERNAL';
+      this.observer.authenticationFailed?.({ via: 'http', code, remoteAddress: request.ip });
+      throw error;
+    }
     return true;
   }
 }

@@ -231,6 +231,8 @@ export class ApiXGateway {
   async #history(connection: Connection, principal: Principal, frame: HistoryFrame): Promise<void> {
     const result = await this.#deps.history.read(principal, frame.channel, {
       ...(frame.since ? { since: frame.since } : {}),
+      ...(frame.from ? { from: new Date(frame.from) } : {}),
+      ...(frame.to ? { to: new Date(frame.to) } : {}),
       ...(frame.limit ? { limit: frame.limit } : {}),
     });
     connection.reply(frame.id, result);
