@@ -64,7 +64,8 @@ export class HistoryReader {
         const archived = (await archive.range(org, channel, { since: query.since, limit })).map(fromRow);
         const lastArchived = archived.at(-1)?.offset ?? query.since.offset;
         publications = [...archived.map(({ offset, event }) => ({ offset, event })), ...publications.filter((p) => p.offset > lastArchived)].slice(0, limit);
-        complete = archived[0]?.offset === query.since.offset + 1;
+        // The archive lags the log by up to one flush: complete only if archive and log join without a hole.
+        complete = isContiguousFrom(query.since.offset, publications.map((p) => p.offset)) && (publications.length === limit || publications.at(-1)?.offset === slice.position.offset);
       }
       return { channel, epoch: slice.position.epoch, position: slice.position, complete, publications };
     });
@@ -86,11 +87,19 @@ export class HistoryReader {
     const publications = [...merged.values()]
       .sort((a, b) => a.event.metadata.timestamp - b.event.metadata.timestamp || (a.epoch === b.epoch ? a.offset - b.offset : 0))
       .slice(0, limit);
-    // Complete when the archive holds the channel's past, or the log still reaches back to `from`.
+    // Complete when the log still reaches back to `from`, or the archive joins the log without a
+    // hole (it lags by up to one flush) for the current epoch.
     const oldestLogged = logged[0];
     const logReaches = oldestLogged === undefined ? position.offset === 0 : oldestLogged.offset === 1 || oldestLogged.event.metadata.timestamp <= from;
-    return { channel, epoch: position.epoch, position, complete: archive !== undefined || logReaches, publications };
+    const current = publications.filter((p) => p.epoch === position.epoch).map((p) => p.offset);
+    const archiveJoins = archive !== undefined && (current.length === 0 || isContiguousFrom(current[0]! - 1, current));
+    return { channel, epoch: position.epoch, position, complete: logReaches || archiveJoins, publications };
   }
+}
+
+/** Whether `offsets` are exactly after+1, after+2, … */
+function isContiguousFrom(after: number, offsets: readonly number[]): boolean {
+  return offsets.every((offset, i) => offset === after + 1 + i);
 }
 
 async function unavailableOnFailure<T>(read: () => Promise<T>): Promise<T> {

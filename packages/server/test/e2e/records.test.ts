@@ -104,6 +104,23 @@ describe('connection tracking', () => {
   });
 });
 
+describe('subscriber counts', () => {
+  it('keeps channels.subscribers current as clients subscribe, unsubscribe and disconnect', async () => {
+    await server.repositories.channels.create('counted', 'room:lobby');
+    const count = async () => (await server.repositories.channels.findByName('counted', 'room:lobby'))?.subscribers;
+    const a = await RawClient.connect(server.wsUrl, await server.token({ org: 'counted', user: 'a' }));
+    const b = await RawClient.connect(server.wsUrl, await server.token({ org: 'counted', user: 'b' }));
+    await a.request({ type: 'subscribe', channels: ['room:lobby'] });
+    await b.request({ type: 'subscribe', channels: ['room:lobby'] });
+    await eventually(count, (n) => n === 2);
+    await a.request({ type: 'unsubscribe', channels: ['room:lobby'] });
+    await eventually(count, (n) => n === 1);
+    await b.close();
+    await eventually(count, (n) => n === 0);
+    await a.close();
+  });
+});
+
 describe('event archive and time-based replay', () => {
   it('archives a persisted channel off the publish path and serves history beyond the log retention from it', async () => {
     await server.repositories.channels.create('archived', 'workflow:w', { persistEvents: true });
@@ -123,11 +140,16 @@ describe('event archive and time-based replay', () => {
     expect(offsets).toEqual(Array.from({ length: 18 }, (_, i) => i + 3));
 
     // Time range over HTTP: everything since t0, oldest first, served from archive + log.
-    const response = await fetch(`${server.url}/api/v1/channels/workflow:w/history?from=${encodeURIComponent(t0)}&limit=100`, {
-      headers: { authorization: `Bearer ${await server.token({ org: 'archived', user: 'al' })}` },
-    });
-    const body = (await response.json()) as { complete: boolean; publications: Array<{ offset: number; epoch: string; event: { payload: number } }> };
-    expect(response.status).toBe(200);
+    const token = await server.token({ org: 'archived', user: 'al' });
+    type Body = { complete: boolean; publications: Array<{ offset: number; epoch: string; event: { payload: number } }> };
+    const body = await eventually(
+      async () => {
+        const response = await fetch(`${server.url}/api/v1/channels/workflow:w/history?from=${encodeURIComponent(t0)}&limit=100`, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(200);
+        return (await response.json()) as Body;
+      },
+      (b) => b.complete,
+    );
     expect(body.complete).toBe(true);
     expect(body.publications.map((p) => p.event.payload)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(body.publications.every((p) => p.epoch === epoch)).toBe(true);
