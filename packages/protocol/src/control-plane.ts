@@ -51,6 +51,25 @@ export const tokenResponseSchema = z.object({
 });
 export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
+/**
+ * `GET /api/v1/auth/validate`.
+ * with the other contracts; defined here until that file is opened for it, so SDKs cannot
+ * import it yet.
+ */
+export const tokenValidationResponseSchema = z.object({
+  valid: z.literal(true),
+  kind: z.enum(['user', 'api_key']),
+  userId: z.string(),
+  organizationId: z.string(),
+  /** Current effective roles (from the membership for organisations APIX manages), not merely the token's claim. */
+  roles: z.array(z.string()),
+  /** API keys: what the key may do. */
+  scopes: z.array(z.string()),
+  /** When the credential expires, ms since epoch; null for API keys (they are revoked, not expired). */
+  expiresAt: z.number().int().nullable(),
+});
+export type TokenValidationResponse = z.infer<typeof tokenValidationResponseSchema>;
+
 export const profileResponseSchema = z.object({
   kind: z.enum(['user', 'api_key']),
   userId: z.string(),

@@ -6,6 +6,7 @@
  * security-relevant).
  */
 export const AuditAction = {
+  AUTH_REGISTER: 'auth.register',
   AUTH_LOGIN: 'auth.login',
   AUTH_FAILURE: 'auth.failure',
   AUTH_REFRESH: 'auth.refresh',
@@ -21,7 +22,11 @@ export const AuditAction = {
   PUBLISH_DENIED: 'publish.denied',
   MESSAGE_FAILED: 'message.failed',
   RATE_LIMITED: 'rate_limited',
+  ADMIN_ORGANIZATION_CREATED: 'admin.organization.created',
   ADMIN_ORGANIZATION_UPDATED: 'admin.organization.updated',
+  /** A principal tried an admin operation it may not perform (details.operation says which). */
+  ADMIN_ACCESS_DENIED: 'admin.access.denied',
+  ADMIN_AUDIT_EXPORTED: 'admin.audit.exported',
   ADMIN_MEMBER_ADDED: 'admin.member.added',
   ADMIN_MEMBER_UPDATED: 'admin.member.updated',
   ADMIN_MEMBER_REMOVED: 'admin.member.removed',

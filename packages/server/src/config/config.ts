@@ -41,6 +41,12 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
   /** PostgreSQL (`postgres://…`). Unset: embedded PGlite in `<APIX_DATA_DIR>/pglite`. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /**
+   * Self-service `POST /api/v1/auth/register` (creates an organisation). Default: open, unless
+   * JWKS_URL is set — then closed, because registering an organisation id the external issuer
+   * uses would take that organisation over. Closed: organisations come from platform admins.
+   */
+  REGISTRATION: z.enum(['open', 'closed']).optional(),
   /** Lifetime of access tokens issued by the auth API. */
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   /** Lifetime of refresh tokens (rotated on every use). */

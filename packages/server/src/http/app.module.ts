@@ -1,5 +1,10 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { AdminController } from './admin.controller.js';
+import { AuditController } from './audit.controller.js';
+import { AuthController } from './auth.controller.js';
+import { ChannelAdminController } from './channel-admin.controller.js';
 import { ChannelsController } from './channels.controller.js';
+import { ConnectionsController } from './connections.controller.js';
 import { PrincipalGuard } from './principal-guard.js';
 import { SystemController } from './system.controller.js';
 
@@ -13,7 +18,7 @@ export class AppModule {
   static register(providers: Provider[]): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SystemController, ChannelsController],
+      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController],
       providers: [...providers, PrincipalGuard],
     };
   }

@@ -8,6 +8,8 @@ import {
   statusResponseSchema,
 } from '@apix/protocol';
 import { z } from 'zod';
+import { adminOpenApiPaths } from './openapi-admin-paths.js';
+import { authOpenApiPaths } from './openapi-auth-paths.js';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
@@ -86,6 +88,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       '/health/live': { get: { summary: 'Liveness', responses: { 200: { description: 'Alive' } } } },
       '/health/ready': { get: { summary: 'Readiness', responses: { 200: { description: 'Ready' }, 503: errorResponse('Starting or shutting down') } } },
       '/.well-known/jwks.json': { get: { summary: 'Public keys of APIX-issued tokens', responses: { 200: { description: 'JWKS' } } } },
+      ...authOpenApiPaths,
+      ...adminOpenApiPaths,
     },
   };
 }

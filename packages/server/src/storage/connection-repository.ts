@@ -18,6 +18,7 @@ export interface OpenedConnection {
 
 export interface ListConnectionsOptions {
   readonly status?: ConnectionStatus;
+  readonly clientType?: ClientType;
   readonly userId?: string;
   readonly limit?: number;
   /** Continue after this session id (the last one of the previous page). */
@@ -98,6 +99,7 @@ export class ConnectionRepository {
   async list(organizationId: string, options: ListConnectionsOptions = {}): Promise<ConnectionRow[]> {
     const conditions = [eq(connections.organizationId, organizationId)];
     if (options.status !== undefined) conditions.push(eq(connections.status, options.status));
+    if (options.clientType !== undefined) conditions.push(eq(connections.clientType, options.clientType));
     if (options.userId !== undefined) conditions.push(eq(connections.userId, options.userId));
     if (options.afterSessionId !== undefined) conditions.push(gt(connections.sessionId, options.afterSessionId));
     return this.#db

@@ -94,11 +94,13 @@ describe('expiry and refresh on an open connection', () => {
   });
 
   it('keeps the connection and its subscriptions when refreshed in time', async () => {
-    const client = await RawClient.connect(server.wsUrl, await server.token({ ttlSeconds: 1 }));
+    // Both tokens minted up front: under load, minting after connecting could outlast a 1 s token.
+    const [shortLived, longLived] = await Promise.all([server.token({ ttlSeconds: 2 }), server.token({ ttlSeconds: 600 })]);
+    const client = await RawClient.connect(server.wsUrl, shortLived);
     await client.request({ type: 'subscribe', channels: ['agent:refresh'] });
-    const refreshed = await client.request({ type: 'refresh', token: await server.token({ ttlSeconds: 600 }) });
+    const refreshed = await client.request({ type: 'refresh', token: longLived });
     expect(refreshed).toMatchObject({ ok: true, result: { expiresAt: expect.any(Number) } });
-    await new Promise((r) => setTimeout(r, 1_600));
+    await new Promise((r) => setTimeout(r, 2_600)); // past the first token's expiry and grace
     const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'bob' }));
     await publisher.request({ type: 'publish', channel: 'agent:refresh', event: { type: 'note', payload: 'after refresh' } });
     const [event] = await client.waitForEvents('agent:refresh', 1);
