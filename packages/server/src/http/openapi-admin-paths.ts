@@ -24,7 +24,7 @@ import {
   updateMemberBodySchema,
   updateOrganizationBodySchema,
 } from '@apix/protocol';
-import { z } from 'zod';
+import { errorResponse, jsonBody, jsonSchema, okResponse, queryParameters } from './openapi-schema.js';
 
 /**
  * OpenAPI 3.0 path items of the administration API (`/api/v1/admin/*`, channel
@@ -33,19 +33,7 @@ import { z } from 'zod';
  * document they are merged into (http/openapi-document.ts). Prose: docs/admin-api.md.
  */
 
-const json = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
-
-const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema: json(schema, 'input') } } });
-const ok = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema: json(schema, 'output') } } });
-const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 const noContent = (description: string) => ({ description });
-
-/** Query parameters, one per property of a (strict) query schema. */
-function queryParameters(schema: z.ZodType): Array<Record<string, unknown>> {
-  const { properties = {}, required = [] } = json(schema, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(properties).map(([name, property]) => ({ name, in: 'query', required: required.includes(name), schema: property }));
-}
 
 const pathParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const orgParam = pathParameter('org', 'Organisation id. Another organisation than yours answers 404, exactly like one that does not exist.');
@@ -55,12 +43,12 @@ const channelParam = pathParameter('channel', 'Channel name, relative to your or
 
 const security = [{ bearer: [] }];
 const common = {
-  400: error('`APIX_ERR_INVALID_REQUEST`: the body or query does not match its schema (`details.issues` name the fields)'),
-  401: error('`APIX_ERR_NOT_AUTHENTICATED` / `APIX_ERR_AUTH_FAILED`: no or an invalid credential'),
-  403: error('`APIX_ERR_FORBIDDEN`: you may not perform this action (or your access was revoked)'),
+  400: errorResponse('`APIX_ERR_INVALID_REQUEST`: the body or query does not match its schema (`details.issues` name the fields)'),
+  401: errorResponse('`APIX_ERR_NOT_AUTHENTICATED` / `APIX_ERR_AUTH_FAILED`: no or an invalid credential'),
+  403: errorResponse('`APIX_ERR_FORBIDDEN`: you may not perform this action (or your access was revoked)'),
 };
-const adminOnly = { ...common, 404: error('`APIX_ERR_NOT_FOUND`: no such organisation (or not yours), member or key') };
-const audited = { 503: error('`APIX_ERR_UNAVAILABLE`: the audit trail cannot record the action right now; nothing was changed. Retry later.') };
+const adminOnly = { ...common, 404: errorResponse('`APIX_ERR_NOT_FOUND`: no such organisation (or not yours), member or key') };
+const audited = { 503: errorResponse('`APIX_ERR_UNAVAILABLE`: the audit trail cannot record the action right now; nothing was changed. Retry later.') };
 
 const adminTags = ['administration'];
 const channelTags = ['channels'];
@@ -72,19 +60,19 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: 'Create an organisation (platform admins only)',
       description: 'Only a token with the `platform-admin` role (minted by the operator, e.g. `apix token --roles platform-admin`) may create organisations. Add its first admin with `POST …/members`.',
       security,
-      requestBody: body(createOrganizationBodySchema),
-      responses: { 201: ok('Created', organizationSchema), ...common, 409: error('`APIX_ERR_CONFLICT`: the id is taken'), ...audited },
+      requestBody: jsonBody(createOrganizationBodySchema),
+      responses: { 201: okResponse('Created', organizationSchema), ...common, 409: errorResponse('`APIX_ERR_CONFLICT`: the id is taken'), ...audited },
     },
   },
   '/api/v1/admin/organizations/{org}': {
-    get: { tags: adminTags, summary: 'Read an organisation', security, parameters: [orgParam], responses: { 200: ok('The organisation', organizationSchema), ...adminOnly } },
+    get: { tags: adminTags, summary: 'Read an organisation', security, parameters: [orgParam], responses: { 200: okResponse('The organisation', organizationSchema), ...adminOnly } },
     patch: {
       tags: adminTags,
       summary: 'Rename an organisation',
       security,
       parameters: [orgParam],
-      requestBody: body(updateOrganizationBodySchema),
-      responses: { 200: ok('Renamed', organizationSchema), ...adminOnly, ...audited },
+      requestBody: jsonBody(updateOrganizationBodySchema),
+      responses: { 200: okResponse('Renamed', organizationSchema), ...adminOnly, ...audited },
     },
   },
   '/api/v1/admin/organizations/{org}/members': {
@@ -93,7 +81,7 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: 'List members, a page at a time (by user id)',
       security,
       parameters: [orgParam, ...queryParameters(pageQuerySchema)],
-      responses: { 200: ok('A page of members', pageOf(memberSchema)), ...adminOnly },
+      responses: { 200: okResponse('A page of members', pageOf(memberSchema)), ...adminOnly },
     },
     post: {
       tags: adminTags,
@@ -103,8 +91,8 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
         'Unknown email without password: 404; email taken but a password given, or already a member: 409.',
       security,
       parameters: [orgParam],
-      requestBody: body(addMemberBodySchema),
-      responses: { 201: ok('Added', memberSchema), ...adminOnly, 409: error('`APIX_ERR_CONFLICT`: already a member, or the email is taken'), ...audited },
+      requestBody: jsonBody(addMemberBodySchema),
+      responses: { 201: okResponse('Added', memberSchema), ...adminOnly, 409: errorResponse('`APIX_ERR_CONFLICT`: already a member, or the email is taken'), ...audited },
     },
   },
   '/api/v1/admin/organizations/{org}/members/{userId}': {
@@ -114,8 +102,8 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       description: 'Takes effect at once on this node (open connections are re-checked before the answer) and within the permission cache TTL on others.',
       security,
       parameters: [orgParam, userIdParam],
-      requestBody: body(updateMemberBodySchema),
-      responses: { 200: ok('Updated', memberSchema), ...adminOnly, 409: error('`APIX_ERR_CONFLICT`: this would leave the organisation without an admin'), ...audited },
+      requestBody: jsonBody(updateMemberBodySchema),
+      responses: { 200: okResponse('Updated', memberSchema), ...adminOnly, 409: errorResponse('`APIX_ERR_CONFLICT`: this would leave the organisation without an admin'), ...audited },
     },
     delete: {
       tags: adminTags,
@@ -123,7 +111,7 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       description: "The member's open WebSockets on this node are closed (4501) before the answer; they receive nothing published afterwards.",
       security,
       parameters: [orgParam, userIdParam],
-      responses: { 204: noContent('Removed'), ...adminOnly, 409: error('`APIX_ERR_CONFLICT`: this would leave the organisation without an admin'), ...audited },
+      responses: { 204: noContent('Removed'), ...adminOnly, 409: errorResponse('`APIX_ERR_CONFLICT`: this would leave the organisation without an admin'), ...audited },
     },
   },
   '/api/v1/admin/organizations/{org}/api-keys': {
@@ -132,15 +120,15 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: 'List API keys (never the key or its hash), newest first, revoked ones included',
       security,
       parameters: [orgParam],
-      responses: { 200: ok('The keys', pageOf(apiKeySummarySchema)), ...adminOnly },
+      responses: { 200: okResponse('The keys', pageOf(apiKeySummarySchema)), ...adminOnly },
     },
     post: {
       tags: adminTags,
       summary: 'Create an API key; the key is in this response only',
       security,
       parameters: [orgParam],
-      requestBody: body(createApiKeyBodySchema),
-      responses: { 201: ok('Created. Store `key` now: only its hash is kept.', createdApiKeySchema), ...adminOnly, ...audited },
+      requestBody: jsonBody(createApiKeyBodySchema),
+      responses: { 201: okResponse('Created. Store `key` now: only its hash is kept.', createdApiKeySchema), ...adminOnly, ...audited },
     },
   },
   '/api/v1/admin/organizations/{org}/api-keys/{keyId}': {
@@ -160,15 +148,15 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       description: 'Admins see every configured channel; other members those they may subscribe to.',
       security,
       parameters: queryParameters(listChannelsQuerySchema),
-      responses: { 200: ok('A page of channels', pageOf(channelConfigSchema)), ...common },
+      responses: { 200: okResponse('A page of channels', pageOf(channelConfigSchema)), ...common },
     },
     post: {
       tags: channelTags,
       summary: 'Configure a channel (admins)',
       description: 'The type follows from the name. A malformed name is `APIX_ERR_CHANNEL_INVALID` (400).',
       security,
-      requestBody: body(createChannelBodySchema),
-      responses: { 201: ok('Created', channelConfigSchema), ...common, 409: error('`APIX_ERR_CONFLICT`: already configured'), ...audited },
+      requestBody: jsonBody(createChannelBodySchema),
+      responses: { 201: okResponse('Created', channelConfigSchema), ...common, 409: errorResponse('`APIX_ERR_CONFLICT`: already configured'), ...audited },
     },
   },
   '/api/v1/channels/{channel}': {
@@ -177,22 +165,22 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: "A channel's configuration and subscriber count",
       security,
       parameters: [channelParam],
-      responses: { 200: ok('The channel', channelConfigSchema), ...common, 404: error('`APIX_ERR_NOT_FOUND`: not configured, or not visible to you') },
+      responses: { 200: okResponse('The channel', channelConfigSchema), ...common, 404: errorResponse('`APIX_ERR_NOT_FOUND`: not configured, or not visible to you') },
     },
     patch: {
       tags: channelTags,
       summary: "Change a channel's settings (admins); fields left out keep their values",
       security,
       parameters: [channelParam],
-      requestBody: body(updateChannelBodySchema),
-      responses: { 200: ok('Updated', channelConfigSchema), ...common, 404: error('`APIX_ERR_NOT_FOUND`: not configured'), ...audited },
+      requestBody: jsonBody(updateChannelBodySchema),
+      responses: { 200: okResponse('Updated', channelConfigSchema), ...common, 404: errorResponse('`APIX_ERR_NOT_FOUND`: not configured'), ...audited },
     },
     delete: {
       tags: channelTags,
       summary: "Delete a channel's configuration (admins): the channel returns to the default policy",
       security,
       parameters: [channelParam],
-      responses: { 204: noContent('Deleted'), ...common, 404: error('`APIX_ERR_NOT_FOUND`: not configured'), ...audited },
+      responses: { 204: noContent('Deleted'), ...common, 404: errorResponse('`APIX_ERR_NOT_FOUND`: not configured'), ...audited },
     },
   },
   '/api/v1/connections': {
@@ -202,7 +190,7 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       description: "Admins see every connection; others only their own (asking for another user's is 403).",
       security,
       parameters: queryParameters(listConnectionsQuerySchema),
-      responses: { 200: ok('A page of connections', pageOf(connectionInfoSchema)), ...common },
+      responses: { 200: okResponse('A page of connections', pageOf(connectionInfoSchema)), ...common },
     },
   },
   '/api/v1/audit/logs': {
@@ -211,7 +199,7 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: "Your organisation's audit rows, newest first (admins, `admin`-scoped keys)",
       security,
       parameters: queryParameters(auditQuerySchema),
-      responses: { 200: ok('A page of audit rows', pageOf(auditEntrySchema)), ...common },
+      responses: { 200: okResponse('A page of audit rows', pageOf(auditEntrySchema)), ...common },
     },
   },
   '/api/v1/audit/summary': {
@@ -220,7 +208,7 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: 'Counts by action and outcome (admins, `admin`-scoped keys)',
       security,
       parameters: queryParameters(auditSummaryQuerySchema),
-      responses: { 200: ok('The summary', auditSummarySchema), ...common },
+      responses: { 200: okResponse('The summary', auditSummarySchema), ...common },
     },
   },
   '/api/v1/audit/compliance-report': {
@@ -235,7 +223,7 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       responses: {
         200: {
           description: 'The report',
-          content: { 'application/json': { schema: json(complianceReportSchema, 'output') }, 'text/csv': { schema: { type: 'string' } } },
+          content: { 'application/json': { schema: jsonSchema(complianceReportSchema, 'output') }, 'text/csv': { schema: { type: 'string' } } },
         },
         ...common,
         ...audited,
@@ -248,11 +236,11 @@ export const adminOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: "Record an application event in your organisation's audit trail (any member or API key)",
       description: "The actor is your credential. Actions of APIX's own families (`admin.`, `auth.`, `connection.`, `subscription.`, `publish`, `message.`, `rate_limited`) are refused (400).",
       security,
-      requestBody: body(logAuditEventBodySchema),
+      requestBody: jsonBody(logAuditEventBodySchema),
       responses: {
         202: { description: 'Queued; written within about a second', content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string', enum: ['queued'] } } } } } },
         ...common,
-        503: error('`APIX_ERR_UNAVAILABLE`: the audit trail is saturated; retry later'),
+        503: errorResponse('`APIX_ERR_UNAVAILABLE`: the audit trail is saturated; retry later'),
       },
     },
   },

@@ -7,7 +7,7 @@ import {
   tokenResponseSchema,
   tokenValidationResponseSchema,
 } from '@apix/protocol';
-import { z } from 'zod';
+import { errorResponse, jsonBody, okResponse } from './openapi-schema.js';
 
 /**
  * OpenAPI 3.0 path items of `/api/v1/auth/*`, generated from the schemas the controller
@@ -15,15 +15,9 @@ import { z } from 'zod';
  * scheme of the document they are merged into (http/openapi-document.ts).
  */
 
-const json = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
-
-const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema: json(schema, 'input') } } });
-const ok = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema: json(schema, 'output') } } });
-const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 const tags = ['auth'];
-const invalidBody = error('`APIX_ERR_INVALID_REQUEST`: the body does not match its schema (`details.issues` name the fields) or is not JSON');
+const invalidBody = errorResponse('`APIX_ERR_INVALID_REQUEST`: the body does not match its schema (`details.issues` name the fields) or is not JSON');
 
 export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
   '/api/v1/auth/register': {
@@ -31,11 +25,11 @@ export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
       tags,
       summary: 'Create an account: a new organisation and its first user, who becomes its admin',
       description: 'Organisation, user, membership (role `admin`) and the first refresh token are written in one transaction: on any failure nothing is.',
-      requestBody: body(registerBodySchema),
+      requestBody: jsonBody(registerBodySchema),
       responses: {
-        201: ok('Registered and logged in', tokenResponseSchema),
+        201: okResponse('Registered and logged in', tokenResponseSchema),
         400: invalidBody,
-        409: error('`APIX_ERR_CONFLICT`: the email or the organisation id is taken'),
+        409: errorResponse('`APIX_ERR_CONFLICT`: the email or the organisation id is taken'),
       },
     },
   },
@@ -46,12 +40,12 @@ export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
       description:
         'An unknown email and a wrong password get the same answer. A user who belongs to several organisations must name one in `organizationId` ' +
         '(otherwise 400, with the choices in `details.organizations`).',
-      requestBody: body(loginBodySchema),
+      requestBody: jsonBody(loginBodySchema),
       responses: {
-        200: ok('An access token (RS256 JWT for the WebSocket and the HTTP API) and a refresh token', tokenResponseSchema),
-        400: error('`APIX_ERR_INVALID_REQUEST`: malformed body, or `organizationId` needed'),
-        401: error('`APIX_ERR_AUTH_FAILED`: email or password is wrong'),
-        403: error('`APIX_ERR_FORBIDDEN`: the account is disabled or not a member of the organisation'),
+        200: okResponse('An access token (RS256 JWT for the WebSocket and the HTTP API) and a refresh token', tokenResponseSchema),
+        400: errorResponse('`APIX_ERR_INVALID_REQUEST`: malformed body, or `organizationId` needed'),
+        401: errorResponse('`APIX_ERR_AUTH_FAILED`: email or password is wrong'),
+        403: errorResponse('`APIX_ERR_FORBIDDEN`: the account is disabled or not a member of the organisation'),
       },
     },
   },
@@ -62,11 +56,11 @@ export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
       description:
         'Returns a new access token and a new refresh token; the presented one is spent. Presenting a spent refresh token again is treated as theft: ' +
         'every token descending from the same login is revoked.',
-      requestBody: body(refreshBodySchema),
+      requestBody: jsonBody(refreshBodySchema),
       responses: {
-        200: ok('New tokens', tokenResponseSchema),
+        200: okResponse('New tokens', tokenResponseSchema),
         400: invalidBody,
-        401: error('`APIX_ERR_AUTH_FAILED` (unknown, reused or revoked token; access lost) or `APIX_ERR_TOKEN_EXPIRED`: log in again'),
+        401: errorResponse('`APIX_ERR_AUTH_FAILED` (unknown, reused or revoked token; access lost) or `APIX_ERR_TOKEN_EXPIRED`: log in again'),
       },
     },
   },
@@ -75,7 +69,7 @@ export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
       tags,
       summary: 'End a login: revoke its refresh tokens',
       description: 'Idempotent; an unknown token also answers 204. Access tokens already issued stay valid until they expire.',
-      requestBody: body(logoutBodySchema),
+      requestBody: jsonBody(logoutBodySchema),
       responses: { 204: { description: 'Logged out' }, 400: invalidBody },
     },
   },
@@ -85,8 +79,8 @@ export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: 'Who the bearer credential belongs to, with current roles',
       security: [{ bearer: [] }],
       responses: {
-        200: ok('The profile (email and name for users APIX stores)', profileResponseSchema),
-        401: error('Missing, invalid or expired credential, or access since revoked'),
+        200: okResponse('The profile (email and name for users APIX stores)', profileResponseSchema),
+        401: errorResponse('Missing, invalid or expired credential, or access since revoked'),
       },
     },
   },
@@ -96,8 +90,8 @@ export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
       summary: 'Check a bearer credential (signature, expiry, revocation)',
       security: [{ bearer: [] }],
       responses: {
-        200: ok('The credential is valid; `expiresAt` is in ms since the epoch (null for API keys)', tokenValidationResponseSchema),
-        401: error('Missing, invalid or expired credential, or access since revoked'),
+        200: okResponse('The credential is valid; `expiresAt` is in ms since the epoch (null for API keys)', tokenValidationResponseSchema),
+        401: errorResponse('Missing, invalid or expired credential, or access since revoked'),
       },
     },
   },

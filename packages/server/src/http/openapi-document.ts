@@ -7,14 +7,10 @@ import {
   publishResultSchema,
   statusResponseSchema,
 } from '@apix/protocol';
-import { z } from 'zod';
+import { errorResponse, jsonSchema } from './openapi-schema.js';
 import { adminOpenApiPaths } from './openapi-admin-paths.js';
 import { authOpenApiPaths } from './openapi-auth-paths.js';
 
-const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') =>
-  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
-
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 const channelParam = {
   name: 'channel',
@@ -29,7 +25,7 @@ const channelParam = {
  * the docs cannot drift from the checks.
  */
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
-  const historyQuery = json(httpHistoryQuerySchema, 'input') as { properties?: Record<string, Record<string, unknown>> };
+  const historyQuery = jsonSchema(httpHistoryQuerySchema, 'input') as { properties?: Record<string, Record<string, unknown>> };
   return {
     openapi: '3.0.3',
     info: {
@@ -43,11 +39,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: {
-        Error: json(httpErrorResponseSchema),
-        PublishBody: json(httpPublishBodySchema, 'input'),
-        PublishResult: json(publishResultSchema),
-        HistoryResult: json(historyResultSchema),
-        Status: json(statusResponseSchema),
+        Error: jsonSchema(httpErrorResponseSchema),
+        PublishBody: jsonSchema(httpPublishBodySchema, 'input'),
+        PublishResult: jsonSchema(publishResultSchema),
+        HistoryResult: jsonSchema(historyResultSchema),
+        Status: jsonSchema(statusResponseSchema),
       },
     },
     paths: {

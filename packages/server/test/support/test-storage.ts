@@ -3,8 +3,8 @@ import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { openDatabase } from '../../src/storage/database.js';
+import { createPostgresDatabase } from '../storage/support/test-databases.js';
 
 /**
  * Storage for end-to-end tests. Default: PGlite, as `npm start` uses. Set
@@ -16,7 +16,6 @@ import { openDatabase } from '../../src/storage/database.js';
  */
 export type TestStorageKind = 'pglite' | 'postgres';
 export const TEST_STORAGE: TestStorageKind = process.env.APIX_TEST_STORAGE === 'postgres' ? 'postgres' : 'pglite';
-export const ADMIN_POSTGRES_URL = process.env.APIX_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -55,22 +54,6 @@ export async function prepareTestStorage(dataDir: string): Promise<{ config: { D
     await cp(join(await template, 'pglite'), join(dataDir, 'pglite'), { recursive: true });
     return { config: {}, dispose: async () => undefined };
   }
-  const name = `apix_e2e_${randomBytes(6).toString('hex')}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(ADMIN_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    config: { DATABASE_URL: url.toString() },
-    dispose: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
-  };
-}
-
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_POSTGRES_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+  const { url, drop } = await createPostgresDatabase();
+  return { config: { DATABASE_URL: url }, dispose: drop };
 }
