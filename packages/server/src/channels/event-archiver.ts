@@ -36,7 +36,7 @@ export class EventArchiver implements PublicationSink {
     return { buffered: this.#buffer.length, dropped: this.#dropped };
   }
 
-  append(entry: { organizationId: string; channel: string; offset: number; epoch: string; data: string; publisherId: string }): void {
+  append(entry: { organizationId: string; channel: string; offset: number; epoch: string; data: string }): void {
     const event = JSON.parse(entry.data) as { type: string; payload: unknown; metadata: Record<string, unknown> & { timestamp: number } };
     this.#buffer.push({
       organizationId: entry.organizationId,

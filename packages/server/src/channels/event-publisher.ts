@@ -7,7 +7,7 @@ import type { ChannelSettings, ChannelSettingsSource } from './channel-settings.
 
 /** Receives each appended publication of channels that persist their events (the archive). */
 export interface PublicationSink {
-  append(entry: { organizationId: string; channel: ChannelName; offset: number; epoch: string; data: string; publisherId: string }): void;
+  append(entry: { organizationId: string; channel: ChannelName; offset: number; epoch: string; data: string }): void;
 }
 
 export interface RetentionSettings {
@@ -69,7 +69,7 @@ export class EventPublisher {
     const result = { channel, offset: outcome.offset, epoch: outcome.epoch, duplicate: outcome.duplicate };
     if (!outcome.duplicate) {
       if (settings?.persistEvents) {
-        this.#archive?.append({ organizationId: principal.organizationId, channel, offset: outcome.offset, epoch: outcome.epoch, data, publisherId: principal.userId });
+        this.#archive?.append({ organizationId: principal.organizationId, channel, offset: outcome.offset, epoch: outcome.epoch, data });
       }
       this.#observer.published?.(principal, result, event.type, settings);
     }

@@ -74,6 +74,11 @@ class MemoryStream {
 export interface MemoryBrokerOptions {
   /** A stream with no publication for this long is forgotten (its next publish starts a new epoch). */
   readonly streamIdleTtlMs?: number;
+  /**
+   * A stream that was only read, never published to, is forgotten after this long: reads of
+   * made-up channel names must not pin memory for a day.
+   */
+  readonly emptyStreamTtlMs?: number;
   readonly sweepIntervalMs?: number;
   readonly now?: () => number;
 }
@@ -89,12 +94,14 @@ export class MemoryBroker implements Broker {
   readonly #subscribed = new Set<string>();
   readonly #now: () => number;
   readonly #streamIdleTtlMs: number;
+  readonly #emptyStreamTtlMs: number;
   readonly #sweepTimer: NodeJS.Timeout;
   #handler: BrokerEventHandler | undefined;
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#streamIdleTtlMs = options.streamIdleTtlMs ?? 24 * 3_600_000;
+    this.#emptyStreamTtlMs = options.emptyStreamTtlMs ?? 60_000;
     this.#sweepTimer = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000);
     this.#sweepTimer.unref();
   }
@@ -182,7 +189,8 @@ export class MemoryBroker implements Broker {
   #sweep(): void {
     const now = this.#now();
     for (const [key, stream] of this.#streams) {
-      if (now - stream.lastPublishAt > this.#streamIdleTtlMs && !this.#subscribed.has(key)) {
+      const idleLimit = stream.top === 0 ? this.#emptyStreamTtlMs : this.#streamIdleTtlMs;
+      if (now - stream.lastPublishAt > idleLimit && !this.#subscribed.has(key)) {
         this.#streams.delete(key);
         continue;
       }

@@ -34,6 +34,17 @@ describe('MemoryBroker specifics', () => {
     await broker.close();
   });
 
+  it('forgets streams that were only read (made-up names) much sooner than published ones', async () => {
+    let now = 0;
+    const broker = new MemoryBroker({ now: () => now, emptyStreamTtlMs: 1_000, streamIdleTtlMs: 100_000, sweepIntervalMs: 10 });
+    await broker.history('o/agent:probe', { limit: 10 });
+    await broker.publish('o/agent:real', '1', { historySize: 10, historyTtlMs: 1_000_000 });
+    now = 5_000;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(broker.streamCount).toBe(1);
+    await broker.close();
+  });
+
   it('compacts its log so long-running channels keep bounded memory', async () => {
     const broker = new MemoryBroker();
     for (let i = 1; i <= 20_000; i++) await broker.publish('o/agent:long', String(i), { historySize: 10, historyTtlMs: 60_000 });
