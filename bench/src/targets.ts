@@ -1,0 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import type { ClientKind } from './bench-client.js';
+
+export type TargetId = 'apix' | 'ws' | 'socketio';
+
+/** A server under test: how to start it and how clients reach it. */
+export interface Target {
+  readonly id: TargetId;
+  readonly label: string;
+  readonly clientKind: ClientKind;
+  /** The server's entry script. */
+  readonly script: string;
+  /** Whether clients must present a bearer token (baselines accept one unread). */
+  readonly authenticated: boolean;
+  url(port: number): string;
+  env(port: number, dataDir: string): Record<string, string>;
+}
+
+const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+export const TARGETS: Record<TargetId, Target> = {
+  apix: {
+    id: 'apix',
+    label: 'APIX',
+    clientKind: 'ws',
+    script: here('../../packages/server/dist/main.js'),
+    authenticated: true,
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    env: (port, dataDir) => ({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      APIX_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      PRINT_DEV_TOKEN: 'false',
+      // The max-throughput phase queues bursts; the default 8 MB cap would close subscribers as slow consumers.
+      MAX_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
+    }),
+  },
+  ws: {
+    id: 'ws',
+    label: 'raw ws',
+    clientKind: 'ws',
+    script: here('./baseline-ws-server.js'),
+    authenticated: true,
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    env: (port) => ({ PORT: String(port), HOST: '127.0.0.1' }),
+  },
+  socketio: {
+    id: 'socketio',
+    label: 'Socket.IO',
+    clientKind: 'socketio',
+    script: here('./baseline-socketio-server.js'),
+    authenticated: false,
+    url: (port) => `http://127.0.0.1:${port}`,
+    env: (port) => ({ PORT: String(port), HOST: '127.0.0.1' }),
+  },
+};
