@@ -162,9 +162,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     },
     { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers },
   );
-  const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, flushIntervalMs: config.HEARTBEAT_FLUSH_MS }, logger);
+  const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, heartbeatFlushMs: config.HEARTBEAT_FLUSH_MS }, logger);
   const subscriberCounts = new SubscriberCounts(repositories.channels, 1_000, logger);
-  observers.add(new AuditRecorder(audit, logger));
+  observers.add(new AuditRecorder(audit, logger, { mode: config.AUDIT_PUBLISH_MODE, sampleRate: config.AUDIT_PUBLISH_SAMPLE_RATE }));
   observers.add(tracker);
   observers.add(subscriberCounts);
   const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);

@@ -5,7 +5,7 @@ import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../logging/logger.js';
 import type { Connection } from '../realtime/connection.js';
 import type { AuthenticationFailure, RealtimeObserver } from '../realtime/realtime-observer.js';
-import { AuditActorType, AuditOutcome } from '../storage/schema.js';
+import { AuditActorType, AuditOutcome, type AuditPublishMode } from '../storage/schema.js';
 import { AuditAction } from './audit-actions.js';
 import { AuditUnavailableError, type AuditEntry, type AuditLogger } from './audit-logger.js';
 
@@ -25,10 +25,13 @@ export function actorOf(principal: Principal): Pick<AuditEntry, 'organizationId'
 export class AuditRecorder implements RealtimeObserver {
   readonly #audit: AuditLogger;
   readonly #logger: Logger;
+  readonly #publishDefault: { mode: AuditPublishMode; sampleRate: number };
 
-  constructor(audit: AuditLogger, logger: Logger) {
+  /** `publishDefault`: the publish audit mode of channels without their own setting. */
+  constructor(audit: AuditLogger, logger: Logger, publishDefault: { mode: AuditPublishMode; sampleRate: number }) {
     this.#audit = audit;
     this.#logger = logger;
+    this.#publishDefault = publishDefault;
   }
 
   connectionOpened(connection: Connection): void {
@@ -79,8 +82,9 @@ export class AuditRecorder implements RealtimeObserver {
   }
 
   published(principal: Principal, result: PublishResult, eventType: string, settings: ChannelSettings | undefined): void {
-    const mode = settings?.auditPublishMode ?? 'all';
-    if (mode === 'none' || (mode === 'sampled' && Math.random() >= (settings?.auditSampleRate ?? 0))) return;
+    const mode = settings?.auditPublishMode ?? this.#publishDefault.mode;
+    const sampleRate = settings?.auditSampleRate ?? this.#publishDefault.sampleRate;
+    if (mode === 'none' || (mode === 'sampled' && Math.random() >= sampleRate)) return;
     this.#record({
       ...actorOf(principal),
       action: AuditAction.PUBLISH,

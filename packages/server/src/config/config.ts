@@ -65,6 +65,13 @@ export const configSchema = z.object({
   REVALIDATE_INTERVAL_MS: ms(2_000),
   /** How often connection heartbeats are written to storage, in one batch. */
   HEARTBEAT_FLUSH_MS: ms(10_000),
+  /**
+   * Audit rows for publishes on channels without their own setting: `all`, `sampled` (at
+   * AUDIT_PUBLISH_SAMPLE_RATE) or `none`. Every connection, subscription, denial and admin
+   * action is always audited; a row per publish costs throughput, so it is sampled by default.
+   */
+  AUDIT_PUBLISH_MODE: z.enum(['all', 'sampled', 'none']).default('sampled'),
+  AUDIT_PUBLISH_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
   /** Print the start-up banner with a dev token (embedded default). */
   PRINT_DEV_TOKEN: bool.default(true),
 });

@@ -31,6 +31,36 @@ const LIVE_STATUSES: ConnectionStatus[] = [ConnectionStatus.CONNECTED, Connectio
 /** `value` as a timestamptz parameter; an ISO string reads the same on both drivers. */
 const timestamptz = (value: Date) => sql`${value.toISOString()}::timestamptz`;
 
+/** The row a (re)opened connection writes. */
+const insertValues = (input: OpenedConnection) => ({
+  organizationId: input.organizationId,
+  userId: input.userId ?? null,
+  sessionId: input.sessionId,
+  clientType: input.clientType,
+  channels: [...(input.channels ?? [])],
+  metadata: input.metadata ?? {},
+  connectedAt: input.at,
+  lastHeartbeat: input.at,
+  status: ConnectionStatus.CONNECTED,
+  nodeId: input.nodeId ?? null,
+  disconnectedAt: null,
+});
+
+/** On a resumed session id: take the new values, keep the row (and its connectedAt). */
+const RESUME_SET = {
+  userId: sql`excluded.user_id`,
+  clientType: sql`excluded.client_type`,
+  channels: sql`excluded.channels`,
+  metadata: sql`excluded.metadata`,
+  lastHeartbeat: sql`excluded.last_heartbeat`,
+  status: sql`excluded.status`,
+  nodeId: sql`excluded.node_id`,
+  disconnectedAt: null,
+};
+
+/** The tenancy guard: only the same organisation may resume a session id. */
+const SAME_ORGANIZATION = sql`${connections.organizationId} = excluded.organization_id`;
+
 /**
  * The seed's ApiXConnection rows: one per session, kept by the ConnectionManager so that
  * operators (and other nodes) see who is connected. The socket itself never waits on
@@ -49,42 +79,58 @@ export class ConnectionRepository {
    * organisation is never taken over: that throws `StorageConflictError`.
    */
   async recordConnected(input: OpenedConnection): Promise<ConnectionRow> {
-    const values = {
-      organizationId: input.organizationId,
-      userId: input.userId ?? null,
-      sessionId: input.sessionId,
-      clientType: input.clientType,
-      channels: [...(input.channels ?? [])],
-      metadata: input.metadata ?? {},
-      connectedAt: input.at,
-      lastHeartbeat: input.at,
-      status: ConnectionStatus.CONNECTED,
-      nodeId: input.nodeId ?? null,
-      disconnectedAt: null,
-    };
     const [row] = await this.#db
       .insert(connections)
-      .values(values)
-      .onConflictDoUpdate({
-        target: connections.sessionId,
-        set: {
-          userId: values.userId,
-          clientType: values.clientType,
-          channels: values.channels,
-          metadata: values.metadata,
-          lastHeartbeat: values.lastHeartbeat,
-          status: values.status,
-          nodeId: values.nodeId,
-          disconnectedAt: null,
-        },
-        // The tenancy guard: only the same organisation may resume a session.
-        setWhere: eq(connections.organizationId, input.organizationId),
-      })
+      .values(insertValues(input))
+      .onConflictDoUpdate({ target: connections.sessionId, set: RESUME_SET, setWhere: SAME_ORGANIZATION })
       .returning();
     if (row === undefined) {
       throw new StorageConflictError('session id belongs to another organisation', 'connections_session_id_unique');
     }
     return row;
+  }
+
+  /**
+   * `recordConnected` for many connections in ONE statement (a node batches the connections
+   * opened since its last flush). Sessions held by another organisation are left alone (the
+   * same tenancy guard); returns how many rows were written.
+   */
+  async recordConnectedBatch(inputs: readonly OpenedConnection[]): Promise<number> {
+    if (inputs.length === 0) return 0;
+    const written = await this.#db
+      .insert(connections)
+      .values(inputs.map(insertValues))
+      .onConflictDoUpdate({ target: connections.sessionId, set: RESUME_SET, setWhere: SAME_ORGANIZATION })
+      .returning({ id: connections.id });
+    return written.length;
+  }
+
+  /**
+   * Status changes for many sessions in ONE statement; DISCONNECTED also stamps
+   * `disconnectedAt`. Each change is scoped to its organisation. Returns rows changed.
+   */
+  async setStatusBatch(changes: ReadonlyArray<{ organizationId: string; sessionId: string; status: ConnectionStatus; at: Date }>): Promise<number> {
+    if (changes.length === 0) return 0;
+    const rows = JSON.stringify(changes.map((c) => ({ o: c.organizationId, s: c.sessionId, st: c.status, at: c.at.toISOString() })));
+    const result = await this.#db.execute(sql`
+      UPDATE connections AS c
+         SET status = v.st::connection_status,
+             disconnected_at = CASE WHEN v.st = 'DISCONNECTED' THEN v.at::timestamptz ELSE NULL END
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(o text, s text, st text, at text)
+       WHERE c.organization_id = v.o AND c.session_id = v.s`);
+    return affectedRows(result);
+  }
+
+  /** Channel lists of many sessions in ONE statement, each scoped to its organisation. Returns rows changed. */
+  async setChannelsBatch(entries: ReadonlyArray<{ organizationId: string; sessionId: string; channels: readonly string[] }>): Promise<number> {
+    if (entries.length === 0) return 0;
+    const rows = JSON.stringify(entries.map((e) => ({ o: e.organizationId, s: e.sessionId, ch: e.channels })));
+    const result = await this.#db.execute(sql`
+      UPDATE connections AS c
+         SET channels = ARRAY(SELECT jsonb_array_elements_text(v.ch))
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(o text, s text, ch jsonb)
+       WHERE c.organization_id = v.o AND c.session_id = v.s`);
+    return affectedRows(result);
   }
 
   async findBySessionId(organizationId: string, sessionId: string): Promise<ConnectionRow | undefined> {
@@ -112,22 +158,12 @@ export class ConnectionRepository {
 
   /** Sets the status; DISCONNECTED also stamps `disconnectedAt`. False when no such session in this organisation. */
   async setStatus(organizationId: string, sessionId: string, status: ConnectionStatus, at: Date): Promise<boolean> {
-    const updated = await this.#db
-      .update(connections)
-      .set({ status, disconnectedAt: status === ConnectionStatus.DISCONNECTED ? at : null })
-      .where(and(eq(connections.organizationId, organizationId), eq(connections.sessionId, sessionId)))
-      .returning({ id: connections.id });
-    return updated.length > 0;
+    return (await this.setStatusBatch([{ organizationId, sessionId, status, at }])) > 0;
   }
 
   /** Replaces the session's channel list (after subscribe/unsubscribe). */
   async setChannels(organizationId: string, sessionId: string, channelNames: readonly string[]): Promise<boolean> {
-    const updated = await this.#db
-      .update(connections)
-      .set({ channels: [...channelNames] })
-      .where(and(eq(connections.organizationId, organizationId), eq(connections.sessionId, sessionId)))
-      .returning({ id: connections.id });
-    return updated.length > 0;
+    return (await this.setChannelsBatch([{ organizationId, sessionId, channels: channelNames }])) > 0;
   }
 
   /**
@@ -189,4 +225,10 @@ export class ConnectionRepository {
       .returning({ id: connections.id });
     return deleted.length;
   }
+}
+
+/** Rows changed by an UPDATE, from node-postgres (`rowCount`) or PGlite (`affectedRows`). */
+function affectedRows(result: unknown): number {
+  const r = result as { rowCount?: number | null; affectedRows?: number };
+  return r.rowCount ?? r.affectedRows ?? 0;
 }

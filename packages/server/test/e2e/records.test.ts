@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../support/test-server.js';
 /** What the server writes down: audit rows, connection rows, the event archive. */
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ HEARTBEAT_FLUSH_MS: 200, PING_INTERVAL_MS: 100, PONG_TIMEOUT_MS: 1_000, HISTORY_SIZE: 5 });
+  server = await startTestServer({ HEARTBEAT_FLUSH_MS: 200, PING_INTERVAL_MS: 100, PONG_TIMEOUT_MS: 1_000, HISTORY_SIZE: 5, AUDIT_PUBLISH_MODE: 'all' });
 });
 afterAll(() => server.stop());
 
@@ -51,7 +51,7 @@ describe('audit rows from the data plane', () => {
     expect(failures.rows.length).toBeGreaterThanOrEqual(1);
   });
 
-  it('audits publishes per channel: all, sampled or none', async () => {
+  it('audits publishes per channel: all, sampled or none; channels without a setting follow AUDIT_PUBLISH_MODE', async () => {
     await server.repositories.channels.create('audited', 'agent:quiet', { auditPublishMode: 'none' });
     await server.repositories.channels.create('audited', 'agent:sampled', { auditPublishMode: 'sampled', auditSampleRate: 0.5 });
     const client = await RawClient.connect(server.wsUrl, await server.token({ org: 'audited', user: 'ann' }));

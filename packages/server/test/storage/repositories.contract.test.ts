@@ -352,6 +352,36 @@ describe.each(BACKENDS)('storage contract over %s', (kind) => {
       expect((await repos.connections.findBySessionId(orgA, session))?.userId).toBe('user-1');
     });
 
+    it('writes opens, status changes and channel lists of many sessions in one statement each, each in its own organisation', async () => {
+      const [orgA, orgB] = [await newOrganization(), await newOrganization()];
+      const [s1, s2, taken] = [uniqueId('b1'), uniqueId('b2'), uniqueId('b3')];
+      await repos.connections.recordConnected(opened(orgA, taken));
+      // The batch may not take over orgA's session for orgB, but writes the others.
+      expect(await repos.connections.recordConnectedBatch([opened(orgB, s1), opened(orgB, s2), opened(orgB, taken, { userId: 'intruder' })])).toBe(2);
+      expect((await repos.connections.findBySessionId(orgA, taken))?.userId).toBe('user-1');
+      expect(
+        await repos.connections.setStatusBatch([
+          { organizationId: orgB, sessionId: s1, status: ConnectionStatus.DISCONNECTED, at: at('2026-04-01T00:09:00Z') },
+          { organizationId: orgB, sessionId: s2, status: ConnectionStatus.RECONNECTING, at: at('2026-04-01T00:09:00Z') },
+          { organizationId: orgB, sessionId: taken, status: ConnectionStatus.DISCONNECTED, at: at('2026-04-01T00:09:00Z') },
+        ]),
+      ).toBe(2);
+      expect(await repos.connections.findBySessionId(orgB, s1)).toMatchObject({ status: ConnectionStatus.DISCONNECTED });
+      expect((await repos.connections.findBySessionId(orgB, s1))?.disconnectedAt?.toISOString()).toBe('2026-04-01T00:09:00.000Z');
+      expect(await repos.connections.findBySessionId(orgB, s2)).toMatchObject({ status: ConnectionStatus.RECONNECTING, disconnectedAt: null });
+      expect(await repos.connections.findBySessionId(orgA, taken)).toMatchObject({ status: ConnectionStatus.CONNECTED });
+      expect(
+        await repos.connections.setChannelsBatch([
+          { organizationId: orgB, sessionId: s1, channels: ['room:x', 'agent:y'] },
+          { organizationId: orgB, sessionId: s2, channels: [] },
+          { organizationId: orgB, sessionId: taken, channels: ['agent:stolen'] },
+        ]),
+      ).toBe(2);
+      expect((await repos.connections.findBySessionId(orgB, s1))?.channels).toEqual(['room:x', 'agent:y']);
+      expect((await repos.connections.findBySessionId(orgB, s2))?.channels).toEqual([]);
+      expect((await repos.connections.findBySessionId(orgA, taken))?.channels).toEqual(['agent:a1']);
+    });
+
     it('sets status and channels, lists with filters, counts by status', async () => {
       const org = await newOrganization();
       const sessions = ['s1', 's2', 's3'].map((s) => `${uniqueId(s)}`).sort();
