@@ -34,6 +34,7 @@ import {
 import { buildOpenApiDocument } from './http/openapi-document.js';
 import type { ServerRuntime } from './http/server-runtime.js';
 import { StoredAccessDirectory } from './identity/access-directory.js';
+import { StorageMaintenance } from './maintenance/storage-maintenance.js';
 import { ApiKeyVerifier } from './identity/api-key-verifier.js';
 import { CredentialRouter } from './identity/credential-router.js';
 import { externalJwksVerifier } from './identity/external-jwks-verifier.js';
@@ -77,6 +78,7 @@ export interface ApiXServer {
   readonly database: DatabaseHandle;
   readonly repositories: Repositories;
   readonly controlPlane: ControlPlaneContext;
+  readonly maintenance: StorageMaintenance;
   readonly logger: Logger;
   /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), flush records, stop the control plane, engine and storage. */
   close(): Promise<void>;
@@ -168,6 +170,16 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   observers.add(tracker);
   observers.add(subscriberCounts);
   const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);
+  const maintenance = new StorageMaintenance(
+    repositories,
+    {
+      intervalMs: config.MAINTENANCE_INTERVAL_MS,
+      // A live connection's heartbeat is stamped at least every ping interval + flush interval.
+      staleHeartbeatMs: 3 * (config.PING_INTERVAL_MS + config.PONG_TIMEOUT_MS + config.HEARTBEAT_FLUSH_MS),
+      connectionRowRetentionMs: config.CONNECTION_ROW_RETENTION_MS,
+    },
+    logger,
+  );
 
   // --- control plane ---
   const controlPlane: ControlPlaneContext = {
@@ -235,6 +247,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       ready = false;
       gateway.stopAccepting();
       revalidator.stop();
+      maintenance.stop();
       connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down');
       connections.stop();
       await gateway.close();
@@ -257,6 +270,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     database,
     repositories,
     controlPlane,
+    maintenance,
     logger,
     close,
   };

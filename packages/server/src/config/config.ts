@@ -72,6 +72,10 @@ export const configSchema = z.object({
    */
   AUDIT_PUBLISH_MODE: z.enum(['all', 'sampled', 'none']).default('sampled'),
   AUDIT_PUBLISH_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
+  /** How often storage clean-ups run (stale connection rows, archive retention, expired refresh tokens). */
+  MAINTENANCE_INTERVAL_MS: ms(60_000),
+  /** Disconnected connection rows are kept this long. */
+  CONNECTION_ROW_RETENTION_MS: ms(7 * 86_400_000),
   /** Print the start-up banner with a dev token (embedded default). */
   PRINT_DEV_TOKEN: bool.default(true),
 });

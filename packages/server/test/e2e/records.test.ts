@@ -170,3 +170,21 @@ describe('event archive and time-based replay', () => {
     await client.close();
   });
 });
+
+describe('storage maintenance', () => {
+  it('marks rows of dead nodes disconnected, deletes old ones, purges expired archive rows and refresh tokens', async () => {
+    const { connections, events, channels } = server.repositories;
+    const longAgo = new Date(Date.now() - 30 * 86_400_000);
+    await connections.recordConnected({ organizationId: 'maint', sessionId: 'sess_dead_node', userId: 'u', clientType: 'WEB_APP', at: new Date(Date.now() - 3_600_000) });
+    await connections.recordConnected({ organizationId: 'maint', sessionId: 'sess_ancient', userId: 'u', clientType: 'WEB_APP', at: longAgo });
+    await connections.setStatus('maint', 'sess_ancient', 'DISCONNECTED', longAgo);
+    await channels.create('maint', 'agent:short-lived', { persistEvents: true, archiveRetentionMs: 60_000 });
+    await events.appendBatch([{ organizationId: 'maint', channel: 'agent:short-lived', epoch: 'e', offset: 1, eventType: 'note', payload: 1, createdAt: longAgo }]);
+
+    await server.maintenance.runOnce();
+
+    expect(await connections.findBySessionId('maint', 'sess_dead_node')).toMatchObject({ status: 'DISCONNECTED' });
+    expect(await connections.findBySessionId('maint', 'sess_ancient')).toBeUndefined();
+    expect(await events.range('maint', 'agent:short-lived')).toHaveLength(0);
+  });
+});
