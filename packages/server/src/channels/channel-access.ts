@@ -26,7 +26,14 @@ export class ChannelAccess {
   async resolve(principal: Principal, name: unknown, action: ChannelAction): Promise<ResolvedChannel> {
     const parsed = parseChannelName(name);
     if (typeof parsed === 'string') throw new ApiXError('CHANNEL_INVALID', parsed);
-    if (!(await this.#authorizer.authorize(principal, parsed, action))) {
+    let allowed: boolean;
+    try {
+      allowed = await this.#authorizer.authorize(principal, parsed, action);
+    } catch (error) {
+      // Permissions could not be read (storage down): refuse, with a code that says "retry".
+      throw new ApiXError('UNAVAILABLE', 'permissions could not be checked; retry', { cause: error instanceof Error ? error.message : String(error) });
+    }
+    if (!allowed) {
       this.#observer.accessDenied?.(principal, parsed.name, action);
       throw new ApiXError('CHANNEL_FORBIDDEN', undefined, { channel: parsed.name });
     }

@@ -47,7 +47,12 @@ export class EventPublisher {
 
   async publish(principal: Principal, channel: ChannelName, event: PublishEvent, idempotencyKey?: string): Promise<PublishResult> {
     const { key } = await this.#access.resolve(principal, channel, 'publish');
-    const settings: ChannelSettings | undefined = await this.#settings.get(principal.organizationId, channel);
+    let settings: ChannelSettings | undefined;
+    try {
+      settings = await this.#settings.get(principal.organizationId, channel);
+    } catch (error) {
+      throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry with the same idempotency key', { cause: error instanceof Error ? error.message : String(error) });
+    }
     const data = JSON.stringify({
       type: event.type,
       payload: event.payload ?? null,

@@ -52,9 +52,9 @@ export class HistoryReader {
   async read(principal: Principal, channel: ChannelName, query: HistoryQuery): Promise<HistoryResult> {
     const { key } = await this.#access.resolve(principal, channel, 'history');
     const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
-    const archive = (await this.#settings.get(principal.organizationId, channel))?.persistEvents ? this.#archive : undefined;
     const org = principal.organizationId;
     return unavailableOnFailure(async () => {
+      const archive = (await this.#settings.get(org, channel))?.persistEvents ? this.#archive : undefined;
       if (query.from !== undefined || query.to !== undefined) return this.#readTimeRange(org, channel, key, query, limit, archive);
       const slice = await this.#broker.history(key, { limit, ...(query.since ? { since: query.since } : {}) });
       let publications: Publication[] = slice.publications.map(decode);

@@ -24,7 +24,12 @@ export class ApiKeyVerifier implements CredentialVerifier {
   async verify(credential: string): Promise<Principal> {
     const parsed = parseApiKey(credential);
     if (!parsed) throw new ApiXError('AUTH_FAILED');
-    const row = await this.#cache.get(parsed.keyId, async (prefix) => (await this.#keys.findActiveByPrefix(prefix)) ?? null);
+    let row;
+    try {
+      row = await this.#cache.get(parsed.keyId, async (prefix) => (await this.#keys.findActiveByPrefix(prefix)) ?? null);
+    } catch {
+      throw new ApiXError('UNAVAILABLE', 'the credential could not be checked; retry');
+    }
     if (!row || !secretMatches(parsed.secret, row.keyHash)) throw new ApiXError('AUTH_FAILED');
     const scopes = row.scopes.filter((s): s is ApiKeyScope => apiKeyScopeSchema.safeParse(s).success);
     return {
