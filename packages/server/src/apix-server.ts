@@ -253,8 +253,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       await gateway.close();
       await app.close();
       await broker.close();
-      await Promise.all([tracker.close(), subscriberCounts.close(), archiver.close()]);
-      await audit.close({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS / 2 });
+      // Records get a bounded share of the shutdown budget: a database that is down must not hang it.
+      const recordsBudgetMs = config.SHUTDOWN_TIMEOUT_MS / 4;
+      await Promise.all([tracker.close(recordsBudgetMs), subscriberCounts.close(), archiver.close()]);
+      await audit.close({ timeoutMs: recordsBudgetMs });
       await database.close();
     })());
 

@@ -79,5 +79,6 @@ export class EventArchiver implements PublicationSink {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.flush().catch(() => undefined);
+    if (this.#buffer.length > 0) this.#logger.error({ unarchived: this.#buffer.length }, 'shutting down with events not archived (storage unavailable)');
   }
 }

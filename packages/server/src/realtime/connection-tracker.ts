@@ -117,11 +117,12 @@ export class ConnectionTracker implements RealtimeObserver {
     if (heartbeats.length > 0) this.#writes.push('connections.heartbeats', () => this.#repository.touchHeartbeats(heartbeats, new Date(now)));
   }
 
-  async close(): Promise<void> {
+  /** Writes what is left, waiting at most `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
     clearInterval(this.#stateTimer);
     clearInterval(this.#heartbeatTimer);
     this.flushState();
     this.flushHeartbeats();
-    await this.#writes.drain();
+    await this.#writes.drain(timeoutMs);
   }
 }

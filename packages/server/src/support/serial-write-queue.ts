@@ -41,9 +41,17 @@ export class SerialWriteQueue {
     this.#running ??= this.#drain().finally(() => (this.#running = undefined));
   }
 
-  /** Resolves when everything pushed so far was written (or given up on). */
-  async drain(): Promise<void> {
-    while (this.#running) await this.#running;
+  /**
+   * Resolves when everything pushed so far was written (or given up on), or after `timeoutMs`
+   * (shutdown must not hang on a database that is down); what is left then is logged.
+   */
+  async drain(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#running && Date.now() < deadline) {
+      const remaining = deadline - Date.now();
+      await Promise.race([this.#running, new Promise((resolve) => setTimeout(resolve, Math.min(remaining, 2 ** 31 - 1)).unref())]);
+    }
+    if (this.#pending.length > 0) this.#logger.error({ pending: this.#pending.length }, 'background writes not completed before the deadline');
   }
 
   async #drain(): Promise<void> {
