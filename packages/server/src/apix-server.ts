@@ -154,6 +154,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     { maxSubscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION, maxRecoveredPublications: Math.max(config.HISTORY_SIZE, 1) },
     logger,
     observers,
+    channelSettings,
   );
   const gateway = new ApiXGateway(
     {

@@ -6,6 +6,7 @@ import {
   type UnsubscribeFrame,
 } from '@apix/protocol';
 import type { ChannelAccess } from '../channels/channel-access.js';
+import { NO_CHANNEL_SETTINGS, type ChannelSettingsSource } from '../channels/channel-settings.js';
 import type { Broker, HistorySlice } from '../engine/broker.js';
 import { judgeRecovery } from '../engine/stream-recovery.js';
 import type { Logger } from '../logging/logger.js';
@@ -37,14 +38,24 @@ export class SubscriptionManager {
   readonly #limits: SubscriptionLimits;
   readonly #logger: Logger;
   readonly #observer: RealtimeObserver;
+  readonly #settings: ChannelSettingsSource;
 
-  constructor(access: ChannelAccess, router: EventRouter, broker: Broker, limits: SubscriptionLimits, logger: Logger, observer: RealtimeObserver = {}) {
+  constructor(
+    access: ChannelAccess,
+    router: EventRouter,
+    broker: Broker,
+    limits: SubscriptionLimits,
+    logger: Logger,
+    observer: RealtimeObserver = {},
+    settings: ChannelSettingsSource = NO_CHANNEL_SETTINGS,
+  ) {
     this.#access = access;
     this.#router = router;
     this.#broker = broker;
     this.#limits = limits;
     this.#logger = logger;
     this.#observer = observer;
+    this.#settings = settings;
   }
 
   async subscribe(connection: Connection, frame: SubscribeFrame): Promise<void> {
@@ -65,6 +76,15 @@ export class SubscriptionManager {
     }
     const resolved = [];
     for (const channel of frame.channels) resolved.push(await this.#access.resolve(principal, channel, 'subscribe'));
+    for (const { channel } of resolved) {
+      // A channel configured to require acknowledgments must not be served without them.
+      const settings = await this.#settings.get(principal.organizationId, channel.name).catch((error: unknown) => {
+        throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry', { cause: error instanceof Error ? error.message : String(error) });
+      });
+      if (settings?.acknowledgmentRequired) {
+        throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not supported yet`, { channel: channel.name });
+      }
+    }
 
     // From here on, live publications are buffered per subscription until its history is read.
     const pending: PendingSubscription[] = resolved.map(({ channel, key }) => {

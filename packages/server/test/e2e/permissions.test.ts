@@ -87,4 +87,11 @@ describe('stored permissions', () => {
     expect(await bea.request({ type: 'subscribe', channels: ['user:ada'] })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } });
     await bea.close();
   });
+
+  it('refuses to serve a channel that requires acknowledgments without them (not silently)', async () => {
+    await server.repositories.channels.create('managed', 'workflow:acked', { acknowledgmentRequired: true });
+    const cyd = await RawClient.connect(server.wsUrl, await tokenFor('cyd'));
+    expect(await cyd.request({ type: 'subscribe', channels: ['workflow:acked'] })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_NOT_SUPPORTED', details: { channel: 'workflow:acked' } } });
+    await cyd.close();
+  });
 });
