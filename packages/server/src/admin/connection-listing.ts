@@ -2,7 +2,7 @@ import { ApiXError, type listConnectionsQuerySchema } from '@apix/protocol';
 import type { z } from 'zod';
 import type { Principal } from '../identity/principal.js';
 import { pageSize } from '../storage/pagination.js';
-import type { AdminDeps } from './admin-deps.js';
+import { splitPage, withLookahead, type AdminDeps } from './admin-deps.js';
 import { connectionView, type ConnectionView, type Page } from './views.js';
 
 type ListConnectionsQuery = z.infer<typeof listConnectionsQuerySchema>;
@@ -27,13 +27,13 @@ export class ConnectionListing {
     const userId = standing.isAdmin ? query.userId : principal.userId;
     const limit = pageSize(query.limit);
     const rows = await this.#deps.ctx.repositories.connections.list(principal.organizationId, {
-      limit,
+      limit: withLookahead(limit),
       ...(query.status !== undefined ? { status: query.status } : {}),
       ...(query.clientType !== undefined ? { clientType: query.clientType } : {}),
       ...(userId !== undefined ? { userId } : {}),
       ...(query.cursor !== undefined ? { afterSessionId: query.cursor } : {}),
     });
-    // A full page may be followed by more (at worst, one empty page ends the walk).
-    return { items: rows.map(connectionView), nextCursor: rows.length === limit ? rows[rows.length - 1]!.sessionId : null };
+    const page = splitPage(rows, limit, (row) => row.sessionId);
+    return { items: page.rows.map(connectionView), nextCursor: page.nextCursor };
   }
 }
