@@ -34,6 +34,9 @@ export const TARGETS: Record<TargetId, Target> = {
       PRINT_DEV_TOKEN: 'false',
       // The max-throughput phase queues bursts; the default 8 MB cap would close subscribers as slow consumers.
       MAX_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
+      // The publish scenario measures one connection's ceiling; the per-connection request
+      // limit (2,000/s by default) would measure the limit instead.
+      RATE_LIMIT_REQUESTS_PER_SECOND: '0',
     }),
   },
   ws: {

@@ -162,6 +162,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       maxSendBufferBytes: config.MAX_SEND_BUFFER_BYTES,
       connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
       clientHeartbeatIntervalMs: config.CLIENT_HEARTBEAT_INTERVAL_MS,
+      rateLimit: { requestsPerSecond: config.RATE_LIMIT_REQUESTS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     },
     { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers },
   );

@@ -29,6 +29,13 @@ export const configSchema = z.object({
   /** A connection whose unsent bytes pass this is closed with 4004 (reconnect and resume). */
   MAX_SEND_BUFFER_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(1000),
+  /**
+   * Requests per second one connection may send (token bucket; `heartbeat.ping` is exempt).
+   * Past it a request is answered APIX_ERR_RATE_LIMITED (retryable) and not executed. 0: no limit.
+   */
+  RATE_LIMIT_REQUESTS_PER_SECOND: z.coerce.number().int().min(0).default(2_000),
+  /** Requests a connection may send in a burst above the rate. */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(5_000),
   CONNECT_TIMEOUT_MS: ms(10_000),
   PING_INTERVAL_MS: ms(25_000),
   PONG_TIMEOUT_MS: ms(10_000),

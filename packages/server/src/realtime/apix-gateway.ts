@@ -16,6 +16,7 @@ import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../logging/logger.js';
 import { Connection } from './connection.js';
+import { TokenBucket } from './token-bucket.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { decodeFrame } from './frame-decoder.js';
 import type { OriginPolicy } from './origin-policy.js';
@@ -29,6 +30,8 @@ export interface GatewaySettings {
   readonly maxSendBufferBytes: number;
   readonly connectTimeoutMs: number;
   readonly clientHeartbeatIntervalMs: number;
+  /** Requests per second per connection (0: unlimited), and the burst allowed above it. */
+  readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number };
 }
 
 export interface GatewayDependencies {
@@ -104,6 +107,9 @@ export class ApiXGateway {
     const connection = new Connection(ws, {
       maxSendBufferBytes: this.#settings.maxSendBufferBytes,
       remoteAddress: request.socket.remoteAddress,
+      ...(this.#settings.rateLimit.requestsPerSecond > 0
+        ? { requestBudget: new TokenBucket(this.#settings.rateLimit.requestsPerSecond, this.#settings.rateLimit.burst) }
+        : {}),
       onClosed: (c) => {
         subscriptions.releaseAll(c);
         connections.remove(c);
@@ -152,6 +158,10 @@ export class ApiXGateway {
     }
     const frame = decoded.frame;
     if (connection.isInFlight(frame.id)) return connection.replyError(frame.id, new ApiXError('DUPLICATE_REQUEST_ID'));
+    if (frame.type !== 'heartbeat.ping' && !connection.tryStartRequest()) {
+      // Refused before any work is done: a flood costs the server one reply per frame.
+      return connection.replyError(frame.id, new ApiXError('RATE_LIMITED', undefined, { retryAfterMs: connection.retryAfterMs() }));
+    }
     if (frame.type === 'heartbeat.ping') {
       // Answered at once, ahead of queued requests: it measures the link, not the queue.
       return connection.sendFrame({ type: 'heartbeat.pong', id: frame.id, ...(frame.ts !== undefined ? { ts: frame.ts } : {}), serverTime: Date.now() });

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import type { ApiXError, ChannelName, ClientType } from '@apix/protocol';
 import type { Principal } from '../identity/principal.js';
 import type { ChannelSubscription } from './channel-subscription.js';
+import type { TokenBucket } from './token-bucket.js';
 
 export type ConnectionId = string;
 export type SessionId = string;
@@ -19,6 +20,8 @@ export interface ConnectionOptions {
   readonly remoteAddress: string | undefined;
   /** Called once when the connection ends, whoever ended it: release everything it holds. */
   readonly onClosed: (connection: Connection) => void;
+  /** Limits this connection's requests; absent: no limit. */
+  readonly requestBudget?: TokenBucket;
   /** Called when the send buffer passes its cap, instead of queueing more. */
   readonly onSlowConsumer: (connection: Connection) => void;
   /** A request task threw past its own error handling: a bug, to be logged and counted. */
@@ -67,6 +70,16 @@ export class Connection {
 
   get remoteAddress(): string | undefined {
     return this.#options.remoteAddress;
+  }
+
+  /** Takes one request from the connection's budget; false when it is spent for now. */
+  tryStartRequest(): boolean {
+    return this.#options.requestBudget?.tryTake() ?? true;
+  }
+
+  /** How long until the budget allows another request, in ms. */
+  retryAfterMs(): number {
+    return this.#options.requestBudget?.msUntilNextToken() ?? 0;
   }
 
   /** Whether a request with this id is queued or running on this connection. */
