@@ -10,29 +10,7 @@ import {
   type DomainEventType,
 } from '@apix/protocol';
 
-// The seed's "Supported Event Types", in the seed's order.
-const SEED_PROTOCOL_TYPES = [
-  'connection.established',
-  'connection.error',
-  'connection.disconnected',
-  'subscription.added',
-  'subscription.removed',
-  'heartbeat.ping',
-  'heartbeat.pong',
-  'message.queued',
-  'message.sent',
-  'message.failed',
-  'reconnection.attempt',
-];
-const SEED_DOMAIN_TYPES = [
-  'tool_call_start',
-  'tool_call_result',
-  'tool_call_error',
-  'agent_status_update',
-  'workflow_state_change',
-  'provider_health_update',
-  'system_notification',
-];
+import { SEED_DOMAIN_TYPES, SEED_PROTOCOL_TYPES } from './seed-event-types.js';
 
 describe('event type lists', () => {
   it('hold the 18 seed types: 11 protocol types and 7 domain types', () => {

@@ -7,20 +7,7 @@ import {
   publishFrameSchema,
   storedEventSchema,
 } from '@apix/protocol';
-
-const SEED_PROTOCOL_TYPES = [
-  'connection.established',
-  'connection.error',
-  'connection.disconnected',
-  'subscription.added',
-  'subscription.removed',
-  'heartbeat.ping',
-  'heartbeat.pong',
-  'message.queued',
-  'message.sent',
-  'message.failed',
-  'reconnection.attempt',
-];
+import { SEED_PROTOCOL_TYPES } from './seed-event-types.js';
 
 function paths(result: { success: boolean; error?: { issues: Array<{ path: PropertyKey[] }> } }): string[] {
   return result.success ? [] : result.error!.issues.map((i) => i.path.map(String).join('.'));
