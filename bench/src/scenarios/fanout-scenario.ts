@@ -5,7 +5,7 @@ import { CpuSharesMeter, type CpuShares } from '../process-stats.js';
 import { startServer } from '../server-process.js';
 import type { Target } from '../targets.js';
 import { toMs } from './connections-scenario.js';
-import type { RunContext } from './run-context.js';
+import { connectClients, type RunContext } from './run-context.js';
 
 export const FANOUT_CHANNEL = 'agent:bench';
 
@@ -48,15 +48,7 @@ export async function runFanoutScenario(target: Target, ctx: RunContext): Promis
   const server = await startServer(target, ctx.dataDir);
   const load = LoadGeneratorProcess.start();
   try {
-    const connected = await load.connect({
-      kind: target.clientKind,
-      url: server.url,
-      tokens: target.authenticated ? ctx.tokens : [],
-      count: settings.subscribers + 1,
-      concurrency: 100,
-      timeoutMs: 30_000,
-    });
-    if (connected.failed > 0) throw new Error(`${connected.failed} connections failed: ${JSON.stringify(connected.errors)}`);
+    await connectClients(load, target, server.url, ctx, settings.subscribers + 1, 100);
     const subscribed = await load.subscribe(FANOUT_CHANNEL, 1, 100);
     if (subscribed.failed > 0) throw new Error(`${subscribed.failed} subscriptions failed: ${JSON.stringify(subscribed.errors)}`);
 

@@ -4,7 +4,7 @@ import { CpuSharesMeter, type CpuShares } from '../process-stats.js';
 import { startServer } from '../server-process.js';
 import type { Target } from '../targets.js';
 import { toMs } from './connections-scenario.js';
-import type { RunContext } from './run-context.js';
+import { connectClients, type RunContext } from './run-context.js';
 
 export interface PublishResult extends CpuShares {
   window: number;
@@ -22,15 +22,7 @@ export async function runPublishScenario(target: Target, ctx: RunContext): Promi
   const server = await startServer(target, ctx.dataDir);
   const load = LoadGeneratorProcess.start();
   try {
-    const connected = await load.connect({
-      kind: target.clientKind,
-      url: server.url,
-      tokens: target.authenticated ? ctx.tokens : [],
-      count: 1,
-      concurrency: 1,
-      timeoutMs: 30_000,
-    });
-    if (connected.failed > 0) throw new Error(`connection failed: ${JSON.stringify(connected.errors)}`);
+    await connectClients(load, target, server.url, ctx, 1, 1);
     // Warm-up: let the JIT see the publish path before measuring it.
     await load.publishThroughput('agent:bench-publish', settings.publishWindow, 1_000, settings.payloadBytes);
     const cpu = new CpuSharesMeter(server.pid, load.pid).start();
