@@ -91,8 +91,14 @@ export const subscriptionAddedFrameSchema = subscriptionStateSchema.extend({ typ
 export const subscriptionRemovedFrameSchema = z.object({
   type: z.literal('subscription.removed'),
   channel: z.string(),
-  /** Why: the client asked (no error), or the server removed it (an error code). */
-  reason: z.enum(['unsubscribed', 'revoked']),
+  /**
+   * Why: the client asked (`unsubscribed`, no error); the server removed it for good
+   * (`revoked`: permission lost, an error code says which); or the server could not keep the
+   * live stream whole (`resubscribe`: a gap it cannot fill live, a new epoch, an overloaded
+   * node) and the client should subscribe again with `since` = its last position. A
+   * `resubscribe` removal is never final.
+   */
+  reason: z.enum(['unsubscribed', 'revoked', 'resubscribe']),
   error: errorBodySchema.optional(),
 });
 
@@ -105,6 +111,20 @@ export const eventFrameSchema = z.object({
   event: storedEventSchema,
 });
 export type EventFrame = z.infer<typeof eventFrameSchema>;
+
+/**
+ * Sent just before the server closes the connection with a code that tells the client to
+ * come back (shutdown, overload): `retryAfterMs` is the earliest the client should try again,
+ * spread per connection by the server so a mass drop does not come back in one second.
+ * Clients add their own jitter on top and never reconnect sooner.
+ */
+export const connectionClosingFrameSchema = z.object({
+  type: z.literal('connection.closing'),
+  code: z.number().int(),
+  reason: z.string(),
+  retryAfterMs: z.number().int().nonnegative().optional(),
+});
+export type ConnectionClosingFrame = z.infer<typeof connectionClosingFrameSchema>;
 
 /** The reply to `heartbeat.ping`. */
 export const heartbeatPongFrameSchema = z.object({
@@ -122,6 +142,7 @@ export const serverFrameSchema = z.union([
   subscriptionRemovedFrameSchema,
   eventFrameSchema,
   heartbeatPongFrameSchema,
+  connectionClosingFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type ConnectionEstablishedFrame = z.infer<typeof connectionEstablishedFrameSchema>;
