@@ -1,4 +1,5 @@
 import {
+  connectionClosingFrameSchema,
   connectionErrorFrameSchema,
   connectionEstablishedFrameSchema,
   eventFrameSchema,
@@ -30,6 +31,7 @@ const schemaByType: { readonly [K in ServerFrameType]: SchemaOf<Extract<ServerFr
   'subscription.removed': subscriptionRemovedFrameSchema,
   event: eventFrameSchema,
   'heartbeat.pong': heartbeatPongFrameSchema,
+  'connection.closing': connectionClosingFrameSchema,
 };
 
 export type DecodeResult =
