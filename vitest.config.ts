@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts'],
+    // After every file: no timer left running (see the file); servers check their own state on stop.
+    setupFiles: ['packages/server/test/support/leak-check.ts'],
     pool: 'forks',
     // 2 cores here: two test files at a time keeps timing-sensitive e2e tests stable.
     maxWorkers: 2,

@@ -43,6 +43,11 @@ export const ErrorCodes = {
   NOT_SUBSCRIBED: define('APIX_ERR_NOT_SUBSCRIBED', 404, 'not subscribed to this channel'),
   TOO_MANY_SUBSCRIPTIONS: define('APIX_ERR_TOO_MANY_SUBSCRIPTIONS', 429, 'subscription limit for this connection reached'),
   NOT_SUPPORTED: define('APIX_ERR_NOT_SUPPORTED', 501, 'not supported yet'),
+  /**
+   * The server could not keep a live subscription's stream whole (a gap it could not fill, or
+   * the log restarted in a new epoch): subscribe again with `since` = the last position seen.
+   */
+  STREAM_RESET: define('APIX_ERR_STREAM_RESET', 503, 'the live stream was interrupted; subscribe again with since', true),
   // --- control plane ---
   FORBIDDEN: define('APIX_ERR_FORBIDDEN', 403, 'you may not perform this action'),
   CONFLICT: define('APIX_ERR_CONFLICT', 409, 'already exists'),

@@ -18,6 +18,7 @@ import { StoredChannelPolicy } from './channels/stored-channel-policy.js';
 import { SubscriberCounts } from './channels/subscriber-counts.js';
 import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/config.js';
 import type { Broker } from './engine/broker.js';
+import { LocalControlBus, type AccessChange, type ControlBus, type ControlMessage } from './engine/control-bus.js';
 import { MemoryBroker } from './engine/memory-broker.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
@@ -60,6 +61,8 @@ export interface StartOptions {
   readonly config?: ApiXConfig | Partial<ApiXConfigInput>;
   readonly logger?: Logger;
   readonly broker?: Broker;
+  /** How access changes reach the other nodes; in-process by default (one node). */
+  readonly controlBus?: ControlBus;
   /** Replaces the stored permission model (tests of the data plane). */
   readonly authorizer?: ChannelAuthorizer;
 }
@@ -74,7 +77,11 @@ export interface ApiXServer {
   readonly issuer: TokenIssuer;
   readonly signingKey: SigningKey;
   readonly broker: Broker;
+  readonly controlBus: ControlBus;
+  readonly nodeId: string;
   readonly connections: ConnectionManager;
+  /** What the data plane holds right now (tests check these return to zero: nothing outlives its connection). */
+  realtimeStats(): { connections: number; channels: number; brokerSubscriptions: number | undefined };
   readonly database: DatabaseHandle;
   readonly repositories: Repositories;
   readonly controlPlane: ControlPlaneContext;
@@ -104,7 +111,15 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const signingKey = await loadOrCreateSigningKey(config.APIX_DATA_DIR);
   const tokenSettings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
   const issuer = new TokenIssuer(signingKey, tokenSettings);
-  const apiKeyVerifier = new ApiKeyVerifier(repositories.apiKeys, config.PERMISSION_CACHE_TTL_MS);
+  const permissionCache = {
+    maxEntries: config.PERMISSION_CACHE_MAX_ENTRIES,
+    refreshAfterMs: config.PERMISSION_CACHE_TTL_MS,
+    maxStaleMs: config.PERMISSION_STALE_MAX_MS,
+    loadTimeoutMs: config.STORAGE_TIMEOUT_MS,
+  };
+  // Answers a background refresh found changed are re-checked like any change event (bound below).
+  let onStaleAccess: (change: AccessChange) => void = () => undefined;
+  const apiKeyVerifier = new ApiKeyVerifier(repositories.apiKeys, permissionCache);
   const verifier = new CredentialRouter({
     local: new TokenVerifier(signingKey.publicKey, { ...tokenSettings, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS }),
     localIssuer: config.JWT_ISSUER,
@@ -124,8 +139,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
         }
       : {}),
   });
-  const directory = new StoredAccessDirectory(repositories, config.PERMISSION_CACHE_TTL_MS);
-  const channelSettings = new StoredChannelSettings(repositories.channels, config.PERMISSION_CACHE_TTL_MS);
+  const directory = new StoredAccessDirectory(repositories, permissionCache, (change) => onStaleAccess(change));
+  const channelSettings = new StoredChannelSettings(repositories.channels, permissionCache, (organizationId, channel) =>
+    onStaleAccess({ kind: 'channel', organizationId, channel }),
+  );
 
   // --- data plane ---
   const observers = new ObserverList();
@@ -163,6 +180,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
       clientHeartbeatIntervalMs: config.CLIENT_HEARTBEAT_INTERVAL_MS,
       rateLimit: { requestsPerSecond: config.RATE_LIMIT_REQUESTS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+      maxConnections: config.MAX_CONNECTIONS,
+      reconnectSpreadMs: config.RECONNECT_SPREAD_MS,
     },
     { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers },
   );
@@ -171,7 +190,22 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   observers.add(new AuditRecorder(audit, logger, { mode: config.AUDIT_PUBLISH_MODE, sampleRate: config.AUDIT_PUBLISH_SAMPLE_RATE }));
   observers.add(tracker);
   observers.add(subscriberCounts);
-  const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);
+  const revalidator = new AccessRevalidator(connections, directory, channelSettings, router, subscriptions, logger);
+  const reportRecheckFailure = (error: unknown) => logger.error({ err: error }, 're-checking connections after an access change failed');
+  onStaleAccess = (change) => void revalidator.apply(change).catch(reportRecheckFailure);
+  // Other nodes' admin changes arrive here. This node's own changes were applied before they
+  // were sent (accessChanged below), so they are skipped; a resync is never skipped.
+  const controlBus = options.controlBus ?? new LocalControlBus();
+  await controlBus.start((message: ControlMessage) => {
+    if (message.type === 'resync') {
+      apiKeyVerifier.invalidate();
+      void revalidator.resync().catch(reportRecheckFailure);
+      return;
+    }
+    if (message.origin === nodeId) return;
+    if (message.change.kind === 'api-key' || message.change.kind === 'organization') apiKeyVerifier.invalidate();
+    void revalidator.apply(message.change).catch(reportRecheckFailure);
+  });
   const maintenance = new StorageMaintenance(
     repositories,
     {
@@ -195,11 +229,13 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     directory,
     channelSettings,
     broker,
-    accessChanged: async (organizationId) => {
-      directory.invalidate(organizationId);
-      channelSettings.invalidate(organizationId);
-      apiKeyVerifier.invalidate();
-      await revalidator.revalidate(organizationId);
+    accessChanged: async (change) => {
+      if (change.kind === 'api-key' || change.kind === 'organization') apiKeyVerifier.invalidate();
+      await revalidator.apply(change);
+      await controlBus.publish({ type: 'access-changed', change, origin: nodeId }).catch((error: unknown) => {
+        // Other nodes pick the change up on their next background refresh of the entry.
+        logger.error({ err: error, change }, 'access change could not be sent to the other nodes');
+      });
     },
   };
   let ready = false;
@@ -248,13 +284,13 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     (closing ??= (async () => {
       ready = false;
       gateway.stopAccepting();
-      revalidator.stop();
       maintenance.stop();
-      connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down');
+      connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down', config.RECONNECT_SPREAD_MS);
       connections.stop();
       await gateway.close();
       await app.close();
       await broker.close();
+      await controlBus.close();
       // Records get a bounded share of the shutdown budget: a database that is down must not hang it.
       const recordsBudgetMs = config.SHUTDOWN_TIMEOUT_MS / 4;
       await Promise.all([tracker.close(recordsBudgetMs), subscriberCounts.close(), archiver.close()]);
@@ -270,7 +306,14 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     issuer,
     signingKey,
     broker,
+    controlBus,
+    nodeId,
     connections,
+    realtimeStats: () => ({
+      connections: connections.size,
+      channels: router.channelCount,
+      brokerSubscriptions: broker instanceof MemoryBroker ? broker.subscribedCount : undefined,
+    }),
     database,
     repositories,
     controlPlane,

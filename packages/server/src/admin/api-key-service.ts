@@ -45,7 +45,7 @@ export class ApiKeyService {
         const key = await trail.change(principal, change, () =>
           ctx.repositories.apiKeys.create({ organizationId, name: body.name, keyPrefix: material.keyId, keyHash: material.secretHash, scopes, createdByUserId }),
         );
-        await ctx.accessChanged(organizationId);
+        await ctx.accessChanged({ kind: 'api-key', organizationId, apiKeyId: key.id });
         return { id: key.id, name: key.name, scopes, key: material.plainKey, createdAt: key.createdAt.toISOString() };
       } catch (error) {
         if (draw >= KEY_DRAWS || !(error instanceof ApiXError && error.code === 'APIX_ERR_CONFLICT')) throw error;
@@ -65,8 +65,8 @@ export class ApiKeyService {
         throw new ApiXError('NOT_FOUND', 'no active API key with this id');
       }
     });
-    // Drops the key from this node's verifier cache and closes its open connections (4500).
-    await ctx.accessChanged(organizationId);
+    // Drops the key from every node's verifier cache and closes its open connections (4500).
+    await ctx.accessChanged({ kind: 'api-key', organizationId, apiKeyId: key.id });
   }
 
   /**

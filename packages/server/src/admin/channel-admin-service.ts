@@ -61,7 +61,7 @@ export class ChannelAdminService {
     const { name, ...settings } = body;
     const change = { action: AuditAction.ADMIN_CHANNEL_CREATED, organizationId, channel: name, details: { settings } };
     const row = await trail.change(principal, change, () => ctx.repositories.channels.create(organizationId, name, storedSettings(settings)));
-    await ctx.accessChanged(organizationId);
+    await ctx.accessChanged({ kind: 'channel', organizationId, channel: name });
     return channelView(row);
   }
 
@@ -77,7 +77,7 @@ export class ChannelAdminService {
       if (updated === undefined) throw notFoundChannel();
       return updated;
     });
-    await ctx.accessChanged(organizationId);
+    await ctx.accessChanged({ kind: 'channel', organizationId, channel });
     return channelView(row);
   }
 
@@ -91,7 +91,7 @@ export class ChannelAdminService {
     await trail.change(principal, change, async () => {
       if (!(await ctx.repositories.channels.delete(organizationId, channel))) throw notFoundChannel();
     });
-    await ctx.accessChanged(organizationId);
+    await ctx.accessChanged({ kind: 'channel', organizationId, channel });
   }
 }
 

@@ -71,7 +71,7 @@ export class MemberService {
         return requireMember(repositories, organizationId, userId);
       }),
     );
-    await ctx.accessChanged(organizationId);
+    await ctx.accessChanged({ kind: 'membership', organizationId, userId });
     return memberView(member);
   }
 
@@ -90,7 +90,7 @@ export class MemberService {
         return requireMember(repositories, organizationId, userId);
       }),
     );
-    await ctx.accessChanged(organizationId);
+    await ctx.accessChanged({ kind: 'membership', organizationId, userId });
     return memberView(member);
   }
 
@@ -108,7 +108,7 @@ export class MemberService {
       }),
     );
     // Resolves only after this node's open connections of the organisation were re-checked.
-    await ctx.accessChanged(organizationId);
+    await ctx.accessChanged({ kind: 'membership', organizationId, userId });
   }
 }
 

@@ -23,7 +23,7 @@ export class OrganizationService {
     const row = await trail.change(principal, change, () => ctx.repositories.organizations.create(body));
     // Tokens naming this id were trusted on their claims until now; from here on the
     // organisation is managed and only membership rows grant access. Drop cached answers.
-    await ctx.accessChanged(body.id);
+    await ctx.accessChanged({ kind: 'organization', organizationId: body.id });
     return organizationView(row);
   }
 
@@ -42,7 +42,7 @@ export class OrganizationService {
       if (renamed === undefined) throw new ApiXError('NOT_FOUND', 'organisation not found');
       return renamed;
     });
-    await ctx.accessChanged(organizationId);
+    await ctx.accessChanged({ kind: 'organization', organizationId });
     return organizationView(row);
   }
 }

@@ -1,6 +1,7 @@
 import type { AuditRowInput } from '../storage/audit-repository.js';
 import { AuditOutcome, type AuditActorType } from '../storage/schema.js';
 import { describeStorageError } from '../storage/storage-errors.js';
+import { monotonicNow } from '../support/monotonic-clock.js';
 
 /** Where the AuditLogger writes: `AuditRepository` implements it. */
 export interface AuditSink {
@@ -212,13 +213,13 @@ export class AuditLogger {
     this.#closed = true;
     clearInterval(this.#intervalTimer);
     this.#intervalTimer = undefined;
-    const deadline = Date.now() + (options.timeoutMs ?? 5000);
+    const deadline = monotonicNow() + (options.timeoutMs ?? 5000);
     for (;;) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - monotonicNow();
       if (remaining <= 0) break;
       const outcome = await settleWithin(this.flush(), remaining);
       if (outcome === 'done' || outcome === 'timeout') break;
-      const wait = Math.min(this.#retryDelay(), deadline - Date.now());
+      const wait = Math.min(this.#retryDelay(), deadline - monotonicNow());
       if (wait <= 0) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }

@@ -4,7 +4,7 @@ import type { ChannelSettings } from '../channels/channel-settings.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../logging/logger.js';
 import type { Connection } from '../realtime/connection.js';
-import type { AuthenticationFailure, RealtimeObserver } from '../realtime/realtime-observer.js';
+import type { AuthenticationFailure, RealtimeObserver, SubscriptionEndReason } from '../realtime/realtime-observer.js';
 import { AuditActorType, AuditOutcome, type AuditPublishMode } from '../storage/schema.js';
 import { AuditAction } from './audit-actions.js';
 import { AuditUnavailableError, type AuditEntry, type AuditLogger } from './audit-logger.js';
@@ -64,7 +64,7 @@ export class AuditRecorder implements RealtimeObserver {
     }
   }
 
-  unsubscribed(connection: Connection, channels: readonly ChannelName[], reason: 'unsubscribed' | 'revoked' | 'closed'): void {
+  unsubscribed(connection: Connection, channels: readonly ChannelName[], reason: SubscriptionEndReason): void {
     if (reason === 'closed') return; // the connection.closed row says it
     for (const channel of channels) {
       this.#record({ ...actorOf(connection.principal!), action: AuditAction.SUBSCRIPTION_REMOVED, channel, target: connection.sessionId, outcome: AuditOutcome.SUCCESS, details: { reason } });

@@ -26,8 +26,12 @@ export const configSchema = z.object({
   /** Lifetime of tokens minted by `apix token` and the start-up dev token. */
   DEV_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
   MAX_FRAME_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
-  /** A connection whose unsent bytes pass this is closed with 4004 (reconnect and resume). */
-  MAX_SEND_BUFFER_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+  /**
+   * A connection whose unsent bytes pass this is closed with 4004 (reconnect and resume).
+   * 1 MiB (centrifuge's default) holds about 2,000 events of 500 bytes: less than the default
+   * HISTORY_SIZE, so a consumer closed at the cap usually resumes with `recovered: true`.
+   */
+  MAX_SEND_BUFFER_BYTES: z.coerce.number().int().min(64 * 1024).default(1024 * 1024),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(1000),
   /**
    * Requests per second one connection may send (token bucket; `heartbeat.ping` is exempt).
@@ -42,7 +46,8 @@ export const configSchema = z.object({
   /** Suggested interval for the client's application heartbeat (`heartbeat.ping`). */
   CLIENT_HEARTBEAT_INTERVAL_MS: ms(25_000),
   TOKEN_EXPIRY_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
-  HISTORY_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+  /** Publications kept per channel (with HISTORY_TTL_MS). Chosen above what MAX_SEND_BUFFER_BYTES holds, so a slow consumer can resume. */
+  HISTORY_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   HISTORY_TTL_MS: ms(3_600_000),
   IDEMPOTENCY_TTL_MS: ms(300_000),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
@@ -66,10 +71,31 @@ export const configSchema = z.object({
   JWKS_AUDIENCE: z.string().min(1).optional(),
   /** An unknown `kid` triggers at most one JWKS fetch per this period. */
   JWKS_COOLDOWN_MS: ms(30_000),
-  /** How long permission, membership and API-key lookups are cached (revocations take effect within this plus REVALIDATE_INTERVAL_MS). */
-  PERMISSION_CACHE_TTL_MS: ms(2_000),
-  /** How often open connections are re-checked against current permissions. */
-  REVALIDATE_INTERVAL_MS: ms(2_000),
+  /**
+   * Permission inputs (memberships, roles, API keys, channel rows) are loaded once and kept
+   * current by change events (admin API, other nodes over the engine's control bus). An answer
+   * older than this is still used, and refreshed in the background: the safety net for changes
+   * made without an event (e.g. by hand in the database).
+   */
+  PERMISSION_CACHE_TTL_MS: ms(30_000),
+  /** Permission inputs cached at most, per kind (least recently used out first): the keys may be client input. */
+  PERMISSION_CACHE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),
+  /**
+   * While storage is unavailable, the last known permission decision stands for this long
+   * (then new subscribes, publishes and history reads that need it fail with
+   * APIX_ERR_UNAVAILABLE). Open subscriptions are never revoked by an outage.
+   */
+  PERMISSION_STALE_MAX_MS: ms(600_000),
+  /** Every storage read the data plane makes (permission inputs) waits at most this, then fails with APIX_ERR_UNAVAILABLE. */
+  STORAGE_TIMEOUT_MS: ms(3_000),
+  /** Open WebSocket connections per node (0: no limit). Past it, upgrades get 503 with a Retry-After hint. */
+  MAX_CONNECTIONS: z.coerce.number().int().min(0).default(0),
+  /**
+   * On shutdown (4000) and overload refusals each client is told to wait a random time in
+   * [0, this) before reconnecting (`connection.closing.retryAfterMs`), so a node going away
+   * does not cause a reconnect storm elsewhere.
+   */
+  RECONNECT_SPREAD_MS: ms(5_000),
   /** How often connection heartbeats are written to storage, in one batch. */
   HEARTBEAT_FLUSH_MS: ms(10_000),
   /**

@@ -8,12 +8,14 @@ import type {
   PublishOptions,
   PublishOutcome,
 } from './broker.js';
+import { monotonicNow } from '../support/monotonic-clock.js';
 
 /** Idempotency keys remembered per channel, at most (besides the time window). */
 export const MAX_IDEMPOTENCY_KEYS_PER_STREAM = 100_000;
 
 interface TimedPublication extends BrokerPublication {
-  readonly publishedAt: number;
+  /** Monotonic ms: retention by age must not jump with the wall clock. */
+  readonly appendedAt: number;
 }
 
 interface IdempotencyRecord {
@@ -40,7 +42,7 @@ class MemoryStream {
   }
 
   append(data: string, now: number): TimedPublication {
-    const publication = { offset: ++this.top, data, publishedAt: now };
+    const publication = { offset: ++this.top, data, appendedAt: now };
     this.#entries.push(publication);
     this.lastPublishAt = now;
     return publication;
@@ -49,7 +51,7 @@ class MemoryStream {
   /** Drops publications beyond `size` and older than `ttlMs`, oldest first. */
   trim(size: number, ttlMs: number, now: number): void {
     const oldestAllowed = now - ttlMs;
-    while (this.retained > size || (this.retained > 0 && this.#entries[this.#head]!.publishedAt < oldestAllowed)) {
+    while (this.retained > size || (this.retained > 0 && this.#entries[this.#head]!.appendedAt < oldestAllowed)) {
       this.#head++;
     }
     // Compact occasionally so dropping from the head stays amortised O(1).
@@ -99,7 +101,7 @@ export class MemoryBroker implements Broker {
   #handler: BrokerEventHandler | undefined;
 
   constructor(options: MemoryBrokerOptions = {}) {
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? monotonicNow;
     this.#streamIdleTtlMs = options.streamIdleTtlMs ?? 24 * 3_600_000;
     this.#emptyStreamTtlMs = options.emptyStreamTtlMs ?? 60_000;
     this.#sweepTimer = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000);
@@ -173,6 +175,11 @@ export class MemoryBroker implements Broker {
   /** Number of channel logs held (for status and tests). */
   get streamCount(): number {
     return this.#streams.size;
+  }
+
+  /** Channels this node asked live notifications for (tests check it returns to zero). */
+  get subscribedCount(): number {
+    return this.#subscribed.size;
   }
 
   #stream(channelKey: string): MemoryStream {

@@ -2,6 +2,7 @@ import type { ApiXConfig } from '../config/config.js';
 import type { AuditLogger } from '../audit/audit-logger.js';
 import type { ChannelSettingsSource } from '../channels/channel-settings.js';
 import type { Broker } from '../engine/broker.js';
+import type { AccessChange } from '../engine/control-bus.js';
 import type { AccessDirectory } from '../identity/access-directory.js';
 import type { TokenIssuer } from '../identity/token-issuer.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
@@ -26,11 +27,11 @@ export interface ControlPlaneContext {
   readonly channelSettings: ChannelSettingsSource;
   readonly broker: Broker;
   /**
-   * Call after any change to an organisation's memberships, roles, users, API keys or channel
-   * settings. Drops cached answers on this node and re-checks this node's open connections
-   * of that organisation before it resolves, so a revoked member receives nothing published
-   * after the admin call returned. Other nodes catch up within the cache TTL plus
-   * REVALIDATE_INTERVAL_MS.
+   * Call after any change to memberships, roles, users, API keys, organisations or channel
+   * settings, naming exactly what changed. Reloads what this node cached about it and
+   * re-checks only the open connections it concerns before it resolves, so a revoked member
+   * receives nothing published after the admin call returned; the change also goes to every
+   * other node over the engine's control bus.
    */
-  accessChanged(organizationId: string): Promise<void>;
+  accessChanged(change: AccessChange): Promise<void>;
 }

@@ -1,24 +1,28 @@
 import { ApiXError, apiKeyScopeSchema, type ApiKeyScope } from '@apix/protocol';
 import type { ApiKeyRepository } from '../storage/api-key-repository.js';
-import { TtlCache } from '../support/ttl-cache.js';
+import { RefreshingCache } from '../support/refreshing-cache.js';
+import type { PermissionCacheSettings } from './access-directory.js';
 import { parseApiKey, secretMatches } from './api-key-secret.js';
 import type { Principal } from './principal.js';
 import type { CredentialVerifier } from './token-verifier.js';
 
 const NEVER = Number.MAX_SAFE_INTEGER;
 
+type StoredKey = { id: string; organizationId: string; keyHash: string; scopes: string[] } | null;
+
 /**
- * Verifies `apix_<id>_<secret>` API keys. Lookups are cached for `ttlMs` (a revoked key stops
- * working within that time; open connections are re-checked by the revalidator). The
- * organisation comes from the key's row, never from the request.
+ * Verifies `apix_<id>_<secret>` API keys. Lookups are cached (bounded: key ids are client
+ * input, and unknown ids are cached as unknown) until an API-key change event; open
+ * connections of a revoked key are closed by the revalidator. The organisation comes from the
+ * key's row, never from the request.
  */
 export class ApiKeyVerifier implements CredentialVerifier {
   readonly #keys: ApiKeyRepository;
-  readonly #cache: TtlCache<string, { id: string; organizationId: string; keyHash: string; scopes: string[] } | null>;
+  readonly #cache: RefreshingCache<StoredKey>;
 
-  constructor(keys: ApiKeyRepository, ttlMs: number) {
+  constructor(keys: ApiKeyRepository, settings: PermissionCacheSettings) {
     this.#keys = keys;
-    this.#cache = new TtlCache(ttlMs);
+    this.#cache = new RefreshingCache(settings);
   }
 
   async verify(credential: string): Promise<Principal> {
@@ -26,7 +30,7 @@ export class ApiKeyVerifier implements CredentialVerifier {
     if (!parsed) throw new ApiXError('AUTH_FAILED');
     let row;
     try {
-      row = await this.#cache.get(parsed.keyId, async (prefix) => (await this.#keys.findActiveByPrefix(prefix)) ?? null);
+      row = await this.#cache.get(parsed.keyId, this.#load);
     } catch {
       throw new ApiXError('UNAVAILABLE', 'the credential could not be checked; retry');
     }
@@ -43,8 +47,10 @@ export class ApiKeyVerifier implements CredentialVerifier {
     };
   }
 
-  /** Forget cached keys (after a revocation on this node). */
+  /** Forget cached keys (after an API-key change: create, revoke). */
   invalidate(): void {
     this.#cache.invalidate();
   }
+
+  readonly #load = async (prefix: string): Promise<StoredKey> => (await this.#keys.findActiveByPrefix(prefix)) ?? null;
 }

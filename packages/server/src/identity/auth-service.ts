@@ -28,7 +28,7 @@ export type LogoutBody = z.infer<typeof logoutBodySchema>;
 export type ProfileResponse = z.infer<typeof profileResponseSchema>;
 
 /** What the auth service uses from the control plane's context. */
-export type AuthContext = Pick<ControlPlaneContext, 'config' | 'logger' | 'database' | 'repositories' | 'issuer' | 'audit' | 'directory'>;
+export type AuthContext = Pick<ControlPlaneContext, 'config' | 'logger' | 'database' | 'repositories' | 'issuer' | 'audit' | 'directory' | 'accessChanged'>;
 
 /**
  * One message for an unknown email, a wrong password and an account without a password, so
@@ -93,7 +93,7 @@ export class AuthService {
       throw error;
     }
     // The organisation may have been looked up (and cached as unmanaged) before it existed.
-    this.#ctx.directory.invalidate(organizationId);
+    await this.#ctx.accessChanged({ kind: 'organization', organizationId });
     this.#audit(userActor(user.id, organizationId), AuditAction.AUTH_REGISTER, AuditOutcome.SUCCESS, { method: 'password' });
     return this.#tokenResponse(user.id, organizationId, roles, refresh.token);
   }

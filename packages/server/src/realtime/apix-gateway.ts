@@ -15,6 +15,7 @@ import type { HistoryReader } from '../channels/history-reader.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../logging/logger.js';
+import { monotonicNow } from '../support/monotonic-clock.js';
 import { Connection } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
 import type { ConnectionManager } from './connection-manager.js';
@@ -32,6 +33,10 @@ export interface GatewaySettings {
   readonly clientHeartbeatIntervalMs: number;
   /** Requests per second per connection (0: unlimited), and the burst allowed above it. */
   readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number };
+  /** Open connections this node accepts at most (0: no limit); past it upgrades get 503 with a retry hint. */
+  readonly maxConnections: number;
+  /** The retry hint given with an overload refusal is drawn from [0, this) so refused clients spread out. */
+  readonly reconnectSpreadMs: number;
 }
 
 export interface GatewayDependencies {
@@ -81,6 +86,12 @@ export class ApiXGateway {
     const url = new URL(request.url ?? '/', 'http://apix.invalid');
     if (url.pathname !== WEBSOCKET_PATH) return abortHandshake(socket, 404, new ApiXError('NOT_FOUND', `WebSocket endpoint is ${WEBSOCKET_PATH}`));
     if (!this.#accepting) return abortHandshake(socket, 503, new ApiXError('UNAVAILABLE', 'server is shutting down'));
+    if (this.#settings.maxConnections > 0 && this.#deps.connections.size >= this.#settings.maxConnections) {
+      // Overloaded: refuse before any work, and tell the client when to come back — spread, so
+      // the refused clients don't all return in the same second.
+      const retryAfterMs = 1_000 + Math.floor(Math.random() * this.#settings.reconnectSpreadMs);
+      return abortHandshake(socket, 503, new ApiXError('UNAVAILABLE', 'this node is at its connection limit; retry later or elsewhere', { retryAfterMs }), retryAfterMs);
+    }
     if (!this.#deps.originPolicy.allows(request)) return abortHandshake(socket, 403, new ApiXError('ORIGIN_NOT_ALLOWED'));
     if (url.searchParams.has('token') || url.searchParams.has('access_token')) {
       return abortHandshake(socket, 400, new ApiXError('AUTH_FAILED', 'tokens in URLs are refused (they end up in logs); use Authorization: Bearer or a connect frame'));
@@ -118,11 +129,11 @@ export class ApiXGateway {
       },
       onTaskFailed: (c, error) => logger.error({ err: error, connectionId: c.id }, 'request task failed unexpectedly'),
       onSlowConsumer: (c) => {
-        logger.warn({ connectionId: c.id, bufferedBytes: c.socket.bufferedAmount }, 'slow consumer closed');
+        logger.warn({ connectionId: c.id, pendingBytes: c.pendingBytes }, 'slow consumer closed');
         c.close(CloseCodes.SLOW_CONSUMER, 'slow consumer: reconnect and resume');
       },
     });
-    connection.handshakeDeadline = Date.now() + this.#settings.connectTimeoutMs;
+    connection.handshakeDeadline = monotonicNow() + this.#settings.connectTimeoutMs;
     connections.add(connection);
     ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
     ws.on('close', (code) => connection.handleSocketClosed(code));
@@ -134,6 +145,7 @@ export class ApiXGateway {
 
   #establish(connection: Connection, principal: Principal): void {
     connection.principal = principal;
+    this.#deps.connections.authenticated(connection);
     connection.sendFrame({
       type: 'connection.established',
       connectionId: connection.id,
@@ -259,12 +271,13 @@ export function asApiXError(error: unknown): ApiXError {
 }
 
 /** Answers an upgrade request with a plain HTTP error and a JSON body carrying the code. */
-function abortHandshake(socket: Duplex, status: number, error: ApiXError): void {
+function abortHandshake(socket: Duplex, status: number, error: ApiXError, retryAfterMs?: number): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: error.toBody() });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
       'Connection: close\r\nContent-Type: application/json\r\n' +
+      (retryAfterMs !== undefined ? `Retry-After: ${Math.ceil(retryAfterMs / 1000)}\r\n` : '') +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

@@ -14,6 +14,12 @@ export interface RoutedPublication {
 /** While recovering, live publications wait here; past this many the client is told to resume later. */
 export const MAX_RECOVERY_BUFFER = 10_000;
 
+/** Why a live subscription's stream could not be kept whole. */
+export type StreamBreak = 'gap' | 'epoch-changed' | 'recovery-overflow';
+
+/** Told when a subscription can no longer guarantee order without loss; it must be removed and resubscribed. */
+export type StreamBreakHandler = (subscription: ChannelSubscription, reason: StreamBreak) => void;
+
 /**
  * One connection's subscription to one channel.
  *
@@ -21,6 +27,12 @@ export const MAX_RECOVERY_BUFFER = 10_000;
  * the subscription is `recovering` (history being read), live publications are buffered;
  * `goLive` sends the replayed history, then the buffered publications newer than it, and
  * only then lets live publications through. `lastOffset` drops anything already sent.
+ *
+ * A live publication whose offset jumps past `lastOffset + 1`, or that comes from another
+ * epoch, means the stream cannot be delivered whole from here (a lost notification, a log that
+ * was lost and restarted): the subscription stops and `onBreak` asks the client to resubscribe
+ * with its last position, which recovers what the log still holds or says plainly that it
+ * can't. Following the new epoch silently would hide the gap.
  */
 export class ChannelSubscription {
   readonly connection: Connection;
@@ -32,11 +44,19 @@ export class ChannelSubscription {
   #epoch = '';
   #lastOffset = 0;
 
-  constructor(connection: Connection, channel: ParsedChannel, key: string, filters: SubscriptionFilters | undefined) {
+  readonly #onBreak: StreamBreakHandler;
+
+  constructor(connection: Connection, channel: ParsedChannel, key: string, filters: SubscriptionFilters | undefined, onBreak: StreamBreakHandler) {
     this.connection = connection;
     this.channel = channel;
     this.key = key;
     this.filters = filters;
+    this.#onBreak = onBreak;
+  }
+
+  /** The last position delivered (or skipped as already known) on this subscription. */
+  get position(): { offset: number; epoch: string } {
+    return { offset: this.#lastOffset, epoch: this.#epoch };
   }
 
   get state(): 'recovering' | 'live' | 'closed' {
@@ -48,7 +68,7 @@ export class ChannelSubscription {
     if (this.#state === 'live') this.#deliver(publication);
     else if (this.#state === 'recovering') {
       this.#buffer.push(publication);
-      if (this.#buffer.length > MAX_RECOVERY_BUFFER) this.connection.close(4004, 'slow consumer during recovery');
+      if (this.#buffer.length > MAX_RECOVERY_BUFFER) this.#break('recovery-overflow');
     }
   }
 
@@ -74,14 +94,17 @@ export class ChannelSubscription {
   }
 
   #deliver(publication: RoutedPublication): void {
-    if (publication.epoch === this.#epoch) {
-      if (publication.offset <= this.#lastOffset) return;
-    } else {
-      // The stream restarted under a live subscription (store lost it): follow the new epoch.
-      this.#epoch = publication.epoch;
-    }
+    if (publication.epoch !== this.#epoch) return this.#break('epoch-changed');
+    if (publication.offset <= this.#lastOffset) return;
+    if (publication.offset !== this.#lastOffset + 1) return this.#break('gap');
     this.#lastOffset = publication.offset;
     if (this.filters && !matchesFilters(this.filters, publication.event())) return;
     this.connection.sendRaw(publication.frame);
+  }
+
+  #break(reason: StreamBreak): void {
+    if (this.#state === 'closed') return;
+    this.close();
+    this.#onBreak(this, reason);
   }
 }

@@ -1,6 +1,7 @@
 import { ConnectionStatus, shouldReconnect, type ChannelName } from '@apix/protocol';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionRepository, OpenedConnection } from '../storage/connection-repository.js';
+import { monotonicNow } from '../support/monotonic-clock.js';
 import { SerialWriteQueue } from '../support/serial-write-queue.js';
 import type { Connection } from './connection.js';
 import type { ConnectionManager } from './connection-manager.js';
@@ -38,7 +39,8 @@ export class ConnectionTracker implements RealtimeObserver {
   #statusChanges: StatusChange[] = [];
   readonly #dirtyChannels = new Set<Connection>();
   readonly #suspended = new WeakSet<Connection>();
-  #lastHeartbeatFlushAt = Date.now();
+  /** Monotonic, like `Connection.lastPongAt`. */
+  #lastHeartbeatFlushAt = monotonicNow();
 
   constructor(repository: ConnectionRepository, connections: ConnectionManager, options: { nodeId: string; heartbeatFlushMs: number }, logger: Logger) {
     this.#repository = repository;
@@ -113,7 +115,7 @@ export class ConnectionTracker implements RealtimeObserver {
     for (const connection of this.#connections.values()) {
       if (connection.principal && !connection.closed && connection.lastPongAt >= this.#lastHeartbeatFlushAt) heartbeats.push(connection.sessionId);
     }
-    this.#lastHeartbeatFlushAt = now;
+    this.#lastHeartbeatFlushAt = monotonicNow();
     if (heartbeats.length > 0) this.#writes.push('connections.heartbeats', () => this.#repository.touchHeartbeats(heartbeats, new Date(now)));
   }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { ApiXError, ChannelName, ClientType } from '@apix/protocol';
+import { CloseCodes, type ApiXError, type ChannelName, type ClientType } from '@apix/protocol';
 import type { Principal } from '../identity/principal.js';
+import { monotonicNow } from '../support/monotonic-clock.js';
 import type { ChannelSubscription } from './channel-subscription.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -14,6 +15,19 @@ export function newId(prefix: string): string {
 
 /** How long a server-initiated close waits for the peer's close frame before dropping the TCP socket. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
+/**
+ * A slow consumer is given longer: its close frame (4004, "reconnect and resume") sits behind
+ * what the kernel already holds for it, and dropping the socket before the peer reads it would
+ * turn 4004 into 1006.
+ */
+const SLOW_CONSUMER_CLOSE_GRACE_MS = 10_000;
+/**
+ * At most this many unsent bytes are handed to the socket; the rest waits in the connection's
+ * own backlog. The backlog can be dropped, the socket's buffer cannot, so a close frame is
+ * never queued behind more than this (plus one frame).
+ */
+export const SOCKET_HIGH_WATER_BYTES = 64 * 1024;
+const AS_TEXT = { binary: false } as const;
 
 export interface ConnectionOptions {
   readonly maxSendBufferBytes: number;
@@ -36,27 +50,39 @@ export interface ConnectionOptions {
 export class Connection {
   readonly id: ConnectionId = newId('conn');
   readonly sessionId: SessionId = newId('sess');
+  /** Wall time, for display (connection lists, rows). */
   readonly connectedAt = Date.now();
   readonly socket: WebSocket;
   readonly subscriptions = new Map<ChannelName, ChannelSubscription>();
   principal: Principal | undefined;
   clientType: ClientType | undefined;
   metadata: Record<string, string | number | boolean> = {};
-  /** Deadline for the `connect` frame of a connection not yet authenticated. */
+  /** Deadline for the `connect` frame of a connection not yet authenticated (monotonic ms). */
   handshakeDeadline = 0;
-  /** When the last WebSocket ping was sent and not yet answered (0: none outstanding). */
+  /** When the last WebSocket ping was sent and not yet answered (monotonic ms; 0: none outstanding). */
   awaitingPongSince = 0;
+  /** Monotonic ms. */
   lastPingAt = 0;
-  lastPongAt = Date.now();
+  /** Monotonic ms. */
+  lastPongAt = monotonicNow();
   readonly #options: ConnectionOptions;
   readonly #requestsInFlight = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
   #closeCode = 1005;
+  /** Frames waiting for the socket to drain (null: the socket takes frames directly). */
+  #backlog: Array<string | Buffer> | null = null;
+  #backlogBytes = 0;
+  #terminateTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
     this.#options = options;
+  }
+
+  /** Unsent bytes held for this connection: its backlog plus what the socket buffers. */
+  get pendingBytes(): number {
+    return this.#backlogBytes + this.socket.bufferedAmount;
   }
 
   get closed(): boolean {
@@ -104,15 +130,36 @@ export class Connection {
    * Sends bytes that may be shared with other connections (fan-out encodes once). A peer that
    * stops reading must not grow our memory without bound: past the cap it is closed with
    * "slow consumer" and resumes from its position when it comes back.
+   *
+   * The socket is handed at most SOCKET_HIGH_WATER_BYTES; beyond that frames wait in the
+   * backlog, in order, and the write that crossed the mark tells us (its callback) when the
+   * socket drained. The fast path — a socket that keeps up — allocates nothing.
    */
   sendRaw(data: string | Buffer): void {
     if (this.#closed) return;
-    if (this.socket.bufferedAmount > this.#options.maxSendBufferBytes) {
-      this.#options.onSlowConsumer(this);
+    if (this.#backlog !== null) {
+      this.#backlog.push(data);
+      this.#backlogBytes += data.length;
+      if (this.#backlogBytes + this.socket.bufferedAmount > this.#options.maxSendBufferBytes) this.#options.onSlowConsumer(this);
       return;
     }
-    this.socket.send(data, { binary: false });
+    if (this.socket.bufferedAmount + data.length > SOCKET_HIGH_WATER_BYTES) {
+      this.#backlog = [];
+      this.socket.send(data, AS_TEXT, this.#onDrained);
+      return;
+    }
+    this.socket.send(data, AS_TEXT);
   }
+
+  /** The write that crossed the high-water mark reached the kernel: hand the socket what waited. */
+  readonly #onDrained = (error?: Error): void => {
+    const backlog = this.#backlog;
+    this.#backlog = null;
+    this.#backlogBytes = 0;
+    if (error || this.#closed || backlog === null) return;
+    // sendRaw re-enters backlog mode when the mark is crossed again; the rest queues behind it, in order.
+    for (const data of backlog) this.sendRaw(data);
+  };
 
   reply(requestId: string, result: unknown): void {
     this.sendFrame({ type: 'reply', id: requestId, ok: true, result });
@@ -129,17 +176,28 @@ export class Connection {
 
   /**
    * Ends the connection now: releases what it holds at once (not after the close handshake,
-   * which a dead or malicious peer may never finish), then closes the socket.
+   * which a dead or malicious peer may never finish), then closes the socket. Frames still in
+   * the backlog are dropped, so the close frame follows at most SOCKET_HIGH_WATER_BYTES: a
+   * client that stopped reading still learns why it was closed (a resumable subscriber
+   * resumes from the last position it received). With `retryAfterMs` (shutdown, overload) a
+   * `connection.closing` frame goes first, telling the client when to come back.
    */
-  close(code: number, reason: string): void {
-    if (this.#markClosed(code)) {
-      this.socket.close(code, reason);
-      setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
+  close(code: number, reason: string, retryAfterMs?: number): void {
+    if (!this.#markClosed(code)) return;
+    this.#backlog = null;
+    this.#backlogBytes = 0;
+    if (retryAfterMs !== undefined) {
+      this.socket.send(JSON.stringify({ type: 'connection.closing', code, reason, retryAfterMs }), AS_TEXT);
     }
+    this.socket.close(code, reason);
+    const graceMs = code === CloseCodes.SLOW_CONSUMER ? SLOW_CONSUMER_CLOSE_GRACE_MS : CLOSE_HANDSHAKE_TIMEOUT_MS;
+    this.#terminateTimer = setTimeout(() => this.socket.terminate(), graceMs);
+    this.#terminateTimer.unref();
   }
 
-  /** The socket closed from the other side (or the network): release what it holds. */
+  /** The socket closed from the other side (or the network), or our close handshake finished: release what it holds. */
   handleSocketClosed(code: number): void {
+    clearTimeout(this.#terminateTimer);
     this.#markClosed(code);
   }
 

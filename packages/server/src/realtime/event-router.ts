@@ -48,6 +48,11 @@ export class EventRouter implements BrokerEventHandler {
     return this.#hubs.size;
   }
 
+  /** The subscriptions this node holds on a channel (a change to the channel's permissions re-checks exactly these). */
+  subscribersOf(key: string): ChannelSubscription[] {
+    return [...(this.#hubs.get(key)?.subscribers ?? [])];
+  }
+
   subscriberCount(key: string): number {
     return this.#hubs.get(key)?.subscribers.size ?? 0;
   }

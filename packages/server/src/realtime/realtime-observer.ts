@@ -4,6 +4,12 @@ import type { ChannelSettings } from '../channels/channel-settings.js';
 import type { Principal } from '../identity/principal.js';
 import type { Connection } from './connection.js';
 
+/**
+ * Why a subscription ended: the client asked, permissions were lost, the server asked the
+ * client to resubscribe (the live stream broke), or the connection closed.
+ */
+export type SubscriptionEndReason = 'unsubscribed' | 'revoked' | 'resubscribe' | 'closed';
+
 export interface AuthenticationFailure {
   readonly via: 'websocket' | 'http';
   readonly code: string;
@@ -20,7 +26,7 @@ export interface RealtimeObserver {
   connectionClosed?(connection: Connection, code: number): void;
   authenticationFailed?(failure: AuthenticationFailure): void;
   subscribed?(connection: Connection, channels: readonly ChannelName[]): void;
-  unsubscribed?(connection: Connection, channels: readonly ChannelName[], reason: 'unsubscribed' | 'revoked' | 'closed'): void;
+  unsubscribed?(connection: Connection, channels: readonly ChannelName[], reason: SubscriptionEndReason): void;
   accessDenied?(principal: Principal, channel: ChannelName, action: ChannelAction): void;
   /** `settings`: the channel's stored settings (audit mode), when it has a row. */
   published?(principal: Principal, result: PublishResult, eventType: string, settings: ChannelSettings | undefined): void;
@@ -46,7 +52,7 @@ export class ObserverList implements Required<RealtimeObserver> {
   subscribed(connection: Connection, channels: readonly ChannelName[]): void {
     for (const o of this.#observers) o.subscribed?.(connection, channels);
   }
-  unsubscribed(connection: Connection, channels: readonly ChannelName[], reason: 'unsubscribed' | 'revoked' | 'closed'): void {
+  unsubscribed(connection: Connection, channels: readonly ChannelName[], reason: SubscriptionEndReason): void {
     for (const o of this.#observers) o.unsubscribed?.(connection, channels, reason);
   }
   accessDenied(principal: Principal, channel: ChannelName, action: ChannelAction): void {

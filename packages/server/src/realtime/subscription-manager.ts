@@ -10,7 +10,7 @@ import { NO_CHANNEL_SETTINGS, type ChannelSettingsSource } from '../channels/cha
 import type { Broker, HistorySlice } from '../engine/broker.js';
 import { judgeRecovery } from '../engine/stream-recovery.js';
 import type { Logger } from '../logging/logger.js';
-import { ChannelSubscription } from './channel-subscription.js';
+import { ChannelSubscription, type StreamBreak } from './channel-subscription.js';
 import type { Connection } from './connection.js';
 import { routedPublication, type EventRouter } from './event-router.js';
 import type { RealtimeObserver } from './realtime-observer.js';
@@ -85,10 +85,13 @@ export class SubscriptionManager {
         throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not supported yet`, { channel: channel.name });
       }
     }
+    // The socket may have closed while permissions were checked: its release already ran, so
+    // anything added from here on would never be released.
+    if (connection.closed) return;
 
     // From here on, live publications are buffered per subscription until its history is read.
     const pending: PendingSubscription[] = resolved.map(({ channel, key }) => {
-      const subscription = new ChannelSubscription(connection, channel, key, frame.filters);
+      const subscription = new ChannelSubscription(connection, channel, key, frame.filters, this.#onStreamBreak);
       connection.subscriptions.set(channel.name, subscription);
       return { subscription, since: frame.since?.[channel.name] };
     });
@@ -108,7 +111,12 @@ export class SubscriptionManager {
       this.#logger.error({ err: error, connectionId: connection.id }, 'subscribe failed at the broker');
       throw new ApiXError('UNAVAILABLE', 'the event store is not reachable; retry');
     }
-    if (connection.closed) return;
+    // Closed while the broker answered: release ran over these already (they were registered),
+    // but release again — it is idempotent — so nothing depends on that ordering.
+    if (connection.closed) {
+      for (const p of pending) this.#remove(connection, p.subscription);
+      return;
+    }
 
     const states: SubscriptionState[] = [];
     const replays = pending.map((p, i) => {
@@ -155,24 +163,47 @@ export class SubscriptionManager {
     this.#observer.unsubscribed?.(connection, [channel], 'revoked');
   }
 
-  /** Re-runs authorisation for every subscription of the connection (after a token refresh). */
-  async reauthorize(connection: Connection): Promise<void> {
-    for (const [channel] of connection.subscriptions) {
+  /**
+   * Re-runs authorisation for the connection's subscriptions (all, or the given channels):
+   * after a token refresh, or when a change event names the principal or a channel. Only a
+   * real denial revokes: when permissions cannot be read (storage down) the subscription
+   * stays — a storage outage degrades service, it never revokes.
+   */
+  async reauthorize(connection: Connection, channels?: readonly ChannelName[]): Promise<void> {
+    for (const channel of channels ?? [...connection.subscriptions.keys()]) {
+      if (connection.closed) return;
+      if (!connection.subscriptions.has(channel)) continue;
       try {
         await this.#access.resolve(connection.principal!, channel, 'subscribe');
       } catch (error) {
-        if (error instanceof ApiXError) this.revoke(connection, channel, error);
-        else throw error;
+        if (error instanceof ApiXError && error.code === 'APIX_ERR_CHANNEL_FORBIDDEN') this.revoke(connection, channel, error);
+        else if (error instanceof ApiXError && error.retryable) {
+          this.#logger.warn({ connectionId: connection.id, channel, code: error.code }, 'permissions could not be re-checked; the subscription stays');
+        } else throw error;
       }
     }
   }
 
+  /** Releases every subscription of a closed connection. Idempotent: a second call finds nothing. */
   releaseAll(connection: Connection): void {
     const channels = [...connection.subscriptions.keys()];
     for (const subscription of connection.subscriptions.values()) this.#router.detach(subscription);
     connection.subscriptions.clear();
     if (channels.length > 0 && connection.principal) this.#observer.unsubscribed?.(connection, channels, 'closed');
   }
+
+  /** The live stream broke under a subscription: remove it and ask the client to resubscribe from its position. */
+  readonly #onStreamBreak = (subscription: ChannelSubscription, reason: StreamBreak): void => {
+    const { connection } = subscription;
+    const channel = subscription.channel.name;
+    if (connection.subscriptions.get(channel) !== subscription) return;
+    this.#remove(connection, subscription);
+    this.#logger.info({ connectionId: connection.id, channel, reason }, 'live stream broke; client asked to resubscribe');
+    if (connection.closed) return;
+    const error = new ApiXError('STREAM_RESET', undefined, { channel, reason, position: subscription.position });
+    connection.sendFrame({ type: 'subscription.removed', channel, reason: 'resubscribe', error: error.toBody() });
+    this.#observer.unsubscribed?.(connection, [channel], 'resubscribe');
+  };
 
   #remove(connection: Connection, subscription: ChannelSubscription): void {
     if (connection.subscriptions.get(subscription.channel.name) === subscription) {

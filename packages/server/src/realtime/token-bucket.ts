@@ -1,3 +1,5 @@
+import { monotonicNow } from '../support/monotonic-clock.js';
+
 /**
  * A token bucket: `ratePerSecond` tokens flow in, up to `burst`; each request takes one.
  * Refilled lazily from the clock on every take, so an idle bucket costs nothing.
@@ -9,7 +11,7 @@ export class TokenBucket {
   #tokens: number;
   #updatedAt: number;
 
-  constructor(ratePerSecond: number, burst: number, now: () => number = Date.now) {
+  constructor(ratePerSecond: number, burst: number, now: () => number = monotonicNow) {
     this.#ratePerMs = ratePerSecond / 1000;
     this.#burst = burst;
     this.#now = now;

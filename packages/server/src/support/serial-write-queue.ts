@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger.js';
+import { monotonicNow } from './monotonic-clock.js';
 
 export interface SerialWriteQueueOptions {
   /** Writes waiting at most; past this the oldest is dropped (and counted). */
@@ -46,9 +47,9 @@ export class SerialWriteQueue {
    * (shutdown must not hang on a database that is down); what is left then is logged.
    */
   async drain(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#running && Date.now() < deadline) {
-      const remaining = deadline - Date.now();
+    const deadline = monotonicNow() + timeoutMs;
+    while (this.#running && monotonicNow() < deadline) {
+      const remaining = deadline - monotonicNow();
       await Promise.race([this.#running, new Promise((resolve) => setTimeout(resolve, Math.min(remaining, 2 ** 31 - 1)).unref())]);
     }
     if (this.#pending.length > 0) this.#logger.error({ pending: this.#pending.length }, 'background writes not completed before the deadline');

@@ -216,7 +216,7 @@ describe('login', () => {
   it('a disabled user can neither log in nor refresh, and their access token stops working', async () => {
     const { account, userId, refreshToken, accessToken } = await register();
     await server.repositories.users.disable(userId, new Date());
-    await server.controlPlane.accessChanged(account.organization.id);
+    await server.controlPlane.accessChanged({ kind: 'user', userId });
 
     await expectError(await post('login', { email: account.email, password: account.password }), 403, 'APIX_ERR_FORBIDDEN');
     await expectError(await post('login', { email: account.email, password: 'not the password' }), 401, 'APIX_ERR_AUTH_FAILED');
@@ -328,10 +328,10 @@ describe('profile and validate', () => {
 
     // Roles are the current ones, not the token's claim.
     await server.repositories.memberships.setRoles(organizationId, userId, ['viewer']);
-    await server.controlPlane.accessChanged(organizationId);
+    await server.controlPlane.accessChanged({ kind: 'membership', organizationId, userId });
     expect(await (await get('profile', accessToken)).json()).toMatchObject({ roles: ['viewer'] });
     await server.repositories.memberships.remove(organizationId, userId);
-    await server.controlPlane.accessChanged(organizationId);
+    await server.controlPlane.accessChanged({ kind: 'membership', organizationId, userId });
     await expectError(await get('profile', accessToken), 401, 'APIX_ERR_AUTH_FAILED');
   });
 

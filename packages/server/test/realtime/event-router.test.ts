@@ -26,6 +26,7 @@ function connectionWith(sent = recordingSocket()) {
 }
 
 const channel = parseChannelName('agent:fan') as ParsedChannel;
+const noBreak = () => undefined;
 const retention = { historySize: 100, historyTtlMs: 60_000 };
 
 describe('EventRouter', () => {
@@ -35,7 +36,7 @@ describe('EventRouter', () => {
     await broker.start(router);
     const peers = Array.from({ length: 5 }, () => connectionWith());
     for (const { connection } of peers) {
-      const subscription = new ChannelSubscription(connection, channel, 'o/agent:fan', undefined);
+      const subscription = new ChannelSubscription(connection, channel, 'o/agent:fan', undefined, noBreak);
       await router.attach(subscription);
       subscription.goLive({ offset: 0, epoch: (await broker.history('o/agent:fan', { limit: 0 })).position.epoch }, []);
     }
@@ -51,7 +52,7 @@ describe('EventRouter', () => {
     const router = new EventRouter(broker, createLogger('silent'));
     await broker.start(router);
     const { connection, sent } = connectionWith();
-    const subscription = new ChannelSubscription(connection, channel, 'o/agent:fan', undefined);
+    const subscription = new ChannelSubscription(connection, channel, 'o/agent:fan', undefined, noBreak);
     await router.attach(subscription);
     subscription.goLive({ offset: 0, epoch: (await broker.history('o/agent:fan', { limit: 0 })).position.epoch }, []);
     router.detach(subscription);
@@ -68,7 +69,7 @@ describe('ChannelSubscription', () => {
 
   it('sends replay, then buffered live publications newer than it, each once, in order', () => {
     const { connection, sent } = connectionWith();
-    const subscription = new ChannelSubscription(connection, channel, 'k', undefined);
+    const subscription = new ChannelSubscription(connection, channel, 'k', undefined, noBreak);
     // Live publications 5..8 arrive while history (3..6) is being read.
     for (const offset of [5, 6, 7, 8]) subscription.offer(routed(offset));
     subscription.goLive({ offset: 6, epoch: 'e' }, [routed(3), routed(4), routed(5), routed(6)]);
@@ -79,24 +80,31 @@ describe('ChannelSubscription', () => {
 
   it('without a replay starts after the position and drops older buffered publications', () => {
     const { connection, sent } = connectionWith();
-    const subscription = new ChannelSubscription(connection, channel, 'k', undefined);
+    const subscription = new ChannelSubscription(connection, channel, 'k', undefined, noBreak);
     for (const offset of [9, 10, 11]) subscription.offer(routed(offset));
     subscription.goLive({ offset: 10, epoch: 'e' }, []);
     expect(sent.map(String)).toEqual(['11']);
   });
 
-  it('follows a new epoch while live', () => {
+  it.each([
+    ['a new epoch (the log was lost and restarted)', routed(1, 'f'), 'epoch-changed'],
+    ['an offset gap (a lost notification)', routed(13), 'gap'],
+  ])('never follows %s silently: it stops and asks for a resubscribe from its position', (_, next, reason) => {
     const { connection, sent } = connectionWith();
-    const subscription = new ChannelSubscription(connection, channel, 'k', undefined);
+    const breaks: Array<{ reason: string; position: { offset: number; epoch: string } }> = [];
+    const subscription = new ChannelSubscription(connection, channel, 'k', undefined, (s, why) => breaks.push({ reason: why, position: s.position }));
     subscription.goLive({ offset: 10, epoch: 'e' }, []);
-    subscription.offer(routed(1, 'f'));
-    subscription.offer(routed(2, 'f'));
-    expect(sent.map(String)).toEqual(['1', '2']);
+    subscription.offer(routed(11));
+    subscription.offer(next);
+    subscription.offer(routed(12)); // nothing more after the break
+    expect(sent.map(String)).toEqual(['11']);
+    expect(breaks).toEqual([{ reason, position: { offset: 11, epoch: 'e' } }]);
+    expect(subscription.state).toBe('closed');
   });
 
   it('applies filters after ordering, so filtered publications still advance the position', () => {
     const { connection, sent } = connectionWith();
-    const subscription = new ChannelSubscription(connection, channel, 'k', { types: ['wanted'] });
+    const subscription = new ChannelSubscription(connection, channel, 'k', { types: ['wanted'] }, noBreak);
     subscription.goLive({ offset: 0, epoch: 'e' }, []);
     subscription.offer({ ...routed(1), event: () => ({ type: 'unwanted' }) });
     subscription.offer({ ...routed(2), event: () => ({ type: 'wanted' }) });

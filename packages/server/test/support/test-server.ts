@@ -30,6 +30,12 @@ export async function startTestServer(config: Partial<ApiXConfigInput> = {}, opt
       }),
     stop: async () => {
       await server.close();
+      // Nothing outlives its connection: after close, every connection was released, and with
+      // it every local hub and broker subscription. A leak here fails the test file.
+      const held = server.realtimeStats();
+      if (held.connections !== 0 || held.channels !== 0 || (held.brokerSubscriptions ?? 0) !== 0) {
+        throw new Error(`leak: the closed server still holds ${JSON.stringify(held)}`);
+      }
       await storage.dispose();
       await rm(dataDir, { recursive: true, force: true });
     },
