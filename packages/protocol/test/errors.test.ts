@@ -31,7 +31,7 @@ describe('error catalogue', () => {
 
   it('marks exactly the transient failures as retryable', () => {
     const retryable = definitions.filter(([, d]) => d.retryable).map(([k]) => k).sort();
-    expect(retryable).toEqual(['INTERNAL', 'RATE_LIMITED', 'UNAVAILABLE']);
+    expect(retryable).toEqual(['INTERNAL', 'RATE_LIMITED', 'STREAM_RESET', 'UNAVAILABLE']);
   });
 
   it.each([
