@@ -49,6 +49,12 @@ export const configSchema = z.object({
   /** PostgreSQL (`postgres://…`). Unset: embedded PGlite in `<APIX_DATA_DIR>/pglite`. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /**
+   * Bound on every storage call (connect, query, statement), PostgreSQL and embedded alike: a
+   * database that is down or stalled makes callers fail fast with APIX_ERR_UNAVAILABLE instead
+   * of hanging. Migrations at start-up are not bounded by it.
+   */
+  STORAGE_TIMEOUT_MS: ms(5_000),
+  /**
    * Self-service `POST /api/v1/auth/register` (creates an organisation). Default: open, unless
    * JWKS_URL is set — then closed, because registering an organisation id the external issuer
    * uses would take that organisation over. Closed: organisations come from platform admins.
