@@ -184,6 +184,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     },
     logger,
   );
+  // Rows and counts a previous run left behind (crash, SIGKILL), in the background: start-up never waits on it.
+  void maintenance.reconcileAtStartup({ exclusive: database.kind === 'pglite', nodeId });
 
   // --- control plane ---
   const controlPlane: ControlPlaneContext = {

@@ -79,6 +79,15 @@ export function rethrowConflict(error: unknown, message: string): never {
  */
 const UNAVAILABLE_SQLSTATE_CLASSES = new Set(['08', '53', '55', '57', '58', '40', 'XX']);
 
+/**
+ * SQLSTATE classes that say "this row's data cannot be stored": 22 data exception (22021 a NUL
+ * byte in text, 22P05 `\u0000` or a lone surrogate in jsonb, out-of-range values), 23
+ * integrity constraint violation, 54 program limit exceeded (a row too large). Anything else
+ * (e.g. 42P01, a missing table) is about the statement or schema and hits every row alike:
+ * splitting a batch over it would quarantine good rows, so it is retried instead.
+ */
+const REJECTED_SQLSTATE_CLASSES = new Set(['22', '23', '54']);
+
 /** Node socket errors of a database that is down, restarting or unreachable. */
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 
@@ -109,7 +118,11 @@ export function classifyStorageError(error: unknown): StorageFailureKind {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string') {
       if (UNAVAILABLE_NODE_CODES.has(code)) return 'unavailable';
-      if (/^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_SQLSTATE_CLASSES.has(code.slice(0, 2)) ? 'unavailable' : 'rejected';
+      if (/^[0-9A-Z]{5}$/.test(code)) {
+        const sqlClass = code.slice(0, 2);
+        if (UNAVAILABLE_SQLSTATE_CLASSES.has(sqlClass)) return 'unavailable';
+        return REJECTED_SQLSTATE_CLASSES.has(sqlClass) ? 'rejected' : 'unknown';
+      }
     }
     if (UNAVAILABLE_MESSAGES.some((pattern) => pattern.test((current as Error).message))) return 'unavailable';
     current = (current as { cause?: unknown }).cause;
