@@ -104,7 +104,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const database = await openDatabase({
     ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
     dataDir: config.APIX_DATA_DIR,
+    timeoutMs: config.STORAGE_TIMEOUT_MS,
     onBackgroundError: (error: unknown) => logger.error({ err: error }, 'database connection error'),
+    onEmbeddedEvent: (event) => (event.kind === 'restarted' ? logger.warn(event, 'embedded database restarted') : logger.error(event, 'embedded database process failed')),
   });
   const repositories = createRepositories(database.db);
   const audit = new AuditLogger(repositories.audit, { log: logger.child({ component: 'audit' }) });
@@ -216,6 +218,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     },
     logger,
   );
+  // Rows and counts a previous run left behind (crash, SIGKILL), in the background: start-up never waits on it.
+  void maintenance.reconcileAtStartup({ exclusive: database.kind === 'pglite', nodeId });
 
   // --- control plane ---
   const controlPlane: ControlPlaneContext = {

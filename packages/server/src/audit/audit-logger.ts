@@ -2,6 +2,7 @@ import type { AuditRowInput } from '../storage/audit-repository.js';
 import { AuditOutcome, type AuditActorType } from '../storage/schema.js';
 import { describeStorageError } from '../storage/storage-errors.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
+import { BatchWriteInterrupted, writeIsolatingPoison } from '../support/poison-isolation.js';
 
 /** Where the AuditLogger writes: `AuditRepository` implements it. */
 export interface AuditSink {
@@ -65,6 +66,8 @@ export interface AuditLoggerStats {
   /** Security-relevant rows refused (the caller was told to fail closed). */
   readonly refused: number;
   readonly failedWrites: number;
+  /** Rows the database refused (e.g. a NUL character): isolated from their batch, counted, logged, not retried. */
+  readonly quarantined: number;
   /** True while storage is failing and rows are being spooled. */
   readonly storageFailing: boolean;
 }
@@ -132,6 +135,7 @@ export class AuditLogger {
   #droppedSinceLastWarning = 0;
   #refused = 0;
   #failedWrites = 0;
+  #quarantined = 0;
   #consecutiveFailures = 0;
   #closed = false;
 
@@ -187,10 +191,10 @@ export class AuditLogger {
    * background retry continues.
    */
   async flush(): Promise<void> {
-    // Rows are written in the order they were accepted, so "all rows accepted so far are
-    // written" is exactly "written has reached accepted".
+    // Rows are written (or quarantined) in the order they were accepted, so "all rows accepted
+    // so far are done" is exactly "written + quarantined has reached accepted".
     const target = this.#accepted;
-    while (this.#written < target) {
+    while (this.#written + this.#quarantined < target) {
       if (this.#draining !== undefined) {
         await this.#draining;
         continue;
@@ -242,6 +246,7 @@ export class AuditLogger {
       dropped: this.#dropped,
       refused: this.#refused,
       failedWrites: this.#failedWrites,
+      quarantined: this.#quarantined,
       storageFailing: this.#consecutiveFailures > 0,
     };
   }
@@ -312,14 +317,27 @@ export class AuditLogger {
       if (source.length === 0) return;
       const batch = source.slice(0, this.#batchSize);
       try {
-        await this.#sink.insertBatch(batch);
+        // A row the database refuses is isolated: the rest of the batch is written, in order.
+        await writeIsolatingPoison(
+          batch,
+          async (rows) => {
+            await this.#sink.insertBatch(rows);
+            this.#written += rows.length;
+          },
+          ({ row, reason }) => {
+            this.#quarantined++;
+            // Only the row's own organisation and the table: never its details, never other tenants' rows.
+            this.#log.error({ table: 'audit_log', organizationId: row.organizationId, action: row.action, reason, quarantined: this.#quarantined }, 'audit row refused by storage: quarantined');
+          },
+        );
       } catch (error) {
-        this.#onWriteFailed(batch.length, error);
+        // Only the writer removes rows from the head, so the head is still `batch`: drop what is done.
+        const done = error instanceof BatchWriteInterrupted ? error.done : 0;
+        source.splice(0, done);
+        this.#onWriteFailed(batch.length - done, error instanceof BatchWriteInterrupted ? error.cause : error);
         return;
       }
-      // Only the writer removes rows from the head, so the head is still `batch`.
       source.splice(0, batch.length);
-      this.#written += batch.length;
       if (this.#consecutiveFailures > 0) {
         this.#log.warn({ failedAttempts: this.#consecutiveFailures, ...this.#sizes() }, 'audit storage recovered; writing spooled rows');
       }

@@ -1,5 +1,7 @@
 import type { Logger } from '../logging/logger.js';
 import type { EventArchiveRepository, ArchivedEventInput } from '../storage/event-archive-repository.js';
+import { describeStorageError } from '../storage/storage-errors.js';
+import { BatchWriteInterrupted, writeIsolatingPoison } from '../support/poison-isolation.js';
 import type { PublicationSink } from './event-publisher.js';
 
 export interface EventArchiverOptions {
@@ -23,6 +25,9 @@ export class EventArchiver implements PublicationSink {
   #buffer: ArchivedEventInput[] = [];
   #flushing: Promise<void> | undefined;
   #dropped = 0;
+  #quarantined = 0;
+  /** Entries at the buffer's head being written right now: overflow never drops those (the writer splices them). */
+  #inFlight = 0;
 
   constructor(repository: EventArchiveRepository, options: EventArchiverOptions, logger: Logger) {
     this.#repository = repository;
@@ -32,8 +37,9 @@ export class EventArchiver implements PublicationSink {
     this.#timer.unref();
   }
 
-  get stats(): { buffered: number; dropped: number } {
-    return { buffered: this.#buffer.length, dropped: this.#dropped };
+  /** `quarantined`: events the database refused (isolated from their batch, counted, logged, not retried). */
+  get stats(): { buffered: number; dropped: number; quarantined: number } {
+    return { buffered: this.#buffer.length, dropped: this.#dropped, quarantined: this.#quarantined };
   }
 
   append(entry: { organizationId: string; channel: string; offset: number; epoch: string; data: string }): void {
@@ -50,7 +56,7 @@ export class EventArchiver implements PublicationSink {
     });
     if (this.#buffer.length > this.#options.maxBuffered) {
       const excess = this.#buffer.length - this.#options.maxBuffered;
-      this.#buffer.splice(0, excess);
+      this.#buffer.splice(this.#inFlight, excess);
       this.#dropped += excess;
       this.#logger.error({ dropped: this.#dropped }, 'archive buffer full: oldest events not archived');
     }
@@ -64,11 +70,27 @@ export class EventArchiver implements PublicationSink {
     this.#flushing = (async () => {
       while (this.#buffer.length > 0) {
         const batch = this.#buffer.slice(0, this.#options.batchSize);
+        this.#inFlight = batch.length;
         try {
-          await this.#repository.appendBatch(batch);
+          // An event the database refuses is isolated: the rest of the batch is archived, in order.
+          await writeIsolatingPoison(
+            batch,
+            (rows) => this.#repository.appendBatch(rows),
+            ({ row, reason }) => {
+              this.#quarantined++;
+              // Only the event's own organisation and the table: never its payload, never other tenants' events.
+              this.#logger.error({ table: 'events', organizationId: row.organizationId, reason, quarantined: this.#quarantined }, 'event refused by storage: quarantined, not archived');
+            },
+          );
         } catch (error) {
-          this.#logger.error({ err: error, batch: batch.length, buffered: this.#buffer.length }, 'archiving failed; will retry');
-          throw error;
+          // Only this writer removes entries from the head: drop what is done (written or quarantined).
+          const done = error instanceof BatchWriteInterrupted ? error.done : 0;
+          this.#buffer.splice(0, done);
+          const cause = error instanceof BatchWriteInterrupted ? error.cause : error;
+          this.#logger.error({ err: describeStorageError(cause), batch: batch.length - done, buffered: this.#buffer.length }, 'archiving failed; will retry');
+          throw cause;
+        } finally {
+          this.#inFlight = 0;
         }
         this.#buffer.splice(0, batch.length);
       }

@@ -54,6 +54,12 @@ export const configSchema = z.object({
   /** PostgreSQL (`postgres://…`). Unset: embedded PGlite in `<APIX_DATA_DIR>/pglite`. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /**
+   * Bound on every storage call (connect, query, statement), PostgreSQL and embedded alike: a
+   * database that is down or stalled makes callers fail fast with APIX_ERR_UNAVAILABLE instead
+   * of hanging. Migrations at start-up are not bounded by it.
+   */
+  STORAGE_TIMEOUT_MS: ms(5_000),
+  /**
    * Self-service `POST /api/v1/auth/register` (creates an organisation). Default: open, unless
    * JWKS_URL is set — then closed, because registering an organisation id the external issuer
    * uses would take that organisation over. Closed: organisations come from platform admins.
@@ -86,8 +92,6 @@ export const configSchema = z.object({
    * APIX_ERR_UNAVAILABLE). Open subscriptions are never revoked by an outage.
    */
   PERMISSION_STALE_MAX_MS: ms(600_000),
-  /** Every storage read the data plane makes (permission inputs) waits at most this, then fails with APIX_ERR_UNAVAILABLE. */
-  STORAGE_TIMEOUT_MS: ms(3_000),
   /** Open WebSocket connections per node (0: no limit). Past it, upgrades get 503 with a Retry-After hint. */
   MAX_CONNECTIONS: z.coerce.number().int().min(0).default(0),
   /**

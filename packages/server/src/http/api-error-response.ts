@@ -2,10 +2,13 @@ import { ApiXError, ErrorCodes, type ApiXErrorBody } from '@apix/protocol';
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from '../logging/logger.js';
+import { isStorageUnavailable } from '../storage/storage-errors.js';
 
 /** Maps anything thrown in the control plane to `{ error: { code, message, retryable } }` with the catalogue's status. */
 export function toErrorResponse(error: unknown): { status: number; body: { error: ApiXErrorBody } } {
   if (error instanceof ApiXError) return { status: error.httpStatus, body: { error: error.toBody() } };
+  // A database that is down or stalled past STORAGE_TIMEOUT_MS: 503 retryable, not 500.
+  if (isStorageUnavailable(error)) return fromCatalogue('UNAVAILABLE', 'storage is unavailable; retry');
   const status = statusOf(error);
   if (status === 413) return fromCatalogue('FRAME_TOO_LARGE', 'request body is larger than the size limit');
   if (status === 404) return fromCatalogue('NOT_FOUND');

@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/logger.js';
 import type { Repositories } from '../storage/repositories.js';
+import { describeStorageError } from '../storage/storage-errors.js';
 
 export interface StorageMaintenanceSettings {
   readonly intervalMs: number;
@@ -37,10 +38,35 @@ export class StorageMaintenance {
     return this.#running;
   }
 
+  /**
+   * Start-up reconcile of what a previous run may have left behind (a crash, a SIGKILL):
+   * connection rows that claim a socket no node holds, and subscriber counts that include
+   * them. `exclusive`: this node is the only one using the database (the embedded PGlite), so
+   * every open row is stale; otherwise only rows whose heartbeat is stale (their node died)
+   * are closed — live nodes own theirs. Then every count is recomputed from the open rows.
+   * Never throws: a failure is logged and the next sweep (or recovery) catches up.
+   */
+  async reconcileAtStartup(options: { exclusive: boolean; nodeId: string }, now = new Date()): Promise<void> {
+    const { exclusive, nodeId } = options;
+    const { connections, channels } = this.#repositories;
+    try {
+      const closed = exclusive
+        ? await connections.markAllOpenDisconnected(nodeId, now)
+        : await connections.markStaleDisconnected(new Date(now.getTime() - this.#settings.staleHeartbeatMs), now);
+      const corrected = await channels.recomputeSubscribersFromConnections();
+      this.#logger.info({ closed, corrected, exclusive }, 'start-up reconcile of connection rows and subscriber counts');
+    } catch (error) {
+      this.#logger.error({ err: describeStorageError(error) }, 'start-up reconcile failed; the periodic sweep will catch up');
+    }
+  }
+
   async #round(now: Date): Promise<void> {
-    const { connections, events, refreshTokens } = this.#repositories;
+    const { connections, channels, events, refreshTokens } = this.#repositories;
+    let staleClosed = 0;
     const jobs: Array<[string, () => Promise<number>]> = [
-      ['connections.stale', () => connections.markStaleDisconnected(new Date(now.getTime() - this.#settings.staleHeartbeatMs), now)],
+      ['connections.stale', async () => (staleClosed = await connections.markStaleDisconnected(new Date(now.getTime() - this.#settings.staleHeartbeatMs), now))],
+      // A dead node's subscriptions are still in the counts: recompute, only when a sweep found one (not every round).
+      ['channels.subscribers', async () => (staleClosed > 0 ? channels.recomputeSubscribersFromConnections() : 0)],
       ['connections.delete', () => connections.deleteDisconnectedBefore(new Date(now.getTime() - this.#settings.connectionRowRetentionMs))],
       ['events.purge', () => events.purgeExpired(now)],
       ['refresh_tokens.delete', () => refreshTokens.deleteExpired(now)],
@@ -50,7 +76,7 @@ export class StorageMaintenance {
         const rows = await run();
         if (rows > 0) this.#logger.info({ job, rows }, 'maintenance');
       } catch (error) {
-        this.#logger.error({ err: error, job }, 'maintenance job failed; will retry next round');
+        this.#logger.error({ err: describeStorageError(error), job }, 'maintenance job failed; will retry next round');
       }
     }
   }

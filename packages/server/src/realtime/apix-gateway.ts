@@ -23,6 +23,7 @@ import { decodeFrame } from './frame-decoder.js';
 import type { OriginPolicy } from './origin-policy.js';
 import type { RealtimeObserver } from './realtime-observer.js';
 import type { SubscriptionManager } from './subscription-manager.js';
+import { isStorageUnavailable } from '../storage/storage-errors.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -267,7 +268,9 @@ export class ApiXGateway {
 }
 
 export function asApiXError(error: unknown): ApiXError {
-  return error instanceof ApiXError ? error : new ApiXError('INTERNAL');
+  if (error instanceof ApiXError) return error;
+  // A database that is down or stalled past STORAGE_TIMEOUT_MS: retryable, not an internal error.
+  return isStorageUnavailable(error) ? new ApiXError('UNAVAILABLE', 'storage is unavailable; retry') : new ApiXError('INTERNAL');
 }
 
 /** Answers an upgrade request with a plain HTTP error and a JSON body carrying the code. */

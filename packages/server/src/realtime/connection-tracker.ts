@@ -4,8 +4,15 @@ import type { ConnectionRepository, OpenedConnection } from '../storage/connecti
 import { monotonicNow } from '../support/monotonic-clock.js';
 import { SerialWriteQueue } from '../support/serial-write-queue.js';
 import type { Connection } from './connection.js';
-import type { ConnectionManager } from './connection-manager.js';
 import type { RealtimeObserver } from './realtime-observer.js';
+
+/**
+ * What the tracker reads of the data plane: the connections this node holds right now
+ * (the ConnectionManager fits). Reconcile compares storage against it.
+ */
+export interface LiveConnections {
+  values(): Iterable<Connection>;
+}
 
 /** Opens, closes and channel changes are written this often, each kind as one statement. */
 const STATE_FLUSH_INTERVAL_MS = 250;
@@ -25,12 +32,14 @@ interface StatusChange {
  *
  * Nothing is written per event: opens, status changes and channel lists collect for
  * STATE_FLUSH_INTERVAL_MS and go out as one statement each; heartbeats go out every
- * `heartbeatFlushMs` as one statement. Storage runs on this process's thread (PGlite), so a
- * statement per subscriber would stall delivery for everyone.
+ * `heartbeatFlushMs` as one statement: a statement per subscriber would cost the database
+ * (and, queued, the memory) far more than the rows are worth. A row the database refuses is
+ * quarantined without holding the others (SerialWriteQueue); after an outage the rows are
+ * reconciled from live state (`reconcile`).
  */
 export class ConnectionTracker implements RealtimeObserver {
   readonly #repository: ConnectionRepository;
-  readonly #connections: ConnectionManager;
+  readonly #connections: LiveConnections;
   readonly #nodeId: string;
   readonly #writes: SerialWriteQueue;
   readonly #stateTimer: NodeJS.Timeout;
@@ -41,12 +50,17 @@ export class ConnectionTracker implements RealtimeObserver {
   readonly #suspended = new WeakSet<Connection>();
   /** Monotonic, like `Connection.lastPongAt`. */
   #lastHeartbeatFlushAt = monotonicNow();
+  #reconciles = 0;
 
-  constructor(repository: ConnectionRepository, connections: ConnectionManager, options: { nodeId: string; heartbeatFlushMs: number }, logger: Logger) {
+  constructor(repository: ConnectionRepository, connections: LiveConnections, options: { nodeId: string; heartbeatFlushMs: number }, logger: Logger) {
     this.#repository = repository;
     this.#connections = connections;
     this.#nodeId = options.nodeId;
-    this.#writes = new SerialWriteQueue({ maxPending: 10_000 }, logger.child({ component: 'connection-tracker' }));
+    this.#writes = new SerialWriteQueue(
+      // Whenever storage answers again after failing, the rows it missed are reconciled.
+      { maxPending: 10_000, onRecovered: () => this.reconcile() },
+      logger.child({ component: 'connection-tracker' }),
+    );
     this.#stateTimer = setInterval(() => this.flushState(), STATE_FLUSH_INTERVAL_MS);
     this.#stateTimer.unref();
     this.#heartbeatTimer = setInterval(() => this.flushHeartbeats(), options.heartbeatFlushMs);
@@ -54,16 +68,7 @@ export class ConnectionTracker implements RealtimeObserver {
   }
 
   connectionOpened(connection: Connection): void {
-    const principal = connection.principal!;
-    this.#opened.push({
-      organizationId: principal.organizationId,
-      userId: principal.userId,
-      sessionId: connection.sessionId,
-      clientType: connection.clientType ?? (principal.kind === 'api_key' ? 'INTERNAL_SERVICE' : 'WEB_APP'),
-      metadata: { ...connection.metadata, connectionId: connection.id, ...(connection.remoteAddress ? { remoteAddress: connection.remoteAddress } : {}) },
-      nodeId: this.#nodeId,
-      at: new Date(),
-    });
+    this.#opened.push(this.#openedRow(connection, new Date()));
   }
 
   connectionClosed(connection: Connection, code: number): void {
@@ -104,9 +109,54 @@ export class ConnectionTracker implements RealtimeObserver {
     this.#opened = [];
     this.#statusChanges = [];
     this.#dirtyChannels.clear();
-    if (opened.length > 0) this.#writes.push('connections.opened', () => this.#repository.recordConnectedBatch(opened));
-    if (statusChanges.length > 0) this.#writes.push('connections.status', () => this.#repository.setStatusBatch(statusChanges));
-    if (channels.length > 0) this.#writes.push('connections.channels', () => this.#repository.setChannelsBatch(channels));
+    const organizationOf = (row: { organizationId: string }) => row.organizationId;
+    const table = 'connections';
+    this.#writes.push({ name: 'connections.opened', table, rows: opened, write: (rows) => this.#repository.recordConnectedBatch(rows), organizationOf });
+    this.#writes.push({ name: 'connections.status', table, rows: statusChanges, write: (rows) => this.#repository.setStatusBatch(rows), organizationOf });
+    this.#writes.push({ name: 'connections.channels', table, rows: channels, write: (rows) => this.#repository.setChannelsBatch(rows), organizationOf });
+  }
+
+  /** Write queue counters (pending, dropped, failures, quarantined rows) and reconciles run. */
+  get stats(): { pending: number; dropped: number; failures: number; quarantined: number; reconciles: number } {
+    return { ...this.#writes.stats, reconciles: this.#reconciles };
+  }
+
+  /**
+   * Makes this node's rows match what it holds: every live connection is (re)written as
+   * CONNECTED with its channels (its open may have been dropped while storage was down), then
+   * every other row of this node still claiming an open socket becomes DISCONNECTED. Queued
+   * behind the writes already pending, so it lands after them, in order; runs at start-up and
+   * whenever storage answers again after failing. Other nodes' rows are theirs (the stale
+   * heartbeat sweep covers nodes that died).
+   */
+  reconcile(now = new Date()): void {
+    this.#reconciles++;
+    this.flushState();
+    const live = [...this.#connections.values()].filter((c) => c.principal && !c.closed);
+    const rows = live.map((c) => ({ ...this.#openedRow(c, now), channels: [...c.subscriptions.keys()] }));
+    const sessionIds = live.map((c) => c.sessionId);
+    const organizationOf = (row: { organizationId: string }) => row.organizationId;
+    this.#writes.push({ name: 'connections.reconcile-live', table: 'connections', rows, write: (batch) => this.#repository.recordConnectedBatch(batch), organizationOf });
+    this.#writes.push({
+      name: 'connections.reconcile-closed',
+      table: 'connections',
+      rows: [{ organizationId: null }],
+      write: () => this.#repository.markNodeDisconnectedExcept(this.#nodeId, sessionIds, now),
+      organizationOf: () => null,
+    });
+  }
+
+  #openedRow(connection: Connection, at: Date): OpenedConnection {
+    const principal = connection.principal!;
+    return {
+      organizationId: principal.organizationId,
+      userId: principal.userId,
+      sessionId: connection.sessionId,
+      clientType: connection.clientType ?? (principal.kind === 'api_key' ? 'INTERNAL_SERVICE' : 'WEB_APP'),
+      metadata: { ...connection.metadata, connectionId: connection.id, ...(connection.remoteAddress ? { remoteAddress: connection.remoteAddress } : {}) },
+      nodeId: this.#nodeId,
+      at,
+    };
   }
 
   /** Queues one heartbeat stamp for every connection that answered a ping since the last one. */
@@ -116,7 +166,7 @@ export class ConnectionTracker implements RealtimeObserver {
       if (connection.principal && !connection.closed && connection.lastPongAt >= this.#lastHeartbeatFlushAt) heartbeats.push(connection.sessionId);
     }
     this.#lastHeartbeatFlushAt = monotonicNow();
-    if (heartbeats.length > 0) this.#writes.push('connections.heartbeats', () => this.#repository.touchHeartbeats(heartbeats, new Date(now)));
+    this.#writes.push({ name: 'connections.heartbeats', table: 'connections', rows: heartbeats, write: (ids) => this.#repository.touchHeartbeats(ids, new Date(now)), organizationOf: () => null });
   }
 
   /** Writes what is left, waiting at most `timeoutMs`. */

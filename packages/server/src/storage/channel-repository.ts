@@ -123,6 +123,46 @@ export class ChannelRepository {
       .returning({ subscribers: channels.subscribers });
     return row?.subscribers;
   }
+
+  /**
+   * `adjustSubscribers` for many channels in ONE statement (a node's net changes since its
+   * last flush): each delta is added atomically, scoped to its organisation, never below zero.
+   * Channels without a row are skipped. Returns the number of rows changed.
+   */
+  async adjustSubscribersBatch(deltas: ReadonlyArray<{ organizationId: string; channel: string; delta: number }>): Promise<number> {
+    if (deltas.length === 0) return 0;
+    for (const d of deltas) if (!Number.isInteger(d.delta)) throw new RangeError('subscriber delta must be an integer');
+    const rows = JSON.stringify(deltas.map((d) => ({ o: d.organizationId, n: d.channel, d: d.delta })));
+    const result = await this.#db.execute(sql`
+      UPDATE channels AS c
+         SET subscribers = GREATEST(c.subscribers + v.d, 0)
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(o text, n text, d integer)
+       WHERE c.organization_id = v.o AND c.name = v.n`);
+    const r = result as unknown as { rowCount?: number | null; affectedRows?: number };
+    return r.rowCount ?? r.affectedRows ?? 0;
+  }
+
+  /**
+   * Recomputes every channel's subscriber count from the connection rows that still hold a
+   * socket (CONNECTED or SUSPENDED) and list the channel — the cluster-wide truth once every
+   * node's rows are reconciled. Run at start-up and after a dead node's rows were swept, not
+   * periodically: it reads every live connection row. Returns the number of counts corrected.
+   */
+  async recomputeSubscribersFromConnections(): Promise<number> {
+    const result = await this.#db.execute(sql`
+      WITH live AS (
+        SELECT k.organization_id, ch AS name, count(*)::integer AS n
+          FROM connections AS k, unnest(k.channels) AS ch
+         WHERE k.status IN ('CONNECTED', 'SUSPENDED')
+         GROUP BY k.organization_id, ch)
+      UPDATE channels AS c
+         SET subscribers = COALESCE(l.n, 0)
+        FROM channels AS c0
+        LEFT JOIN live AS l ON l.organization_id = c0.organization_id AND l.name = c0.name
+       WHERE c.id = c0.id AND c.subscribers IS DISTINCT FROM COALESCE(l.n, 0)`);
+    const r = result as unknown as { rowCount?: number | null; affectedRows?: number };
+    return r.rowCount ?? r.affectedRows ?? 0;
+  }
 }
 
 function typeOfValidName(name: string): ChannelType {

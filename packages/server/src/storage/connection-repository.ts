@@ -195,12 +195,47 @@ export class ConnectionRepository {
     return marked.length;
   }
 
+  /**
+   * Every row that claims a socket becomes DISCONNECTED: for a database only one node can use
+   * (the embedded PGlite), at start-up, where no socket can have survived the restart. Rows
+   * of `currentNodeId` (connections opened since this start) are left alone.
+   */
+  async markAllOpenDisconnected(currentNodeId: string, at: Date): Promise<number> {
+    const marked = await this.#db
+      .update(connections)
+      .set({ status: ConnectionStatus.DISCONNECTED, disconnectedAt: at })
+      .where(and(inArray(connections.status, [...LIVE_STATUSES, ConnectionStatus.SUSPENDED]), sql`${connections.nodeId} IS DISTINCT FROM ${currentNodeId}`))
+      .returning({ id: connections.id });
+    return marked.length;
+  }
+
   /** A node shutting down (or restarting) marks every connection it held as DISCONNECTED. */
   async markNodeDisconnected(nodeId: string, at: Date): Promise<number> {
     const marked = await this.#db
       .update(connections)
       .set({ status: ConnectionStatus.DISCONNECTED, disconnectedAt: at })
       .where(and(eq(connections.nodeId, nodeId), inArray(connections.status, LIVE_STATUSES)))
+      .returning({ id: connections.id });
+    return marked.length;
+  }
+
+  /**
+   * Reconcile after start-up or an outage: this node's rows that still claim an open socket
+   * (CONNECTED or SUSPENDED; RECONNECTING rows were closed on purpose) but whose session is not in `liveSessionIds` (closed while storage was unreachable, or a
+   * write that was dropped) become DISCONNECTED. Only rows of `nodeId`: every node owns its
+   * rows. One statement; the ids travel as one array parameter. Returns rows changed.
+   */
+  async markNodeDisconnectedExcept(nodeId: string, liveSessionIds: readonly string[], at: Date): Promise<number> {
+    const marked = await this.#db
+      .update(connections)
+      .set({ status: ConnectionStatus.DISCONNECTED, disconnectedAt: at })
+      .where(
+        and(
+          eq(connections.nodeId, nodeId),
+          inArray(connections.status, [ConnectionStatus.CONNECTED, ConnectionStatus.SUSPENDED]),
+          sql`NOT (${connections.sessionId} = ANY(${sql.param([...liveSessionIds])}::text[]))`,
+        ),
+      )
       .returning({ id: connections.id });
     return marked.length;
   }

@@ -1,14 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzleNodePostgres } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePostgres } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import pg from 'pg';
+import { PgliteProcess, PGLITE_SOCKET_PORT } from './pglite-process.js';
 import * as schema from './schema.js';
 
 export type StorageSchema = typeof schema;
@@ -31,10 +29,19 @@ export interface OpenDatabaseOptions {
   readonly dataDir: string;
   /** Where the committed SQL migrations are; defaults to the package's `drizzle/` folder. */
   readonly migrationsFolder?: string;
-  /** Largest number of PostgreSQL connections in the pool (PGlite always has one). */
+  /** Largest number of connections in the pool (PGlite serialises them behind one session anyway). */
   readonly maxConnections?: number;
+  /**
+   * Bound on every storage call (default {@link DEFAULT_STORAGE_TIMEOUT_MS}): connecting, each
+   * query (client side: a stalled or frozen server fails the call) and each statement (server
+   * side, PostgreSQL's `statement_timeout`). A call past it rejects with a storage error that
+   * `isStorageUnavailable` recognises. Migrations at start-up are not bounded by it.
+   */
+  readonly timeoutMs?: number;
   /** Receives errors of idle pooled connections (which would otherwise crash the process). */
   readonly onBackgroundError?: (error: Error) => void;
+  /** Receives events of the embedded database's child process (crash, restart). */
+  readonly onEmbeddedEvent?: (event: { kind: string; [field: string]: unknown }) => void;
 }
 
 export interface DatabaseHandle {
@@ -66,78 +73,100 @@ const MIGRATION_LOCK_KEY = 0x41504958; // "APIX"
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
+/** Default bound on a storage call: long enough for a loaded database, short enough that a stalled one fails callers fast. */
+export const DEFAULT_STORAGE_TIMEOUT_MS = 5_000;
+const DEFAULT_MAX_CONNECTIONS = 10;
+/** PGlite runs one query at a time: a few connections let transactions and single queries queue in the child, not in the pool. */
+const PGLITE_MAX_CONNECTIONS = 4;
+
 /**
  * Opens APIX's storage and brings its schema up to date.
  *
  * With a PostgreSQL URL it uses a node-postgres pool; otherwise an embedded PGlite database
- * in `<dataDir>/pglite`. PGlite has a single connection: it serialises every query and
- * transaction behind its own mutex (a transaction holds it until commit or rollback), so
- * concurrent callers never interleave. The one rule that follows: inside
- * `db.transaction(async (tx) => …)` use `tx`, never `db`, or PGlite waits on itself.
+ * in `<dataDir>/pglite`, run in a child process that serves the PostgreSQL wire protocol on
+ * a private unix socket (ADR 0010), reached through the same node-postgres pool. Either way
+ * every call is bounded by `timeoutMs`, and no query runs on this process's thread.
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const url = options.url?.trim() ?? '';
   const migrationsFolder = options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER;
-  if (url === '') return openPglite(options.dataDir, migrationsFolder);
+  if (url === '') return openPglite(migrationsFolder, options);
   if (!POSTGRES_URL.test(url)) {
     throw new DatabaseConfigurationError(
       `DATABASE_URL must start with postgres:// or postgresql:// (got "${url.split(':')[0]}:…"); leave it empty for the embedded database`,
     );
   }
-  return openPostgres(url, migrationsFolder, options);
+  return openPool({ connectionString: url }, 'postgres', migrationsFolder, options, async () => undefined);
 }
 
-async function openPglite(dataDir: string, migrationsFolder: string): Promise<DatabaseHandle> {
+async function openPglite(migrationsFolder: string, options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   // PGlite creates its own folder but not missing parents.
-  await mkdir(dataDir, { recursive: true });
-  const client = await PGlite.create(join(dataDir, 'pglite'));
-  const db = drizzlePglite({ client, schema });
+  await mkdir(options.dataDir, { recursive: true });
+  const maxConnections = options.maxConnections ?? PGLITE_MAX_CONNECTIONS;
+  const child = await PgliteProcess.start({
+    dataDir: join(options.dataDir, 'pglite'),
+    // The pool, the migration connection, and one spare for a connection being replaced.
+    maxConnections: maxConnections + 2,
+    onEvent: (event) => options.onEmbeddedEvent?.(event),
+  });
+  const connection: pg.PoolConfig = { host: child.socketDir, port: PGLITE_SOCKET_PORT, user: 'postgres', database: 'postgres' };
+  return openPool(connection, 'pglite', migrationsFolder, { ...options, maxConnections }, () => child.close());
+}
+
+async function openPool(
+  connection: pg.PoolConfig,
+  kind: DatabaseKind,
+  migrationsFolder: string,
+  options: OpenDatabaseOptions,
+  afterClose: () => Promise<void>,
+): Promise<DatabaseHandle> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS;
   try {
-    await migratePglite(db, { migrationsFolder });
+    await migrateLocked(connection, migrationsFolder);
   } catch (error) {
-    await client.close();
+    await afterClose();
     throw error;
   }
-  let closed: Promise<void> | undefined;
-  return {
-    db,
-    kind: 'pglite',
-    ping: async () => {
-      await client.query('SELECT 1');
-    },
-    close: () => (closed ??= client.closed ? Promise.resolve() : client.close()),
-  };
-}
-
-async function openPostgres(url: string, migrationsFolder: string, options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+  const pool = new pg.Pool({
+    ...connection,
+    max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    // Waiting for a free pooled connection, or for a new one to open.
+    connectionTimeoutMillis: timeoutMs,
+    // Client side: a server that stopped answering (SIGSTOP, network partition) fails the call;
+    // node-postgres then discards the connection rather than reuse it.
+    query_timeout: timeoutMs,
+    // Server side: PostgreSQL cancels a statement running this long (PGlite ignores it; the client bound holds).
+    statement_timeout: timeoutMs,
+    // A transaction left open by a crashed caller must not hold locks for ever.
+    idle_in_transaction_session_timeout: Math.max(timeoutMs * 6, 30_000),
+  });
   pool.on('error', (error) => {
     // An idle client lost its connection; the pool replaces it. Without a listener, Node
     // would treat the 'error' event as fatal.
     options.onBackgroundError?.(error);
   });
-  try {
-    await migratePostgresLocked(pool, migrationsFolder);
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
   const db = drizzleNodePostgres({ client: pool, schema });
   let closed: Promise<void> | undefined;
   return {
     db,
-    kind: 'postgres',
+    kind,
     ping: async () => {
       await pool.query('SELECT 1');
     },
-    close: () => (closed ??= pool.end()),
+    close: () => (closed ??= pool.end().finally(afterClose)),
   };
 }
 
-/** Runs the migrations on one pooled connection that holds the migration lock throughout. */
-async function migratePostgresLocked(pool: pg.Pool, migrationsFolder: string): Promise<void> {
-  const client = await pool.connect();
-  let failure: Error | undefined;
+/**
+ * Runs the migrations on one dedicated connection (not bounded by the storage timeout: a
+ * first migration, or waiting for another node's, may take longer) that holds the migration
+ * lock throughout.
+ */
+async function migrateLocked(connection: pg.PoolConfig, migrationsFolder: string): Promise<void> {
+  const client = new pg.Client({ ...connection, connectionTimeoutMillis: 30_000 });
+  // A connection error after connect() surfaces on the next query; without a listener it would crash the process.
+  client.on('error', () => undefined);
+  await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
@@ -145,11 +174,7 @@ async function migratePostgresLocked(pool: pg.Pool, migrationsFolder: string): P
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
-  } catch (error) {
-    failure = error instanceof Error ? error : new Error(String(error));
-    throw error;
   } finally {
-    // A connection whose state is in doubt is destroyed rather than returned to the pool.
-    client.release(failure);
+    await client.end().catch(() => undefined);
   }
 }

@@ -107,7 +107,7 @@ describe('slow consumer', () => {
     tcp.resume();
     expect((await slow.closed).code).toBe(4004);
     const received = slow.events('agent:late');
-    const last = received.at(-1) as { offset: number; epoch: string };
+    const last = received.at(-1) as unknown as { offset: number; epoch: string };
     expect(received.map((e) => e.offset)).toEqual(received.map((_, i) => i + 1));
 
     const back = await RawClient.connect(server.wsUrl, await server.token());

@@ -43,12 +43,13 @@ describe('embedded PGlite', () => {
     // Parent folders that do not exist yet: openDatabase creates them.
     dataDir = join(root, 'missing', 'parents');
     handle = await openDatabase({ dataDir });
-  });
+    // A first start runs initdb: seconds alone, much longer on a loaded 2-core machine.
+  }, 120_000);
 
   afterAll(async () => {
     await handle?.close();
     await rm(root, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('lives in <dataDir>/pglite', () => {
     expect(handle.kind).toBe('pglite');
