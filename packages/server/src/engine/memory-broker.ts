@@ -94,6 +94,14 @@ export class MemoryBroker implements Broker {
   readonly name = 'memory';
   readonly #streams = new Map<string, MemoryStream>();
   readonly #subscribed = new Set<string>();
+  /**
+   * Streams no node subscribes to, oldest activity first (a Map keeps insertion order; a
+   * touch moves a key to the end): the sweep walks from the front and stops at the first one
+   * still in use, so it costs what expired, not what exists. Never-published streams (made by
+   * reads, possibly of made-up names) age out sooner than published ones.
+   */
+  readonly #idleEmpty = new Map<string, MemoryStream>();
+  readonly #idlePublished = new Map<string, MemoryStream>();
   readonly #now: () => number;
   readonly #streamIdleTtlMs: number;
   readonly #emptyStreamTtlMs: number;
@@ -122,6 +130,12 @@ export class MemoryBroker implements Broker {
     const publication = stream.append(data, now);
     stream.retention = { size: options.historySize, ttlMs: options.historyTtlMs };
     stream.trim(options.historySize, options.historyTtlMs, now);
+    this.#touch(channelKey, stream);
+    // Keys are inserted in expiry order (one window for all): drop the expired ones from the front.
+    for (const [key, record] of stream.idempotency) {
+      if (record.expiresAt > now) break;
+      stream.idempotency.delete(key);
+    }
     if (options.idempotencyKey !== undefined) {
       stream.idempotency.set(options.idempotencyKey, {
         offset: publication.offset,
@@ -138,10 +152,18 @@ export class MemoryBroker implements Broker {
 
   async subscribe(channelKey: string): Promise<void> {
     this.#subscribed.add(channelKey);
+    // A subscribed stream is never forgotten: keep it out of the idle queues the sweep walks.
+    this.#idleEmpty.delete(channelKey);
+    this.#idlePublished.delete(channelKey);
   }
 
   async unsubscribe(channelKey: string): Promise<void> {
     this.#subscribed.delete(channelKey);
+    const stream = this.#streams.get(channelKey);
+    if (stream) {
+      stream.lastPublishAt = this.#now();
+      this.#touch(channelKey, stream);
+    }
   }
 
   async history(channelKey: string, options: HistoryOptions): Promise<HistorySlice> {
@@ -164,7 +186,7 @@ export class MemoryBroker implements Broker {
   }
 
   async removeHistory(channelKey: string): Promise<void> {
-    this.#streams.delete(channelKey);
+    this.#forget(channelKey);
   }
 
   async close(): Promise<void> {
@@ -188,21 +210,35 @@ export class MemoryBroker implements Broker {
       stream = new MemoryStream();
       stream.lastPublishAt = this.#now();
       this.#streams.set(channelKey, stream);
+      this.#touch(channelKey, stream);
     }
     return stream;
   }
 
-  /** Forgets idle streams and expired idempotency keys, so memory follows traffic, not history. */
+  /** Moves an unsubscribed stream to the back of its idle queue (its activity is now). */
+  #touch(channelKey: string, stream: MemoryStream): void {
+    if (this.#subscribed.has(channelKey)) return;
+    this.#idleEmpty.delete(channelKey);
+    this.#idlePublished.delete(channelKey);
+    (stream.top === 0 ? this.#idleEmpty : this.#idlePublished).set(channelKey, stream);
+  }
+
+  #forget(channelKey: string): void {
+    this.#streams.delete(channelKey);
+    this.#idleEmpty.delete(channelKey);
+    this.#idlePublished.delete(channelKey);
+  }
+
+  /** Forgets streams idle past their limit, oldest first, stopping at the first one still in use. */
   #sweep(): void {
     const now = this.#now();
-    for (const [key, stream] of this.#streams) {
-      const idleLimit = stream.top === 0 ? this.#emptyStreamTtlMs : this.#streamIdleTtlMs;
-      if (now - stream.lastPublishAt > idleLimit && !this.#subscribed.has(key)) {
-        this.#streams.delete(key);
-        continue;
-      }
-      for (const [idempotencyKey, record] of stream.idempotency) {
-        if (record.expiresAt <= now) stream.idempotency.delete(idempotencyKey);
+    for (const [queue, idleLimit] of [
+      [this.#idleEmpty, this.#emptyStreamTtlMs],
+      [this.#idlePublished, this.#streamIdleTtlMs],
+    ] as const) {
+      for (const [key, stream] of queue) {
+        if (now - stream.lastPublishAt <= idleLimit) break;
+        this.#forget(key);
       }
     }
   }

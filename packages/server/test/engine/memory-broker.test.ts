@@ -45,6 +45,24 @@ describe('MemoryBroker specifics', () => {
     await broker.close();
   });
 
+  it('never forgets a stream while a node subscribes to it; it ages from the unsubscribe on', async () => {
+    let now = 0;
+    const broker = new MemoryBroker({ now: () => now, emptyStreamTtlMs: 1_000, streamIdleTtlMs: 1_000, sweepIntervalMs: 10 });
+    await broker.subscribe('o/user:quiet');
+    const { position } = await broker.history('o/user:quiet', { limit: 0 });
+    now = 5_000;
+    await new Promise((r) => setTimeout(r, 30));
+    expect((await broker.history('o/user:quiet', { limit: 0 })).position.epoch).toBe(position.epoch);
+    await broker.unsubscribe('o/user:quiet');
+    now = 5_500;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(broker.streamCount).toBe(1);
+    now = 7_000;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(broker.streamCount).toBe(0);
+    await broker.close();
+  });
+
   it('compacts its log so long-running channels keep bounded memory', async () => {
     const broker = new MemoryBroker();
     for (let i = 1; i <= 20_000; i++) await broker.publish('o/agent:long', String(i), { historySize: 10, historyTtlMs: 60_000 });
