@@ -15,6 +15,19 @@ import { ALL_TARGETS, type Scenario } from './scenario.js';
 
 /** Channel of user n: `user:bench-u<n>`, the private channel only that user may subscribe to. */
 const USER_CHANNEL_PREFIX = `user:${benchUserPrefix(BENCH_ORGANIZATION)}`;
+/**
+ * Source addresses 127.0.0.2 … 127.0.0.254, a fresh one for every load-generator process of
+ * the run. With a source address the kernel binds before connecting, and a bound port stays
+ * taken while its socket sits in TIME_WAIT (60 s, on this side: the clients close first), so
+ * reusing one address for 10,000 + 19,000 connections a minute would run out of its ~28k ports.
+ */
+let nextSourceAddress = 2;
+function sourceAddress(): string {
+  const address = `127.0.0.${nextSourceAddress}`;
+  nextSourceAddress = nextSourceAddress >= 254 ? 2 : nextSourceAddress + 1;
+  return address;
+}
+
 /** A full GC on a server that is still busy may take a while; past this the figure is left out. */
 const GC_TIMEOUT_MS = 30_000;
 
@@ -95,8 +108,7 @@ async function runSize(target: Target, ctx: RunContext, connections: number, tok
           concurrency: Math.max(1, Math.round(settings.perUserConcurrency / processes)),
           deadlineMs,
           plan: { kind: 'own', prefix: USER_CHANNEL_PREFIX, perConnection: 1, indexOffset: offset },
-          // 127.0.0.2, .3, …: each process gets its own ~28k ephemeral ports, and none collide with other scenarios' sockets in TIME_WAIT.
-          localAddress: `127.0.0.${2 + i}`,
+          localAddress: sourceAddress(),
           originWallMs,
         });
       }),
@@ -199,7 +211,7 @@ export const oneChannelPerUserScenario: Scenario<PerUserResult> = {
       (s) => String(s.connections),
       (s) =>
         `${number}. One channel per user: ${formatNumber(s.connections)} connections, each opening and subscribing to its own user:<id> ` +
-        `(own token; baselines: own room), ${settings.perUserConcurrency} in flight over ${s.loadProcesses} load-generator processes, bound ${settings.perUserTimeoutSeconds} s`,
+        `(own token; baselines: own room), ${settings.perUserConcurrency} in flight over ${s.loadProcesses} load-generator processes (own source addresses), bound ${settings.perUserTimeoutSeconds} s`,
       metrics,
     );
     for (const t of targets) {
