@@ -4,6 +4,9 @@ import { Histogram } from './histogram.js';
 import type { ChurnResult } from './ipc-protocol.js';
 import type { SubscriptionPlan } from './subscription-plan.js';
 
+/** After the schedule ends, cycles still in flight get this long; those unfinished then are counted, not awaited (a stalled server would hold the run forever). */
+const DRAIN_TIMEOUT_MS = 10_000;
+
 /**
  * Subscription churn at a fixed rate (open loop): cycle j unsubscribes connection
  * (j mod n)'s channel number ⌊j / n⌋ mod perConnection and subscribes it again, so
@@ -71,7 +74,16 @@ export async function runChurn(
     const timer = setInterval(tick, 1);
     tick();
   });
-  // Let the cycles in flight finish (bounded by the IPC request timeout).
-  if (inFlight > 0) await new Promise<void>((resolve) => (allSettled = resolve));
-  return { due, completed, failed, skipped, errors, elapsedMs: performance.now() - t0, latency: latency.serialize() };
+  // Let the cycles in flight finish, for a bounded time.
+  if (inFlight > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      allSettled = resolve;
+      timer = setTimeout(resolve, DRAIN_TIMEOUT_MS);
+    });
+    clearTimeout(timer);
+  }
+  const unfinished = inFlight;
+  if (unfinished > 0) errors[`unfinished ${DRAIN_TIMEOUT_MS / 1000} s after the end`] = unfinished;
+  return { due, completed, failed, skipped, unfinished, errors, elapsedMs: performance.now() - t0, latency: latency.serialize() };
 }

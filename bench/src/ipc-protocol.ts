@@ -131,11 +131,13 @@ export interface PublishThroughputResult {
 export interface ChurnResult {
   /** Cycles due by the schedule. */
   due: number;
-  /** Unsubscribe + subscribe cycles that completed. */
+  /** Unsubscribe + subscribe cycles that completed (a failed or unfinished cycle is not counted). */
   completed: number;
   failed: number;
   /** Due but not started: `maxInFlight` cycles were already waiting. */
   skipped: number;
+  /** Still waiting for a reply 10 s after the schedule ended (churn-runner.ts). */
+  unfinished: number;
   errors: Record<string, number>;
   elapsedMs: number;
   /** One cycle (unsubscribe → reply → subscribe → reply), µs. */

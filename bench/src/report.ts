@@ -82,6 +82,8 @@ export function sectionsByPart<R, P>(
   key: (part: P) => string,
   heading: (part: P) => string,
   metrics: readonly Metric<P>[],
+  /** Printed above the failures when no target has figures. */
+  headingWithoutParts: string,
 ): string[] {
   const keys: string[] = [];
   const headings = new Map<string, string>();
@@ -96,7 +98,7 @@ export function sectionsByPart<R, P>(
       }
     }
   }
-  const out: string[] = [];
+  const out: string[] = keys.length === 0 ? [headingWithoutParts] : [];
   for (const k of keys) {
     const perTarget: TargetOutcomes<P> = {};
     for (const t of targets) {

@@ -133,5 +133,6 @@ export const fanoutScenario: Scenario<FanoutResult> = {
         return `${number}. Fan-out: ${formatNumber(settings.subscribers)} subscribers on one channel, ${settings.payloadBytes} B payload — ${describe}`;
       },
       fanoutPhaseMetrics,
+      `${number}. Fan-out: ${formatNumber(settings.subscribers)} subscribers on one channel`,
     ).join('\n'),
 };

@@ -213,6 +213,7 @@ export const oneChannelPerUserScenario: Scenario<PerUserResult> = {
         `${number}. One channel per user: ${formatNumber(s.connections)} connections, each opening and subscribing to its own user:<id> ` +
         `(own token; baselines: own room), ${settings.perUserConcurrency} in flight over ${s.loadProcesses} load-generator processes (own source addresses), bound ${settings.perUserTimeoutSeconds} s`,
       metrics,
+      `${number}. One channel per user: N = ${settings.perUserCounts.join(', ')}`,
     );
     for (const t of targets) {
       const outcome = outcomes[t];
