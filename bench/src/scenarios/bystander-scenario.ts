@@ -121,6 +121,9 @@ function phaseReport(
   };
 }
 
+/** A summary with samples in it ('—' rather than 0 when nothing was answered). */
+const sampled = (summary: HistogramSummary | undefined) => (summary && summary.count > 0 ? summary : undefined);
+
 const metrics: Metric<BystanderPhaseReport>[] = [
   {
     label: "tenant's subscriptions held",
@@ -131,9 +134,9 @@ const metrics: Metric<BystanderPhaseReport>[] = [
     text: (r) => `${formatNumber(r.subscriptionsHeld)}/${formatNumber(r.subscriptionsWanted)}`,
   },
   { label: 'bystander pings answered / sent', better: '', decimals: 0, noRatio: true, value: (r) => r.pingsAnswered, text: (r) => `${formatNumber(r.pingsAnswered)}/${formatNumber(r.pingsSent)}` },
-  { label: 'bystander ping p50 (ms)', better: 'lower', decimals: 2, value: (r) => r.pingMs.p50 },
-  { label: 'bystander ping p99 (ms)', better: 'lower', decimals: 2, value: (r) => r.pingMs.p99 },
-  { label: 'bystander ping max (ms)', better: 'lower', decimals: 2, value: (r) => r.pingMs.max },
+  { label: 'bystander ping p50 (ms)', better: 'lower', decimals: 2, value: (r) => sampled(r.pingMs)?.p50 },
+  { label: 'bystander ping p99 (ms)', better: 'lower', decimals: 2, value: (r) => sampled(r.pingMs)?.p99 },
+  { label: 'bystander ping max (ms)', better: 'lower', decimals: 2, value: (r) => sampled(r.pingMs)?.max },
   { label: 'churn cycles done (/s)', better: 'higher', decimals: 0, value: (r) => r.churn?.cyclesPerSecond },
   {
     label: 'churn cycles failed / skipped / unfinished',
@@ -143,7 +146,7 @@ const metrics: Metric<BystanderPhaseReport>[] = [
     value: (r) => r.churn?.failed,
     text: (r) => (r.churn ? `${formatNumber(r.churn.failed)} / ${formatNumber(r.churn.skipped)} / ${formatNumber(r.churn.unfinished)}` : '—'),
   },
-  { label: 'churn cycle p99 (ms)', better: 'lower', decimals: 2, value: (r) => r.churn?.cycleMs.p99 },
+  { label: 'churn cycle p99 (ms)', better: 'lower', decimals: 2, value: (r) => sampled(r.churn?.cycleMs)?.p99 },
   { label: 'server CPU (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
   { label: 'load-gen CPU (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
   { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
@@ -172,8 +175,13 @@ export const bystanderScenario: Scenario<BystanderResult> = {
     );
     for (const t of targets) {
       const outcome = outcomes[t];
-      if (outcome?.ok && outcome.result.subscriptionsHeld < outcome.result.subscriptionsWanted) {
+      if (!outcome?.ok) continue;
+      if (outcome.result.subscriptionsHeld < outcome.result.subscriptionsWanted) {
         out.push(`  ${TARGETS[t].label}: the tenant's subscribe failed on some connections: ${JSON.stringify(outcome.result.subscribeErrors)}`);
+      }
+      for (const p of outcome.result.phases) {
+        if (p.pingsLost > 0) out.push(`  ${TARGETS[t].label}, ${p.phase}: ${formatNumber(p.pingsLost)} pings lost: ${JSON.stringify(p.pingErrors)}`);
+        if (p.churn && Object.keys(p.churn.errors).length > 0) out.push(`  ${TARGETS[t].label}, ${p.phase}: churn: ${JSON.stringify(p.churn.errors)}`);
       }
     }
     return out.join('\n');
