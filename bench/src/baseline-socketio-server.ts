@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Baseline 2: a minimal Socket.IO server (WebSocket transport only, no compression). A
- * `subscribe` joins rooms; a `publish` is acknowledged and broadcast to the room with
- * `io.to(channel).emit` (Socket.IO encodes a broadcast once and writes the same packet to
- * every socket). The event object has APIX's `event` frame shape. No authentication.
+ * `subscribe` joins rooms and `unsubscribe` leaves them; a `publish` is acknowledged and
+ * broadcast to the room with `io.to(channel).emit` (Socket.IO encodes a broadcast once and
+ * writes the same packet to every socket). The event object has APIX's `event` frame shape.
+ * `heartbeat.ping` is acknowledged at once. No authentication.
  *
  * Env: PORT, HOST (default 127.0.0.1).
  */
@@ -33,6 +34,14 @@ io.on('connection', (socket) => {
     ack({
       subscriptions: request.channels.map((channel) => ({ channel, position: { offset: offsets.get(channel) ?? 0, epoch } })),
     });
+  });
+  socket.on('unsubscribe', (request: { channels: string[] }, ack: (result: unknown) => void) => {
+    for (const channel of request.channels) void socket.leave(channel);
+    ack({ channels: request.channels });
+  });
+  // The bystander scenario's application-level round trip (APIX's heartbeat.ping → heartbeat.pong).
+  socket.on('heartbeat.ping', (request: { ts?: number }, ack: (result: unknown) => void) => {
+    ack({ type: 'heartbeat.pong', ts: request.ts, serverTime: Date.now() });
   });
   socket.on('publish', (request: PublishRequest, ack: (result: unknown) => void) => {
     const offset = (offsets.get(request.channel) ?? 0) + 1;

@@ -73,6 +73,14 @@ http.on('upgrade', (request, socket, head) => {
           for (const state of states) ws.send(JSON.stringify({ type: 'subscription.added', ...state }));
           return;
         }
+        case 'unsubscribe': {
+          const names = frame.channels ?? [];
+          for (const name of names) {
+            channels.get(name)?.subscribers.delete(ws);
+            joined.delete(name);
+          }
+          return reply({ channels: names });
+        }
         case 'publish': {
           const name = frame.channel!;
           const channel = channelOf(name);

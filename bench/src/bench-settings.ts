@@ -1,18 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import type { TargetId } from './targets.js';
+import { TARGET_IDS, type TargetId } from './targets.js';
 
-export type ScenarioId = 'connections' | 'fanout' | 'publish';
-
-/** Everything a run can be told, from `--flag=value` arguments or BENCH_* environment variables. */
+/** Everything a run can be told, from `--flag=value` / `--flag value` arguments or BENCH_* environment variables. */
 export interface BenchSettings {
-  targets: TargetId[];
-  scenarios: ScenarioId[];
-  /** Scenario 1 */
+  /** Only these targets; unset: each scenario's own list. */
+  targets: TargetId[] | undefined;
+  /** Scenario ids, in the order they run (`--only` is the same flag). */
+  scenarios: string[];
+  /** connections */
   connections: number;
   connectConcurrency: number;
   /** Wait after the last connection before reading the server's RSS. */
   settleMs: number;
-  /** Scenario 2 */
+  /** fanout */
   subscribers: number;
   /** Open-loop publication rates (events/s), one phase each. */
   fanoutRates: number[];
@@ -21,16 +21,38 @@ export interface BenchSettings {
   maxWindow: number;
   maxSeconds: number;
   payloadBytes: number;
-  /** Scenario 3 */
+  /** publish */
   publishWindow: number;
   publishSeconds: number;
+  /** one-channel-per-user: one table per N. */
+  perUserCounts: number[];
+  perUserConcurrency: number;
+  /** The bound on connect + subscribe of all N: past it, the server has collapsed. */
+  perUserTimeoutSeconds: number;
+  /** Load-generator processes (each from its own source address 127.0.0.x). */
+  perUserLoadProcesses: number;
+  /** many-channels */
+  manyChannels: number;
+  manyRate: number;
+  manySeconds: number;
+  manyPublishers: number;
+  /** bystander: the other tenant's connections × channels each, phase length, churn cycles/s, ping interval. */
+  bystanderConnections: number;
+  bystanderChannelsPerConnection: number;
+  bystanderSeconds: number;
+  churnRate: number;
+  pingIntervalMs: number;
+  /** idle-rss: how long after ready the RSS is read. */
+  idleSeconds: number;
   /** Where the JSON results go. */
   resultsDir: string;
 }
 
+export const ALL_SCENARIOS = 'all';
+
 const DEFAULTS: BenchSettings = {
-  targets: ['apix', 'ws', 'socketio'],
-  scenarios: ['connections', 'fanout', 'publish'],
+  targets: undefined,
+  scenarios: [ALL_SCENARIOS],
   connections: 10_000,
   connectConcurrency: 200,
   settleMs: 2_000,
@@ -42,13 +64,30 @@ const DEFAULTS: BenchSettings = {
   payloadBytes: 128,
   publishWindow: 64,
   publishSeconds: 5,
+  perUserCounts: [10_000, 19_000],
+  perUserConcurrency: 200,
+  perUserTimeoutSeconds: 60,
+  perUserLoadProcesses: 2,
+  manyChannels: 1_000,
+  manyRate: 10_000,
+  manySeconds: 10,
+  manyPublishers: 10,
+  bystanderConnections: 100,
+  bystanderChannelsPerConnection: 100,
+  bystanderSeconds: 10,
+  churnRate: 1_000,
+  pingIntervalMs: 10,
+  idleSeconds: 10,
   resultsDir: fileURLToPath(new URL('../results', import.meta.url)),
 };
 
+type Kind = 'int' | 'ints' | 'list' | 'string';
+
 /** flag name (kebab-case) → env name → setting */
-const SPEC: Record<string, { env: string; key: keyof BenchSettings; kind: 'int' | 'ints' | 'list' | 'string' }> = {
+const SPEC: Record<string, { env: string; key: keyof BenchSettings; kind: Kind }> = {
   targets: { env: 'BENCH_TARGETS', key: 'targets', kind: 'list' },
   scenarios: { env: 'BENCH_SCENARIOS', key: 'scenarios', kind: 'list' },
+  only: { env: 'BENCH_ONLY', key: 'scenarios', kind: 'list' },
   connections: { env: 'BENCH_CONNECTIONS', key: 'connections', kind: 'int' },
   'connect-concurrency': { env: 'BENCH_CONNECT_CONCURRENCY', key: 'connectConcurrency', kind: 'int' },
   'settle-ms': { env: 'BENCH_SETTLE_MS', key: 'settleMs', kind: 'int' },
@@ -60,28 +99,72 @@ const SPEC: Record<string, { env: string; key: keyof BenchSettings; kind: 'int' 
   'payload-bytes': { env: 'BENCH_PAYLOAD_BYTES', key: 'payloadBytes', kind: 'int' },
   'publish-window': { env: 'BENCH_PUBLISH_WINDOW', key: 'publishWindow', kind: 'int' },
   'publish-seconds': { env: 'BENCH_PUBLISH_SECONDS', key: 'publishSeconds', kind: 'int' },
+  'per-user-counts': { env: 'BENCH_PER_USER_COUNTS', key: 'perUserCounts', kind: 'ints' },
+  'per-user-concurrency': { env: 'BENCH_PER_USER_CONCURRENCY', key: 'perUserConcurrency', kind: 'int' },
+  'per-user-timeout-seconds': { env: 'BENCH_PER_USER_TIMEOUT_SECONDS', key: 'perUserTimeoutSeconds', kind: 'int' },
+  'per-user-load-processes': { env: 'BENCH_PER_USER_LOAD_PROCESSES', key: 'perUserLoadProcesses', kind: 'int' },
+  'many-channels': { env: 'BENCH_MANY_CHANNELS', key: 'manyChannels', kind: 'int' },
+  'many-rate': { env: 'BENCH_MANY_RATE', key: 'manyRate', kind: 'int' },
+  'many-seconds': { env: 'BENCH_MANY_SECONDS', key: 'manySeconds', kind: 'int' },
+  'many-publishers': { env: 'BENCH_MANY_PUBLISHERS', key: 'manyPublishers', kind: 'int' },
+  'bystander-connections': { env: 'BENCH_BYSTANDER_CONNECTIONS', key: 'bystanderConnections', kind: 'int' },
+  'bystander-channels-per-connection': { env: 'BENCH_BYSTANDER_CHANNELS_PER_CONNECTION', key: 'bystanderChannelsPerConnection', kind: 'int' },
+  'bystander-seconds': { env: 'BENCH_BYSTANDER_SECONDS', key: 'bystanderSeconds', kind: 'int' },
+  'churn-rate': { env: 'BENCH_CHURN_RATE', key: 'churnRate', kind: 'int' },
+  'ping-interval-ms': { env: 'BENCH_PING_INTERVAL_MS', key: 'pingIntervalMs', kind: 'int' },
+  'idle-seconds': { env: 'BENCH_IDLE_SECONDS', key: 'idleSeconds', kind: 'int' },
   'results-dir': { env: 'BENCH_RESULTS_DIR', key: 'resultsDir', kind: 'string' },
 };
 
-const KNOWN_TARGETS: readonly string[] = ['apix', 'ws', 'socketio'];
-const KNOWN_SCENARIOS: readonly string[] = ['connections', 'fanout', 'publish'];
+/** Settings that must be at least 1 (a zero would divide by zero or run nothing). */
+const POSITIVE: ReadonlyArray<keyof BenchSettings> = [
+  'perUserConcurrency',
+  'perUserTimeoutSeconds',
+  'perUserLoadProcesses',
+  'manyChannels',
+  'manyRate',
+  'manySeconds',
+  'manyPublishers',
+  'bystanderConnections',
+  'bystanderChannelsPerConnection',
+  'bystanderSeconds',
+  'pingIntervalMs',
+];
 
-export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): BenchSettings {
+/** One scenario as `--help` lists it. */
+export interface ScenarioListing {
+  readonly id: string;
+  readonly summary: string;
+}
+
+/** `scenarios`: every scenario run-all knows, in its default order. */
+export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv, scenarios: readonly ScenarioListing[]): BenchSettings {
   const settings: BenchSettings = { ...DEFAULTS };
   const raw = new Map<string, string>();
   for (const [flag, spec] of Object.entries(SPEC)) {
     const value = env[spec.env];
-    if (value !== undefined && value !== '') raw.set(flag, value);
+    if (value !== undefined && value !== '') raw.set(spec.key, `${flag}=${value}`);
   }
-  for (const arg of argv) {
-    if (arg === '--help' || arg === '-h') throw new UsageError(usage(), 0);
-    const match = /^--([a-z-]+)=(.*)$/.exec(arg);
-    if (!match || !SPEC[match[1]!]) throw new UsageError(`unknown argument ${arg}\n\n${usage()}`);
-    raw.set(match[1]!, match[2]!);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') throw new UsageError(usage(scenarios), 0);
+    // --flag=value, or --flag value
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match || !SPEC[match[1]!]) throw new UsageError(`unknown argument ${arg}\n\n${usage(scenarios)}`);
+    let value = match[2];
+    if (value === undefined) {
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`--${match[1]} needs a value`);
+      i += 1;
+    }
+    raw.set(SPEC[match[1]!]!.key, `${match[1]}=${value}`);
   }
-  for (const [flag, value] of raw) {
+  const target = settings as unknown as Record<string, unknown>;
+  for (const entry of raw.values()) {
+    const eq = entry.indexOf('=');
+    const flag = entry.slice(0, eq);
+    const value = entry.slice(eq + 1);
     const spec = SPEC[flag]!;
-    const target = settings as unknown as Record<string, unknown>;
     switch (spec.kind) {
       case 'int': {
         const n = Number(value);
@@ -91,7 +174,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
       }
       case 'ints': {
         const list = value.split(',').filter(Boolean).map(Number);
-        if (list.some((n) => !Number.isFinite(n) || n <= 0)) throw new UsageError(`--${flag} (${spec.env}) must be positive numbers, got "${value}"`);
+        if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n <= 0)) throw new UsageError(`--${flag} (${spec.env}) must be positive numbers, got "${value}"`);
         target[spec.key] = list;
         break;
       }
@@ -103,8 +186,11 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
         break;
     }
   }
-  for (const t of settings.targets) if (!KNOWN_TARGETS.includes(t)) throw new UsageError(`unknown target "${t}" (apix, ws, socketio)`);
-  for (const s of settings.scenarios) if (!KNOWN_SCENARIOS.includes(s)) throw new UsageError(`unknown scenario "${s}" (connections, fanout, publish)`);
+  for (const key of POSITIVE) if ((settings[key] as number) < 1) throw new UsageError(`${key} must be at least 1`);
+  for (const t of settings.targets ?? []) if (!TARGET_IDS.includes(t)) throw new UsageError(`unknown target "${t}" (${TARGET_IDS.join(', ')})`);
+  const known = scenarios.map((s) => s.id);
+  if (settings.scenarios.includes(ALL_SCENARIOS)) settings.scenarios = [...known];
+  for (const s of settings.scenarios) if (!known.includes(s)) throw new UsageError(`unknown scenario "${s}" (${known.join(', ')})`);
   return settings;
 }
 
@@ -117,10 +203,20 @@ export class UsageError extends Error {
   }
 }
 
-function usage(): string {
+function usage(scenarios: readonly ScenarioListing[]): string {
   const lines = Object.entries(SPEC).map(([flag, spec]) => {
     const def = DEFAULTS[spec.key];
-    return `  --${flag}=…`.padEnd(26) + `${spec.env}`.padEnd(28) + `default ${Array.isArray(def) ? def.join(',') : String(def)}`;
+    const shown = def === undefined ? "each scenario's own" : Array.isArray(def) ? def.join(',') : String(def);
+    return `  --${flag}=…`.padEnd(40) + `${spec.env}`.padEnd(42) + `default ${shown}`;
   });
-  return ['usage: npm run bench -- [--flag=value …]   (or set the environment variable)', ...lines].join('\n');
+  return [
+    'usage: npm run bench -- [--flag=value | --flag value …]   (or set the environment variable)',
+    '',
+    'scenarios (--only / --scenarios, comma-separated; default: all, in this order):',
+    ...scenarios.map((s) => `  ${s.id.padEnd(22)} ${s.summary}`),
+    '',
+    `targets (--targets, comma-separated): ${TARGET_IDS.join(', ')}; apix-pg runs on a throwaway database made with createdb (or BENCH_DATABASE_URL)`,
+    '',
+    ...lines,
+  ].join('\n');
 }

@@ -5,19 +5,22 @@ import { Histogram } from './histogram.js';
 import type { FanoutPhaseResult, FanoutPhaseSpec } from './ipc-protocol.js';
 
 /**
- * Runs fan-out phases: one publisher connection and N subscribers, all in this process, so
- * the publisher can see when a publication has reached every subscriber (the closed-loop
+ * Runs fan-out phases: publisher connections and subscribers, all in this process, so the
+ * publisher side can see when a publication has reached every receiver (the closed-loop
  * mode needs that). Subscribers record publish → deliver latency from the payload's
  * `sentAt` into a histogram; memory does not grow with the number of events.
+ *
+ * `receivers` is how many subscribers one publication reaches: all of them when they share
+ * one channel (fan-out), one when every subscriber has a channel of its own (many channels).
  */
 export class FanoutPhaseRunner {
-  readonly #subscribers: number;
+  readonly #receivers: number;
   #phase: PhaseState | undefined;
   /** Deliveries that belong to no running phase (stragglers). */
   stray = 0;
 
-  constructor(subscribers: number) {
-    this.#subscribers = subscribers;
+  constructor(receivers: number) {
+    this.#receivers = receivers;
   }
 
   /** The subscribers' `onPayload`. */
@@ -31,7 +34,7 @@ export class FanoutPhaseRunner {
     phase.latency.record((now - payload.sentAt) * 1000);
     phase.delivered += 1;
     phase.lastDeliveryAt = now;
-    const left = (phase.remaining.get(payload.seq) ?? this.#subscribers) - 1;
+    const left = (phase.remaining.get(payload.seq) ?? this.#receivers) - 1;
     if (left > 0) {
       phase.remaining.set(payload.seq, left);
       return;
@@ -42,7 +45,9 @@ export class FanoutPhaseRunner {
     phase.onCompleted?.();
   };
 
-  async run(publisher: BenchClient, spec: FanoutPhaseSpec): Promise<FanoutPhaseResult> {
+  async run(publishers: readonly BenchClient[], spec: FanoutPhaseSpec): Promise<FanoutPhaseResult> {
+    if (publishers.length === 0) throw new Error('no publisher connection');
+    if (spec.channels.length === 0) throw new Error('no channel to publish to');
     const phase: PhaseState = {
       name: spec.phase,
       latency: new Histogram(),
@@ -58,8 +63,11 @@ export class FanoutPhaseRunner {
     let acked = 0;
     let publishErrors = 0;
     const publishOne = () => {
+      const n = published;
       published += 1;
-      publisher.publish(spec.channel, BENCH_EVENT_TYPE, makePayload(spec.phase, published, wallNow(), spec.payloadBytes)).then(
+      const publisher = publishers[n % publishers.length]!;
+      const channel = spec.channels[n % spec.channels.length]!;
+      publisher.publish(channel, BENCH_EVENT_TYPE, makePayload(spec.phase, published, wallNow(), spec.payloadBytes)).then(
         () => void (acked += 1),
         () => void (publishErrors += 1),
       );
@@ -95,7 +103,7 @@ export class FanoutPhaseRunner {
     }
     const publishEndedAt = wallNow();
 
-    // Drain: wait until every publication reached every subscriber, or progress stops.
+    // Drain: wait until every publication reached every receiver, or progress stops.
     phase.progressAt = performance.now();
     let lastCount = -1;
     while (phase.completed + publishErrors < published) {
@@ -109,11 +117,11 @@ export class FanoutPhaseRunner {
     return {
       phase: spec.phase,
       mode: spec.mode,
-      subscribers: this.#subscribers,
+      subscribers: this.#receivers,
       published,
       acked,
       publishErrors,
-      expected: published * this.#subscribers,
+      expected: published * this.#receivers,
       delivered: phase.delivered,
       publishStartedAt,
       publishEndedAt,
@@ -131,7 +139,7 @@ interface PhaseState {
   completed: number;
   lastDeliveryAt: number;
   progressAt: number;
-  /** seq → subscribers still to receive it. */
+  /** seq → receivers still to receive it. */
   readonly remaining: Map<number, number>;
   onCompleted: (() => void) | undefined;
 }

@@ -1,14 +1,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type {
+  ChurnResult,
   ConnectResult,
+  ConnectSubscribeResult,
   FanoutPhaseResult,
   FanoutPhaseSpec,
   LoadCommand,
   LoadResponse,
+  PingPhaseResult,
   PublishThroughputResult,
   SubscribeResult,
 } from './ipc-protocol.js';
+import type { SubscriptionPlan } from './subscription-plan.js';
 
 const SCRIPT = fileURLToPath(new URL('./load-generator.js', import.meta.url));
 /** No command may take longer: a stuck run fails and its processes are stopped instead of hanging. */
@@ -47,8 +51,14 @@ export class LoadGeneratorProcess {
     return this.#request({ cmd: 'connect', ...command }) as Promise<ConnectResult>;
   }
 
-  subscribe(channel: string, skip: number, concurrency: number): Promise<SubscribeResult> {
-    return this.#request({ cmd: 'subscribe', channel, skip, concurrency }) as Promise<SubscribeResult>;
+  connectAndSubscribe(command: Omit<Extract<LoadCommand, { cmd: 'connect-subscribe' }>, 'cmd'>): Promise<ConnectSubscribeResult> {
+    // The command ends by its own deadline; the margin covers tearing down what it left.
+    return this.#request({ cmd: 'connect-subscribe', ...command }, command.deadlineMs + REQUEST_TIMEOUT_MS) as Promise<ConnectSubscribeResult>;
+  }
+
+  /** Subscribes every connection but the first `skip` (the publishers) according to `plan`. */
+  subscribe(plan: SubscriptionPlan, skip: number, concurrency: number): Promise<SubscribeResult> {
+    return this.#request({ cmd: 'subscribe', plan, skip, concurrency }) as Promise<SubscribeResult>;
   }
 
   fanoutPhase(spec: FanoutPhaseSpec): Promise<FanoutPhaseResult> {
@@ -57,6 +67,15 @@ export class LoadGeneratorProcess {
 
   publishThroughput(channel: string, window: number, durationMs: number, payloadBytes: number): Promise<PublishThroughputResult> {
     return this.#request({ cmd: 'publish-throughput', channel, window, durationMs, payloadBytes }) as Promise<PublishThroughputResult>;
+  }
+
+  churn(command: Omit<Extract<LoadCommand, { cmd: 'churn' }>, 'cmd'>): Promise<ChurnResult> {
+    return this.#request({ cmd: 'churn', ...command }) as Promise<ChurnResult>;
+  }
+
+  /** Round trips on the process's first connection. */
+  pingPhase(intervalMs: number, durationMs: number, timeoutMs: number): Promise<PingPhaseResult> {
+    return this.#request({ cmd: 'ping-phase', intervalMs, durationMs, timeoutMs }) as Promise<PingPhaseResult>;
   }
 
   /** Drops every connection, then ends the process. */

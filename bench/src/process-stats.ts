@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second for /proc/<pid>/stat times (USER_HZ; 100 on every mainstream Linux). */
 const CLOCK_TICKS = 100;
@@ -9,6 +9,27 @@ export function readRssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (!match) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** A process and everything it started (children, grandchildren…), found through the parent pids in /proc. */
+export function processTree(rootPid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const tree = [rootPid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
 }
 
 /** User + system CPU time a process has used so far, in milliseconds. */
@@ -39,9 +60,13 @@ export class CpuMeter {
 
   /** CPU use since `start()` as a percentage of one core. */
   stop(): number {
-    const cpu = readCpuMs(this.#pid) - this.#cpuMs;
-    const wall = performance.now() - this.#wallMs;
-    return wall > 0 ? (cpu / wall) * 100 : 0;
+    const { cpuMs, wallMs } = this.read();
+    return wallMs > 0 ? (cpuMs / wallMs) * 100 : 0;
+  }
+
+  /** CPU time used and wall time passed since `start()`, in ms. */
+  read(): { cpuMs: number; wallMs: number } {
+    return { cpuMs: readCpuMs(this.#pid) - this.#cpuMs, wallMs: performance.now() - this.#wallMs };
   }
 }
 
@@ -55,36 +80,50 @@ export function readMachineBusyMs(): number {
 export interface CpuShares {
   /** % of one core (200 % = both cores of a 2-core machine). */
   serverCpuPercent: number;
+  /** All load-generator processes together. */
   loadCpuPercent: number;
   /** Everything else on the machine meanwhile (other work, kernel threads): the noise indicator. */
   otherCpuPercent: number;
+  /** CPU time the server used over the interval, ms (for per-operation costs). */
+  serverCpuMs: number;
+  /** The interval, ms. */
+  wallMs: number;
 }
 
-/** CPU use of the server, the load generator and everything else, between `start()` and `stop()`. */
+/** CPU use of the server, the load generator(s) and everything else, between `start()` and `stop()`. */
 export class CpuSharesMeter {
   readonly #server: CpuMeter;
-  readonly #load: CpuMeter;
+  readonly #loads: CpuMeter[];
   #machineMs = 0;
   #wallMs = 0;
 
-  constructor(serverPid: number, loadPid: number) {
+  constructor(serverPid: number, loadPids: number | readonly number[]) {
     this.#server = new CpuMeter(serverPid);
-    this.#load = new CpuMeter(loadPid);
+    this.#loads = (typeof loadPids === 'number' ? [loadPids] : loadPids).map((pid) => new CpuMeter(pid));
   }
 
   start(): this {
     this.#server.start();
-    this.#load.start();
+    for (const load of this.#loads) load.start();
     this.#machineMs = readMachineBusyMs();
     this.#wallMs = performance.now();
     return this;
   }
 
   stop(): CpuShares {
-    const serverCpuPercent = this.#server.stop();
-    const loadCpuPercent = this.#load.stop();
+    const server = this.#server.read();
+    const loadCpuMs = this.#loads.reduce((sum, load) => sum + load.read().cpuMs, 0);
     const wall = performance.now() - this.#wallMs;
-    const machine = wall > 0 ? ((readMachineBusyMs() - this.#machineMs) / wall) * 100 : 0;
-    return { serverCpuPercent, loadCpuPercent, otherCpuPercent: Math.max(0, machine - serverCpuPercent - loadCpuPercent) };
+    const percent = (ms: number) => (wall > 0 ? (ms / wall) * 100 : 0);
+    const serverCpuPercent = percent(server.cpuMs);
+    const loadCpuPercent = percent(loadCpuMs);
+    const machine = percent(readMachineBusyMs() - this.#machineMs);
+    return {
+      serverCpuPercent,
+      loadCpuPercent,
+      otherCpuPercent: Math.max(0, machine - serverCpuPercent - loadCpuPercent),
+      serverCpuMs: server.cpuMs,
+      wallMs: wall,
+    };
   }
 }

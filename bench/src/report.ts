@@ -1,11 +1,11 @@
-import type { Outcome, RunResults } from './run-results.js';
-import type { ConnectionsResult } from './scenarios/connections-scenario.js';
-import type { FanoutPhaseReport, FanoutResult } from './scenarios/fanout-scenario.js';
-import type { PublishResult } from './scenarios/publish-scenario.js';
+import type { BenchSettings } from './bench-settings.js';
+import type { RunResults, TargetOutcomes } from './run-results.js';
+import type { AnyScenario } from './scenarios/scenario.js';
 import { TARGETS, type TargetId } from './targets.js';
 import { formatNumber, textTable } from './text-table.js';
 
-interface Metric<T> {
+/** One row of a scenario's table. */
+export interface Metric<T> {
   label: string;
   /** Which way is better, printed so the ratio reads unambiguously. */
   better: 'higher' | 'lower' | '';
@@ -17,103 +17,32 @@ interface Metric<T> {
   noRatio?: boolean;
 }
 
-const MB = 1024 * 1024;
+export const MB = 1024 * 1024;
 
-const connectionMetrics: Metric<ConnectionsResult>[] = [
-  { label: 'connections open', better: '', decimals: 0, noRatio: true, value: (r) => r.opened, text: (r) => `${formatNumber(r.opened)}/${formatNumber(r.requested)}` },
-  { label: 'connect rate (conn/s)', better: 'higher', decimals: 0, value: (r) => r.connectRate },
-  { label: 'connect latency p50 (ms)', better: 'lower', decimals: 1, value: (r) => r.connectLatencyMs.p50 },
-  { label: 'connect latency p99 (ms)', better: 'lower', decimals: 1, value: (r) => r.connectLatencyMs.p99 },
-  { label: 'server RSS idle (MB)', better: '', decimals: 1, value: (r) => r.serverRssBeforeBytes / MB },
-  { label: 'server RSS with N open (MB)', better: '', decimals: 1, value: (r) => r.serverRssAfterBytes / MB },
-  { label: 'server RSS per connection (KB)', better: 'lower', decimals: 1, value: (r) => r.serverRssPerConnectionBytes / 1024 },
-  { label: '  … after full GC (KB)', better: 'lower', decimals: 1, value: (r) => r.serverRssPerConnectionAfterGcBytes / 1024 },
-  { label: '  … of which JS heap (KB)', better: 'lower', decimals: 1, value: (r) => r.serverHeapPerConnectionBytes / 1024 },
-  { label: 'server CPU while connecting (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
-  { label: 'load-gen CPU while connecting (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
-  { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
-];
-
-const phaseMetrics: Metric<FanoutPhaseReport>[] = [
-  { label: 'delivered (msg/s)', better: 'higher', decimals: 0, value: (r) => r.deliveredPerSecond },
-  { label: 'publications fully delivered (/s)', better: 'higher', decimals: 1, value: (r) => r.publicationsPerSecond },
-  { label: 'delivered / expected', better: '', decimals: 0, noRatio: true, value: (r) => r.delivered, text: (r) => `${formatNumber(r.delivered)}/${formatNumber(r.expected)}` },
-  { label: 'latency p50 (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.p50 },
-  { label: 'latency p99 (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.p99 },
-  { label: 'latency p99.9 (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.p999 },
-  { label: 'latency max (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.max },
-  { label: 'server CPU (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
-  { label: 'load-gen CPU (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
-  { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
-];
-
-const publishMetrics: Metric<PublishResult>[] = [
-  { label: 'acked publishes (/s)', better: 'higher', decimals: 0, value: (r) => r.ackedPerSecond },
-  { label: 'ack latency p50 (ms)', better: 'lower', decimals: 2, value: (r) => r.ackLatencyMs.p50 },
-  { label: 'ack latency p99 (ms)', better: 'lower', decimals: 2, value: (r) => r.ackLatencyMs.p99 },
-  { label: 'errors', better: 'lower', decimals: 0, value: (r) => r.errors },
-  { label: 'server CPU (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
-  { label: 'load-gen CPU (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
-  { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
-];
-
-/** The whole run as text: one table per scenario (per phase for fan-out), with APIX / baseline ratios. */
-export function renderReport(run: RunResults): string {
-  const targets = run.targets;
-  const out: string[] = [];
-  const { settings, results } = run;
-  out.push(
+/** The whole run as text: a header, then each scenario's tables in the order they ran. */
+export function renderReport(run: RunResults, scenarios: readonly AnyScenario[]): string {
+  const out: string[] = [
     `APIX benchmarks — ${run.startedAt}, ${run.machine.cpus} × ${run.machine.cpuModel}, Node ${run.machine.node}, ${formatNumber(run.durationMs / 1000, 0)} s`,
     `Load average (1 min) at start ${run.loadAverage.start.toFixed(2)}, at end ${run.loadAverage.end.toFixed(2)}: anything else running on the machine skews the figures.`,
     'Ratios are APIX / baseline: above 1 means APIX has more of the figure (good for "higher", bad for "lower").',
-  );
-
-  if (run.scenarios.includes('connections')) {
-    out.push('', `1. Connections: ${formatNumber(settings.connections)} concurrent, ${settings.connectConcurrency} handshakes in flight (APIX: bearer token at upgrade)`);
-    out.push(section(targets, results.connections, connectionMetrics));
-    for (const t of targets) {
-      const outcome = results.connections[t];
-      if (outcome?.ok && outcome.result.failed > 0) {
-        out.push(`  ${TARGETS[t].label}: ${outcome.result.failed} connections failed: ${JSON.stringify(outcome.result.errors)}`);
-      }
-    }
-  }
-  if (run.scenarios.includes('fanout')) {
-    const phaseNames = new Set<string>();
-    for (const t of targets) {
-      const outcome = results.fanout[t];
-      if (outcome?.ok) for (const p of outcome.result.phases) phaseNames.add(p.phase);
-    }
-    const errors = targets.flatMap((t) => (results.fanout[t] && !results.fanout[t]!.ok ? [`  ${TARGETS[t].label}: ${(results.fanout[t] as { error: string }).error}`] : []));
-    for (const name of phaseNames) {
-      const perTarget: Partial<Record<TargetId, Outcome<FanoutPhaseReport>>> = {};
-      let describe = '';
-      for (const t of targets) {
-        const outcome = results.fanout[t];
-        const phase = outcome?.ok ? outcome.result.phases.find((p) => p.phase === name) : undefined;
-        if (phase) {
-          perTarget[t] = { ok: true, result: phase };
-          describe = phase.mode === 'rate'
-            ? `${formatNumber(phase.targetRate ?? 0)} publications/s for ${settings.phaseSeconds} s (open loop)`
-            : `max throughput, ${phase.window} publications in flight end to end, ${settings.maxSeconds} s (closed loop)`;
-        }
-      }
-      out.push('', `2. Fan-out: ${formatNumber(settings.subscribers)} subscribers on one channel, ${settings.payloadBytes} B payload — ${describe}`);
-      out.push(section(targets, perTarget, phaseMetrics));
-    }
-    if (errors.length > 0) out.push('', '2. Fan-out failed:', ...errors);
-  }
-  if (run.scenarios.includes('publish')) {
-    out.push('', `3. Publish throughput: one connection, ${settings.publishWindow} requests in flight, ${settings.publishSeconds} s, no subscribers`);
-    out.push(section(targets, results.publish, publishMetrics));
-  }
+  ];
+  run.scenarios.forEach((id, i) => {
+    const scenario = scenarios.find((s) => s.id === id);
+    if (!scenario) return;
+    out.push('', scenario.render({ number: i + 1, settings: run.settings as BenchSettings, targets: run.targets[id] ?? [], outcomes: run.results[id] ?? {} }));
+  });
   return out.join('\n');
 }
 
-function section<T>(targets: TargetId[], outcomes: Partial<Record<TargetId, Outcome<T>>>, metrics: Metric<T>[]): string {
-  const baselines = targets.filter((t) => t !== 'apix');
-  const hasApix = targets.includes('apix');
-  const header = ['', ...targets.map((t) => TARGETS[t].label), ...(hasApix ? baselines.map((b) => `APIX/${TARGETS[b].label}`) : []), 'better'];
+/**
+ * A table of `metrics` (rows) by target (columns), then one ratio column per APIX variant ×
+ * baseline that ran, then the `better` column; failed targets are listed under it.
+ */
+export function section<T>(targets: readonly TargetId[], outcomes: TargetOutcomes<T>, metrics: readonly Metric<T>[]): string {
+  const subjects = targets.filter((t) => TARGETS[t].role === 'subject');
+  const baselines = targets.filter((t) => TARGETS[t].role === 'baseline');
+  const pairs = subjects.flatMap((s) => baselines.map((b) => [s, b] as const));
+  const header = ['', ...targets.map((t) => TARGETS[t].label), ...pairs.map(([s, b]) => `${TARGETS[s].label}/${TARGETS[b].label}`), 'better'];
   const result = (t: TargetId) => {
     const outcome = outcomes[t];
     return outcome?.ok ? outcome.result : undefined;
@@ -124,21 +53,63 @@ function section<T>(targets: TargetId[], outcomes: Partial<Record<TargetId, Outc
       if (!r) return outcomes[t] ? 'failed' : '—';
       return metric.text ? metric.text(r) : formatNumber(metric.value(r), metric.decimals);
     });
-    const ratios = hasApix
-      ? baselines.map((b) => {
-          if (metric.noRatio) return '';
-          const a = result('apix');
-          const o = result(b);
-          const av = a ? metric.value(a) : undefined;
-          const ov = o ? metric.value(o) : undefined;
-          return av !== undefined && ov !== undefined && ov !== 0 ? `${formatNumber(av / ov, 2)}×` : '—';
-        })
-      : [];
+    const ratios = pairs.map(([s, b]) => {
+      if (metric.noRatio) return '';
+      const a = result(s);
+      const o = result(b);
+      const av = a ? metric.value(a) : undefined;
+      const ov = o ? metric.value(o) : undefined;
+      return av !== undefined && ov !== undefined && ov !== 0 ? `${formatNumber(av / ov, 2)}×` : '—';
+    });
     return [metric.label, ...cells, ...ratios, metric.better];
   });
-  const failures = targets.flatMap((t) => {
+  return [textTable(header, rows), ...failures(targets, outcomes)].join('\n');
+}
+
+/** "  <target> failed: <why>" for every target without figures. */
+export function failures<T>(targets: readonly TargetId[], outcomes: TargetOutcomes<T>): string[] {
+  return targets.flatMap((t) => {
     const outcome = outcomes[t];
-    return outcome && !outcome.ok ? [`  ${TARGETS[t].label} failed: ${outcome.error}`] : [];
+    return outcome && !outcome.ok ? [`  ${TARGETS[t].label} failed: ${outcome.error.split('\n')[0]}`] : [];
   });
-  return [textTable(header, rows), ...failures].join('\n');
+}
+
+/** The same table for each part of a result (a phase, a size): `parts` picks them out of each target's result. */
+export function sectionsByPart<R, P>(
+  targets: readonly TargetId[],
+  outcomes: TargetOutcomes<R>,
+  parts: (result: R) => readonly P[],
+  key: (part: P) => string,
+  heading: (part: P) => string,
+  metrics: readonly Metric<P>[],
+  /** Printed above the failures when no target has figures. */
+  headingWithoutParts: string,
+): string[] {
+  const keys: string[] = [];
+  const headings = new Map<string, string>();
+  for (const t of targets) {
+    const outcome = outcomes[t];
+    if (!outcome?.ok) continue;
+    for (const part of parts(outcome.result)) {
+      const k = key(part);
+      if (!headings.has(k)) {
+        keys.push(k);
+        headings.set(k, heading(part));
+      }
+    }
+  }
+  const out: string[] = keys.length === 0 ? [headingWithoutParts] : [];
+  for (const k of keys) {
+    const perTarget: TargetOutcomes<P> = {};
+    for (const t of targets) {
+      const outcome = outcomes[t];
+      const part = outcome?.ok ? parts(outcome.result).find((p) => key(p) === k) : undefined;
+      if (part) perTarget[t] = { ok: true, result: part };
+    }
+    out.push(headings.get(k)!, section(targets, perTarget, metrics), '');
+  }
+  const failed = failures(targets, outcomes);
+  if (failed.length > 0) out.push(...failed, '');
+  if (keys.length === 0 && failed.length === 0) out.push('  (no results)', '');
+  return out.slice(0, -1);
 }

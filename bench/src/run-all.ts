@@ -1,33 +1,44 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: every scenario against every target (APIX, raw ws, Socket.IO), one
- * after another, each server in its own process and the load in forked processes. Prints
- * the tables and writes JSON to bench/results/.
+ * `npm run bench`: every selected scenario against each of its targets (APIX on PGlite and
+ * on PostgreSQL, raw ws, Socket.IO), one after another, each server in its own process and
+ * the load in forked processes. Prints the tables and writes JSON to bench/results/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { mintTokens } from './bench-tokens.js';
-import { parseSettings, UsageError, type ScenarioId } from './bench-settings.js';
+import { openBenchDatabase, type BenchDatabase } from './bench-database.js';
+import { TokenBook } from './bench-tokens.js';
+import { parseSettings, UsageError } from './bench-settings.js';
 import { renderReport } from './report.js';
 import { writeResults } from './results-file.js';
-import type { Outcome, RunResults, ScenarioResults } from './run-results.js';
-import { runConnectionsScenario } from './scenarios/connections-scenario.js';
-import { runFanoutScenario } from './scenarios/fanout-scenario.js';
-import { runPublishScenario } from './scenarios/publish-scenario.js';
+import type { Outcome, RunResults } from './run-results.js';
+import { bystanderScenario } from './scenarios/bystander-scenario.js';
+import { connectionsScenario } from './scenarios/connections-scenario.js';
+import { fanoutScenario } from './scenarios/fanout-scenario.js';
+import { idleRssScenario } from './scenarios/idle-rss-scenario.js';
+import { manyChannelsScenario } from './scenarios/many-channels-scenario.js';
+import { oneChannelPerUserScenario } from './scenarios/one-channel-per-user-scenario.js';
+import { publishScenario } from './scenarios/publish-scenario.js';
 import type { RunContext } from './scenarios/run-context.js';
-import { TARGETS, type Target } from './targets.js';
+import { targetsOf, type AnyScenario } from './scenarios/scenario.js';
+import { TARGETS, type TargetEnvironment, type TargetId } from './targets.js';
 
-const RUNNERS: Record<ScenarioId, (target: Target, ctx: RunContext) => Promise<unknown>> = {
-  connections: runConnectionsScenario,
-  fanout: runFanoutScenario,
-  publish: runPublishScenario,
-};
+/** Every scenario, in the order a full run takes them. One file each under scenarios/. */
+const SCENARIOS: readonly AnyScenario[] = [
+  connectionsScenario,
+  fanoutScenario,
+  publishScenario,
+  oneChannelPerUserScenario,
+  manyChannelsScenario,
+  bystanderScenario,
+  idleRssScenario,
+];
 
 async function main(): Promise<void> {
   let settings;
   try {
-    settings = parseSettings(process.argv.slice(2), process.env);
+    settings = parseSettings(process.argv.slice(2), process.env, SCENARIOS);
   } catch (error) {
     if (error instanceof UsageError) {
       (error.exitCode === 0 ? process.stdout : process.stderr).write(`${error.message}\n`);
@@ -39,29 +50,44 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadAtStart = loadavg()[0]!;
   const t0 = performance.now();
+  const selected = settings.scenarios.map((id) => SCENARIOS.find((s) => s.id === id)!);
+  const plan = new Map(selected.map((s) => [s.id, targetsOf(s, settings.targets)] as const));
+  const results: RunResults['results'] = {};
   const dataDir = await mkdtemp(join(tmpdir(), 'apix-bench-'));
-  const results: ScenarioResults = { connections: {}, fanout: {}, publish: {} };
+  let database: BenchDatabase | undefined;
   try {
-    const tokens = await mintTokens(dataDir, 50);
-    const ctx: RunContext = { settings, dataDir, tokens, log };
+    const tokenBook = await TokenBook.open(dataDir);
+    let databaseUrl: TargetEnvironment['databaseUrl'] = { unavailable: 'not needed by the selected scenarios' };
+    if ([...plan.values()].some((targets) => targets.includes('apix-pg'))) {
+      try {
+        database = await openBenchDatabase(process.env);
+        databaseUrl = database.url;
+        log(`PostgreSQL database for APIX (PG): ${database.url}`);
+      } catch (error) {
+        databaseUrl = { unavailable: error instanceof Error ? error.message : String(error) };
+        log(`no PostgreSQL database (APIX (PG) will fail): ${databaseUrl.unavailable}`);
+      }
+    }
+    const ctx: RunContext = { settings, environment: { dataDir, databaseUrl }, tokens: await tokenBook.tokens(50), tokenBook, log };
     // Scenario by scenario, all targets back to back, so the machine's state drifts as little as possible between them.
-    for (const scenario of settings.scenarios) {
-      for (const id of settings.targets) {
+    for (const scenario of selected) {
+      const outcomes: Partial<Record<TargetId, Outcome<unknown>>> = {};
+      results[scenario.id] = outcomes;
+      for (const id of plan.get(scenario.id)!) {
         const target = TARGETS[id];
-        log(`${scenario}: ${target.label}`);
+        log(`${scenario.id}: ${target.label}`);
         const s = performance.now();
-        let outcome: Outcome<unknown>;
         try {
-          outcome = { ok: true, result: await RUNNERS[scenario](target, ctx) };
+          outcomes[id] = { ok: true, result: await scenario.run(target, ctx) };
         } catch (error) {
-          outcome = { ok: false, error: error instanceof Error ? error.message : String(error) };
-          log(`  ${target.label} failed: ${outcome.error}`);
+          outcomes[id] = { ok: false, error: error instanceof Error ? error.message : String(error) };
+          log(`  ${target.label} failed: ${(outcomes[id] as { error: string }).error}`);
         }
-        (results[scenario] as Record<string, Outcome<unknown>>)[id] = outcome;
         log(`  done in ${((performance.now() - s) / 1000).toFixed(1)} s`);
       }
     }
   } finally {
+    await database?.drop().catch((error: unknown) => log(`could not drop the bench database: ${error instanceof Error ? error.message : String(error)}`));
     await rm(dataDir, { recursive: true, force: true });
   }
   const cpuList = cpus();
@@ -78,11 +104,11 @@ async function main(): Promise<void> {
     },
     loadAverage: { start: loadAtStart, end: loadavg()[0]! },
     settings,
-    targets: settings.targets,
     scenarios: settings.scenarios,
+    targets: Object.fromEntries(plan),
     results,
   };
-  process.stdout.write(`\n${renderReport(run)}\n\n`);
+  process.stdout.write(`\n${renderReport(run, SCENARIOS)}\n\n`);
   const file = await writeResults(settings.resultsDir, run);
   process.stdout.write(`Results written to ${file}\n`);
 }

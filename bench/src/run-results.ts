@@ -1,17 +1,10 @@
-import type { BenchSettings, ScenarioId } from './bench-settings.js';
-import type { ConnectionsResult } from './scenarios/connections-scenario.js';
-import type { FanoutResult } from './scenarios/fanout-scenario.js';
-import type { PublishResult } from './scenarios/publish-scenario.js';
+import type { BenchSettings } from './bench-settings.js';
 import type { TargetId } from './targets.js';
 
 /** A scenario's outcome for one target: its figures, or why it has none. */
 export type Outcome<T> = { ok: true; result: T } | { ok: false; error: string };
 
-export interface ScenarioResults {
-  connections: Partial<Record<TargetId, Outcome<ConnectionsResult>>>;
-  fanout: Partial<Record<TargetId, Outcome<FanoutResult>>>;
-  publish: Partial<Record<TargetId, Outcome<PublishResult>>>;
-}
+export type TargetOutcomes<T> = Partial<Record<TargetId, Outcome<T>>>;
 
 /** What lands in bench/results/*.json. */
 export interface RunResults {
@@ -21,7 +14,9 @@ export interface RunResults {
   /** 1-minute load average at the start and end: other work on the machine skews every figure. */
   loadAverage: { start: number; end: number };
   settings: BenchSettings;
-  targets: TargetId[];
-  scenarios: ScenarioId[];
-  results: ScenarioResults;
+  scenarios: string[];
+  /** scenario id → the targets it ran against, in order. */
+  targets: Record<string, TargetId[]>;
+  /** scenario id → target → outcome (each scenario file defines its result type). */
+  results: Record<string, TargetOutcomes<unknown>>;
 }

@@ -1,15 +1,17 @@
 import { io, type Socket } from 'socket.io-client';
 import type { BenchPayload } from './bench-event.js';
-import type { BenchClient } from './bench-client.js';
+import { asList, type BenchClient, type ClientOptions } from './bench-client.js';
 
 /** The Socket.IO baseline: WebSocket transport only, one Manager (one TCP connection) per client. */
 export class SocketIoBenchClient implements BenchClient {
   onPayload: ((payload: BenchPayload) => void) | undefined;
   readonly #url: string;
+  readonly #options: ClientOptions;
   #socket: Socket | undefined;
 
-  constructor(url: string) {
+  constructor(url: string, options: ClientOptions = {}) {
     this.#url = url;
+    this.#options = options;
   }
 
   open(timeoutMs: number): Promise<void> {
@@ -20,6 +22,8 @@ export class SocketIoBenchClient implements BenchClient {
         multiplex: false,
         reconnection: false,
         timeout: timeoutMs,
+        // engine.io-client hands this to its Node WebSocket.
+        ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
       });
       this.#socket = socket;
       socket.on('event', (frame: { event: { payload: BenchPayload } }) => this.onPayload?.(frame.event.payload));
@@ -31,8 +35,16 @@ export class SocketIoBenchClient implements BenchClient {
     });
   }
 
-  async subscribe(channel: string): Promise<void> {
-    await this.#socket!.emitWithAck('subscribe', { channels: [channel] });
+  async subscribe(channels: string | readonly string[]): Promise<void> {
+    await this.#socket!.emitWithAck('subscribe', { channels: asList(channels) });
+  }
+
+  async unsubscribe(channels: string | readonly string[]): Promise<void> {
+    await this.#socket!.emitWithAck('unsubscribe', { channels: asList(channels) });
+  }
+
+  async ping(): Promise<void> {
+    await this.#socket!.emitWithAck('heartbeat.ping', { ts: Date.now() });
   }
 
   async publish(channel: string, eventType: string, payload: BenchPayload): Promise<void> {

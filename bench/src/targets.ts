@@ -1,47 +1,83 @@
 import { fileURLToPath } from 'node:url';
 import type { ClientKind } from './bench-client.js';
 
-export type TargetId = 'apix' | 'ws' | 'socketio';
+export type TargetId = 'apix' | 'apix-pg' | 'ws' | 'socketio';
+export const TARGET_IDS: readonly TargetId[] = ['apix', 'apix-pg', 'ws', 'socketio'];
+
+/** Where a run keeps its state: what a target's server is started with. */
+export interface TargetEnvironment {
+  /** APIX_DATA_DIR (holds the signing key the tokens were minted with). */
+  readonly dataDir: string;
+  /** The run's throwaway PostgreSQL database (bench-database.ts), or why there is none. */
+  readonly databaseUrl: string | { readonly unavailable: string };
+}
 
 /** A server under test: how to start it and how clients reach it. */
 export interface Target {
   readonly id: TargetId;
   readonly label: string;
+  /** `subject`: APIX in some configuration; `baseline`: what its figures are divided by. */
+  readonly role: 'subject' | 'baseline';
   readonly clientKind: ClientKind;
   /** The server's entry script. */
   readonly script: string;
   /** Whether clients must present a bearer token (baselines accept one unread). */
   readonly authenticated: boolean;
   url(port: number): string;
-  env(port: number, dataDir: string): Record<string, string>;
+  env(port: number, environment: TargetEnvironment): Record<string, string>;
 }
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+export const APIX_MAIN = here('../../packages/server/dist/main.js');
+
+/** APIX as the bench runs it (see README: what differs from the defaults and why). */
+function apixEnv(port: number, environment: TargetEnvironment): Record<string, string> {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    APIX_DATA_DIR: environment.dataDir,
+    LOG_LEVEL: 'warn',
+    PRINT_DEV_TOKEN: 'false',
+    // The max-throughput phase queues bursts; the default 8 MB cap would close subscribers as slow consumers.
+    MAX_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
+    // The publish scenario measures one connection's ceiling; the per-connection request
+    // limit (2,000/s by default) would measure the limit instead.
+    RATE_LIMIT_REQUESTS_PER_SECOND: '0',
+  };
+}
+
+/** DATABASE_URL for the PostgreSQL variant; throws (failing that target only) when the run has no database. */
+export function requireDatabaseUrl(environment: TargetEnvironment): string {
+  if (typeof environment.databaseUrl !== 'string') throw new Error(`no PostgreSQL database: ${environment.databaseUrl.unavailable}`);
+  return environment.databaseUrl;
+}
 
 export const TARGETS: Record<TargetId, Target> = {
   apix: {
     id: 'apix',
     label: 'APIX',
+    role: 'subject',
     clientKind: 'ws',
-    script: here('../../packages/server/dist/main.js'),
+    script: APIX_MAIN,
     authenticated: true,
     url: (port) => `ws://127.0.0.1:${port}/ws`,
-    env: (port, dataDir) => ({
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      APIX_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      PRINT_DEV_TOKEN: 'false',
-      // The max-throughput phase queues bursts; the default 8 MB cap would close subscribers as slow consumers.
-      MAX_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
-      // The publish scenario measures one connection's ceiling; the per-connection request
-      // limit (2,000/s by default) would measure the limit instead.
-      RATE_LIMIT_REQUESTS_PER_SECOND: '0',
-    }),
+    env: apixEnv,
+  },
+  'apix-pg': {
+    id: 'apix-pg',
+    label: 'APIX (PG)',
+    role: 'subject',
+    clientKind: 'ws',
+    script: APIX_MAIN,
+    authenticated: true,
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    env: (port, environment) => ({ ...apixEnv(port, environment), DATABASE_URL: requireDatabaseUrl(environment) }),
   },
   ws: {
     id: 'ws',
     label: 'raw ws',
+    role: 'baseline',
     clientKind: 'ws',
     script: here('./baseline-ws-server.js'),
     authenticated: true,
@@ -51,6 +87,7 @@ export const TARGETS: Record<TargetId, Target> = {
   socketio: {
     id: 'socketio',
     label: 'Socket.IO',
+    role: 'baseline',
     clientKind: 'socketio',
     script: here('./baseline-socketio-server.js'),
     authenticated: false,

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import type { BenchPayload } from './bench-event.js';
-import type { BenchClient } from './bench-client.js';
+import { asList, type BenchClient, type ClientOptions } from './bench-client.js';
 
 interface Pending {
   resolve: () => void;
@@ -23,13 +23,15 @@ export class WsBenchClient implements BenchClient {
   onPayload: ((payload: BenchPayload) => void) | undefined;
   readonly #url: string;
   readonly #token: string | undefined;
+  readonly #options: ClientOptions;
   readonly #pending = new Map<string, Pending>();
   #socket: WebSocket | undefined;
   #nextId = 0;
 
-  constructor(url: string, token: string | undefined) {
+  constructor(url: string, token: string | undefined, options: ClientOptions = {}) {
     this.#url = url;
     this.#token = token;
+    this.#options = options;
   }
 
   open(timeoutMs: number): Promise<void> {
@@ -37,6 +39,7 @@ export class WsBenchClient implements BenchClient {
       const socket = new WebSocket(this.#url, {
         perMessageDeflate: false,
         handshakeTimeout: timeoutMs,
+        ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
         ...(this.#token !== undefined ? { headers: { Authorization: `Bearer ${this.#token}` } } : {}),
       });
       this.#socket = socket;
@@ -63,11 +66,12 @@ export class WsBenchClient implements BenchClient {
           case 'event':
             this.onPayload?.(frame.event!.payload);
             return;
-          case 'reply': {
+          case 'reply':
+          case 'heartbeat.pong': {
             const pending = this.#pending.get(frame.id!);
             if (!pending) return;
             this.#pending.delete(frame.id!);
-            if (frame.ok) pending.resolve();
+            if (frame.ok || frame.type === 'heartbeat.pong') pending.resolve();
             else pending.reject(new Error(`${frame.error?.code}: ${frame.error?.message}`));
             return;
           }
@@ -85,8 +89,16 @@ export class WsBenchClient implements BenchClient {
     });
   }
 
-  subscribe(channel: string): Promise<void> {
-    return this.#request({ type: 'subscribe', channels: [channel] });
+  subscribe(channels: string | readonly string[]): Promise<void> {
+    return this.#request({ type: 'subscribe', channels: asList(channels) });
+  }
+
+  unsubscribe(channels: string | readonly string[]): Promise<void> {
+    return this.#request({ type: 'unsubscribe', channels: asList(channels) });
+  }
+
+  ping(): Promise<void> {
+    return this.#request({ type: 'heartbeat.ping' });
   }
 
   publish(channel: string, eventType: string, payload: BenchPayload): Promise<void> {

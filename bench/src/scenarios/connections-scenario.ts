@@ -3,9 +3,12 @@ import { Histogram, type HistogramSummary } from '../histogram.js';
 import { collectGarbage } from '../inspector-gc.js';
 import { LoadGeneratorProcess } from '../load-generator-process.js';
 import { CpuSharesMeter, readRssBytes, type CpuShares } from '../process-stats.js';
+import { MB, section, type Metric } from '../report.js';
 import { startServer } from '../server-process.js';
-import type { Target } from '../targets.js';
-import type { RunContext } from './run-context.js';
+import { TARGETS, type Target } from '../targets.js';
+import { formatNumber } from '../text-table.js';
+import { stopServer, type RunContext } from './run-context.js';
+import { CLASSIC_TARGETS, type Scenario } from './scenario.js';
 
 export interface ConnectionsResult extends CpuShares {
   requested: number;
@@ -38,7 +41,7 @@ export interface ConnectionsResult extends CpuShares {
  */
 export async function runConnectionsScenario(target: Target, ctx: RunContext): Promise<ConnectionsResult> {
   const { settings } = ctx;
-  const server = await startServer(target, ctx.dataDir, { inspect: true });
+  const server = await startServer(target, ctx.environment, { inspect: true });
   const load = LoadGeneratorProcess.start();
   try {
     await sleep(500);
@@ -77,8 +80,7 @@ export async function runConnectionsScenario(target: Target, ctx: RunContext): P
     };
   } finally {
     await load.stop();
-    const stopMs = await server.stop();
-    if (stopMs > 2_000) ctx.log(`  ${target.label} server took ${(stopMs / 1000).toFixed(1)} s to stop`);
+    await stopServer(server, target, ctx);
   }
 }
 
@@ -96,3 +98,38 @@ export function toMs(summary: HistogramSummary): HistogramSummary {
     max: ms(summary.max),
   };
 }
+
+const metrics: Metric<ConnectionsResult>[] = [
+  { label: 'connections open', better: '', decimals: 0, noRatio: true, value: (r) => r.opened, text: (r) => `${formatNumber(r.opened)}/${formatNumber(r.requested)}` },
+  { label: 'connect rate (conn/s)', better: 'higher', decimals: 0, value: (r) => r.connectRate },
+  { label: 'connect latency p50 (ms)', better: 'lower', decimals: 1, value: (r) => r.connectLatencyMs.p50 },
+  { label: 'connect latency p99 (ms)', better: 'lower', decimals: 1, value: (r) => r.connectLatencyMs.p99 },
+  { label: 'server RSS idle (MB)', better: '', decimals: 1, value: (r) => r.serverRssBeforeBytes / MB },
+  { label: 'server RSS with N open (MB)', better: '', decimals: 1, value: (r) => r.serverRssAfterBytes / MB },
+  { label: 'server RSS per connection (KB)', better: 'lower', decimals: 1, value: (r) => r.serverRssPerConnectionBytes / 1024 },
+  { label: '  … after full GC (KB)', better: 'lower', decimals: 1, value: (r) => r.serverRssPerConnectionAfterGcBytes / 1024 },
+  { label: '  … of which JS heap (KB)', better: 'lower', decimals: 1, value: (r) => r.serverHeapPerConnectionBytes / 1024 },
+  { label: 'server CPU while connecting (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
+  { label: 'load-gen CPU while connecting (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
+  { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
+];
+
+export const connectionsScenario: Scenario<ConnectionsResult> = {
+  id: 'connections',
+  summary: 'N concurrent connections (--connections): connect rate, latency, server RSS per connection',
+  defaultTargets: CLASSIC_TARGETS,
+  run: runConnectionsScenario,
+  render: ({ number, settings, targets, outcomes }) => {
+    const out = [
+      `${number}. Connections: ${formatNumber(settings.connections)} concurrent, ${settings.connectConcurrency} handshakes in flight (APIX: bearer token at upgrade)`,
+      section(targets, outcomes, metrics),
+    ];
+    for (const t of targets) {
+      const outcome = outcomes[t];
+      if (outcome?.ok && outcome.result.failed > 0) {
+        out.push(`  ${TARGETS[t].label}: ${outcome.result.failed} connections failed: ${JSON.stringify(outcome.result.errors)}`);
+      }
+    }
+    return out.join('\n');
+  },
+};

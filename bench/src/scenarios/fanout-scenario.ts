@@ -2,10 +2,13 @@ import { Histogram, type HistogramSummary } from '../histogram.js';
 import type { FanoutPhaseSpec } from '../ipc-protocol.js';
 import { LoadGeneratorProcess } from '../load-generator-process.js';
 import { CpuSharesMeter, type CpuShares } from '../process-stats.js';
+import { sectionsByPart, type Metric } from '../report.js';
 import { startServer } from '../server-process.js';
 import type { Target } from '../targets.js';
+import { formatNumber } from '../text-table.js';
 import { toMs } from './connections-scenario.js';
-import { connectClients, type RunContext } from './run-context.js';
+import { connectClients, stopServer, type RunContext } from './run-context.js';
+import { CLASSIC_TARGETS, type Scenario } from './scenario.js';
 
 export const FANOUT_CHANNEL = 'agent:bench';
 
@@ -45,14 +48,14 @@ export interface FanoutResult {
  */
 export async function runFanoutScenario(target: Target, ctx: RunContext): Promise<FanoutResult> {
   const { settings } = ctx;
-  const server = await startServer(target, ctx.dataDir);
+  const server = await startServer(target, ctx.environment);
   const load = LoadGeneratorProcess.start();
   try {
     await connectClients(load, target, server.url, ctx, settings.subscribers + 1, 100);
-    const subscribed = await load.subscribe(FANOUT_CHANNEL, 1, 100);
+    const subscribed = await load.subscribe({ kind: 'shared', channel: FANOUT_CHANNEL }, 1, 100);
     if (subscribed.failed > 0) throw new Error(`${subscribed.failed} subscriptions failed: ${JSON.stringify(subscribed.errors)}`);
 
-    const base = { channel: FANOUT_CHANNEL, payloadBytes: settings.payloadBytes, stallTimeoutMs: 5_000 };
+    const base = { channels: [FANOUT_CHANNEL], publishers: 1, payloadBytes: settings.payloadBytes, stallTimeoutMs: 5_000 };
     await load.fanoutPhase({ ...base, phase: 'warmup', mode: 'rate', rate: 50, window: 0, durationMs: 1_000 });
 
     const specs: FanoutPhaseSpec[] = settings.fanoutRates.map((rate) => ({
@@ -94,7 +97,42 @@ export async function runFanoutScenario(target: Target, ctx: RunContext): Promis
     return { subscribers: subscribed.subscribed, subscribeMs: subscribed.elapsedMs, subscribeFailed: subscribed.failed, phases };
   } finally {
     await load.stop();
-    const stopMs = await server.stop();
-    if (stopMs > 2_000) ctx.log(`  ${target.label} server took ${(stopMs / 1000).toFixed(1)} s to stop`);
+    await stopServer(server, target, ctx);
   }
 }
+
+export const fanoutPhaseMetrics: Metric<FanoutPhaseReport>[] = [
+  { label: 'delivered (msg/s)', better: 'higher', decimals: 0, value: (r) => r.deliveredPerSecond },
+  { label: 'publications fully delivered (/s)', better: 'higher', decimals: 1, value: (r) => r.publicationsPerSecond },
+  { label: 'delivered / expected', better: '', decimals: 0, noRatio: true, value: (r) => r.delivered, text: (r) => `${formatNumber(r.delivered)}/${formatNumber(r.expected)}` },
+  { label: 'latency p50 (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.p50 },
+  { label: 'latency p99 (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.p99 },
+  { label: 'latency p99.9 (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.p999 },
+  { label: 'latency max (ms)', better: 'lower', decimals: 2, value: (r) => r.latencyMs.max },
+  { label: 'server CPU (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
+  { label: 'load-gen CPU (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
+  { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
+];
+
+export const fanoutScenario: Scenario<FanoutResult> = {
+  id: 'fanout',
+  summary: 'N subscribers on one channel (--subscribers): open-loop rates, then max throughput; publish → deliver latency',
+  defaultTargets: CLASSIC_TARGETS,
+  run: runFanoutScenario,
+  render: ({ number, settings, targets, outcomes }) =>
+    sectionsByPart(
+      targets,
+      outcomes,
+      (r) => r.phases,
+      (p) => p.phase,
+      (p) => {
+        const describe =
+          p.mode === 'rate'
+            ? `${formatNumber(p.targetRate ?? 0)} publications/s for ${settings.phaseSeconds} s (open loop)`
+            : `max throughput, ${p.window} publications in flight end to end, ${settings.maxSeconds} s (closed loop)`;
+        return `${number}. Fan-out: ${formatNumber(settings.subscribers)} subscribers on one channel, ${settings.payloadBytes} B payload — ${describe}`;
+      },
+      fanoutPhaseMetrics,
+      `${number}. Fan-out: ${formatNumber(settings.subscribers)} subscribers on one channel`,
+    ).join('\n'),
+};

@@ -1,10 +1,12 @@
 import { Histogram, type HistogramSummary } from '../histogram.js';
 import { LoadGeneratorProcess } from '../load-generator-process.js';
 import { CpuSharesMeter, type CpuShares } from '../process-stats.js';
+import { section, type Metric } from '../report.js';
 import { startServer } from '../server-process.js';
 import type { Target } from '../targets.js';
 import { toMs } from './connections-scenario.js';
-import { connectClients, type RunContext } from './run-context.js';
+import { connectClients, stopServer, type RunContext } from './run-context.js';
+import { CLASSIC_TARGETS, type Scenario } from './scenario.js';
 
 export interface PublishResult extends CpuShares {
   window: number;
@@ -19,7 +21,7 @@ export interface PublishResult extends CpuShares {
 /** Scenario 3: one connection publishes to a channel nobody subscribes to, `publishWindow` requests in flight. */
 export async function runPublishScenario(target: Target, ctx: RunContext): Promise<PublishResult> {
   const { settings } = ctx;
-  const server = await startServer(target, ctx.dataDir);
+  const server = await startServer(target, ctx.environment);
   const load = LoadGeneratorProcess.start();
   try {
     await connectClients(load, target, server.url, ctx, 1, 1);
@@ -38,7 +40,28 @@ export async function runPublishScenario(target: Target, ctx: RunContext): Promi
     };
   } finally {
     await load.stop();
-    const stopMs = await server.stop();
-    if (stopMs > 2_000) ctx.log(`  ${target.label} server took ${(stopMs / 1000).toFixed(1)} s to stop`);
+    await stopServer(server, target, ctx);
   }
 }
+
+const metrics: Metric<PublishResult>[] = [
+  { label: 'acked publishes (/s)', better: 'higher', decimals: 0, value: (r) => r.ackedPerSecond },
+  { label: 'ack latency p50 (ms)', better: 'lower', decimals: 2, value: (r) => r.ackLatencyMs.p50 },
+  { label: 'ack latency p99 (ms)', better: 'lower', decimals: 2, value: (r) => r.ackLatencyMs.p99 },
+  { label: 'errors', better: 'lower', decimals: 0, value: (r) => r.errors },
+  { label: 'server CPU (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
+  { label: 'load-gen CPU (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
+  { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
+];
+
+export const publishScenario: Scenario<PublishResult> = {
+  id: 'publish',
+  summary: 'one connection publishing with a window of requests in flight, no subscribers: acked publishes/s',
+  defaultTargets: CLASSIC_TARGETS,
+  run: runPublishScenario,
+  render: ({ number, settings, targets, outcomes }) =>
+    [
+      `${number}. Publish throughput: one connection, ${settings.publishWindow} requests in flight, ${settings.publishSeconds} s, no subscribers`,
+      section(targets, outcomes, metrics),
+    ].join('\n'),
+};
