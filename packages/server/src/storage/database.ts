@@ -76,8 +76,14 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 /** Default bound on a storage call: long enough for a loaded database, short enough that a stalled one fails callers fast. */
 export const DEFAULT_STORAGE_TIMEOUT_MS = 5_000;
 const DEFAULT_MAX_CONNECTIONS = 10;
-/** PGlite runs one query at a time: a few connections let transactions and single queries queue in the child, not in the pool. */
-const PGLITE_MAX_CONNECTIONS = 4;
+/**
+ * One connection to the embedded database. PGlite is a single session, and pglite-socket
+ * feeds every connection's protocol messages into it through one queue that only keeps an
+ * explicit transaction together: two connections' extended-protocol messages (Parse, Bind…)
+ * can interleave, and one's Bind then meets the other's statement (08P01). One pooled
+ * connection serialises everything in the pool instead, where STORAGE_TIMEOUT_MS bounds the wait.
+ */
+const PGLITE_MAX_CONNECTIONS = 1;
 
 /**
  * Opens APIX's storage and brings its schema up to date.
