@@ -19,6 +19,7 @@ import { SubscriberCounts } from './channels/subscriber-counts.js';
 import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/config.js';
 import type { Broker } from './engine/broker.js';
 import { MemoryBroker } from './engine/memory-broker.js';
+import { createConfiguredBroker } from './engine/redis-engine-config.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
@@ -129,7 +130,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
 
   // --- data plane ---
   const observers = new ObserverList();
-  const broker = options.broker ?? new MemoryBroker();
+  const broker = options.broker ?? createConfiguredBroker(config, logger) ?? new MemoryBroker();
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
   const router = new EventRouter(broker, logger);
   await broker.start(router);

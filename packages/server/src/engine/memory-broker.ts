@@ -8,6 +8,7 @@ import type {
   PublishOptions,
   PublishOutcome,
 } from './broker.js';
+import { assertStreamPosition } from './position-check.js';
 
 /** Idempotency keys remembered per channel, at most (besides the time window). */
 export const MAX_IDEMPOTENCY_KEYS_PER_STREAM = 100_000;
@@ -143,6 +144,7 @@ export class MemoryBroker implements Broker {
   }
 
   async history(channelKey: string, options: HistoryOptions): Promise<HistorySlice> {
+    if (options.since !== undefined) assertStreamPosition(options.since);
     // Reading creates the stream (and so fixes its epoch) like publishing does, so a
     // subscriber's position stays valid for the stream's first publications.
     const stream = this.#stream(channelKey);
@@ -156,7 +158,7 @@ export class MemoryBroker implements Broker {
             ? stream.after(options.since.offset, options.limit)
             : stream.latest(options.limit);
     return {
-      publications: publications.map(({ offset, data }) => ({ offset, data })),
+      publications: publications.map(({ offset, data, publishedAt }) => ({ offset, data, publishedAt })),
       position: { offset: stream.top, epoch: stream.epoch },
     };
   }
