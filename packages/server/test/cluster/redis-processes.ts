@@ -138,3 +138,16 @@ export class RedisCluster {
     await Promise.all(this.nodes.map((n) => n.stop()));
   }
 }
+
+/** Deletes every key under `prefix` (tests on the machine's shared Redis clean up after themselves). */
+export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.quit();
+}

@@ -4,7 +4,7 @@ import type { BrokerPublication } from '../../src/engine/broker.js';
 import { RedisBroker } from '../../src/engine/redis-broker.js';
 import { channelKeys, encodeTagContent } from '../../src/engine/redis-keys.js';
 import { PUBLISH_SCRIPT } from '../../src/engine/redis-scripts.js';
-import { RedisProcess } from '../cluster/redis-processes.js';
+import { deleteKeysWithPrefix, RedisProcess } from '../cluster/redis-processes.js';
 import { describeBrokerContract } from './broker-contract.js';
 
 /** The machine's Redis, isolated by a key prefix per run; every key this run made is deleted after. */
@@ -19,13 +19,8 @@ beforeAll(() => {
   raw = new Redis(url);
 });
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await raw.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
   await raw.quit();
+  await deleteKeysWithPrefix(url, prefix);
 });
 
 const until = async (check: () => boolean, timeoutMs = 10_000) => {
