@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ApiXError } from '@apix/protocol';
 import type {
   Broker,
@@ -13,6 +13,7 @@ import { assertStreamPosition } from './position-check.js';
 import { NotificationSequencer } from './notification-sequencer.js';
 import { connectRedis, createRedisClient, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { assertRedisPrefix, channelKeys, DEFAULT_REDIS_PREFIX, type ChannelKeys } from './redis-keys.js';
+import { luaScript, runScript, type LuaScript } from './redis-script.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT, REMOVE_HISTORY_SCRIPT } from './redis-scripts.js';
 
 const DEFAULT_IDEMPOTENCY_TTL_MS = 300_000;
@@ -29,12 +30,7 @@ export interface RedisBrokerOptions extends RedisTarget {
   readonly onError?: (error: unknown, context: string) => void;
 }
 
-interface Script {
-  readonly source: string;
-  readonly sha: string;
-}
-const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
-const SCRIPTS = { publish: script(PUBLISH_SCRIPT), history: script(HISTORY_SCRIPT), removeHistory: script(REMOVE_HISTORY_SCRIPT) };
+const SCRIPTS = { publish: luaScript(PUBLISH_SCRIPT), history: luaScript(HISTORY_SCRIPT), removeHistory: luaScript(REMOVE_HISTORY_SCRIPT) };
 
 type StreamEntry = [id: string, fields: string[]];
 
@@ -206,18 +202,12 @@ export class RedisBroker implements Broker {
     );
   }
 
-  /** EVALSHA, falling back to EVAL when Redis does not know the script (first use, restart). */
-  async #eval(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+  async #eval(s: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
     const client = this.#requireStarted(this.#commands);
     if (this.#inFlight >= this.#maxInFlight) throw new ApiXError('UNAVAILABLE', 'too many commands waiting for Redis; retry');
     this.#inFlight++;
     try {
-      try {
-        return await client.evalsha(s.sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await client.eval(s.source, keys.length, ...keys, ...args);
-      }
+      return await runScript(client, s, keys, args);
     } catch (error) {
       throw unavailable(error);
     } finally {
