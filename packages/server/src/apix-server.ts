@@ -19,7 +19,9 @@ import { SubscriberCounts } from './channels/subscriber-counts.js';
 import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/config.js';
 import type { Broker } from './engine/broker.js';
 import { MemoryBroker } from './engine/memory-broker.js';
-import { createConfiguredBroker } from './engine/redis-engine-config.js';
+import { NodeRegistry } from './engine/node-registry.js';
+import { RedisBroker } from './engine/redis-broker.js';
+import { createConfiguredBroker, createNodeRegistryStore } from './engine/redis-engine-config.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
@@ -81,6 +83,8 @@ export interface ApiXServer {
   readonly controlPlane: ControlPlaneContext;
   readonly maintenance: StorageMaintenance;
   readonly logger: Logger;
+  /** The cluster's live nodes (this one alone on the memory engine). */
+  readonly nodes: NodeRegistry;
   /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), flush records, stop the control plane, engine and storage. */
   close(): Promise<void>;
 }
@@ -204,11 +208,20 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     },
   };
   let ready = false;
+  const startedAt = Date.now();
+  const nodes = new NodeRegistry(
+    await createNodeRegistryStore(config),
+    () => ({ nodeId, version: APIX_VERSION, engine: broker.name, storage: database.kind, startedAt, connections: connections.size }),
+    (error) => logger.warn({ err: error }, 'node registry heartbeat failed'),
+  );
   const runtime: ServerRuntime = {
     version: APIX_VERSION,
     nodeId,
     engine: broker.name,
-    startedAt: Date.now(),
+    startedAt,
+    storage: database.kind,
+    engineHealthy: () => !(broker instanceof RedisBroker) || broker.connected,
+    liveNodes: () => nodes.list(),
     connectionCount: () => connections.size,
     channelCount: () => router.channelCount,
     isReady: () => ready,
@@ -240,6 +253,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       socket.destroy();
     });
   });
+  await nodes.start();
   ready = true;
 
   const port = (httpServer.address() as AddressInfo).port;
@@ -255,6 +269,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       connections.stop();
       await gateway.close();
       await app.close();
+      await nodes.close();
       await broker.close();
       // Records get a bounded share of the shutdown budget: a database that is down must not hang it.
       const recordsBudgetMs = config.SHUTDOWN_TIMEOUT_MS / 4;
@@ -277,6 +292,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     controlPlane,
     maintenance,
     logger,
+    nodes,
     close,
   };
 }
