@@ -20,8 +20,11 @@ import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/con
 import type { Broker } from './engine/broker.js';
 import { MemoryBroker } from './engine/memory-broker.js';
 import { NodeRegistry } from './engine/node-registry.js';
+import { DEFAULT_PRESENCE_TTL_MS } from './engine/presence.js';
+import { PresenceQuery } from './engine/presence-query.js';
+import { PresenceTracker } from './engine/presence-tracker.js';
 import { RedisBroker } from './engine/redis-broker.js';
-import { createConfiguredBroker, createNodeRegistryStore } from './engine/redis-engine-config.js';
+import { createConfiguredBroker, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
@@ -29,6 +32,7 @@ import {
   CONTROL_PLANE,
   CREDENTIAL_VERIFIER,
   HISTORY_READER,
+  PRESENCE_QUERY,
   PUBLISHER,
   REALTIME_OBSERVER,
   SERVER_RUNTIME,
@@ -175,6 +179,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const subscriberCounts = new SubscriberCounts(repositories.channels, 1_000, logger);
   observers.add(new AuditRecorder(audit, logger, { mode: config.AUDIT_PUBLISH_MODE, sampleRate: config.AUDIT_PUBLISH_SAMPLE_RATE }));
   observers.add(tracker);
+  const presence = await createPresenceManager(config, DEFAULT_PRESENCE_TTL_MS);
+  const presenceTracker = new PresenceTracker(presence, DEFAULT_PRESENCE_TTL_MS, logger.child({ component: 'presence' }));
+  observers.add(presenceTracker);
   observers.add(subscriberCounts);
   const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);
   const maintenance = new StorageMaintenance(
@@ -237,6 +244,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: SIGNING_KEY, useValue: signingKey },
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
+      { provide: PRESENCE_QUERY, useValue: new PresenceQuery(access, presence) },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
@@ -270,6 +278,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       await gateway.close();
       await app.close();
       await nodes.close();
+      presenceTracker.stop();
+      await presence.close();
       await broker.close();
       // Records get a bounded share of the shutdown budget: a database that is down must not hang it.
       const recordsBudgetMs = config.SHUTDOWN_TIMEOUT_MS / 4;

@@ -89,4 +89,26 @@ describe('a cluster of two nodes', () => {
     expect(status.clusterConnections).toBeGreaterThanOrEqual(1);
     await client.close();
   });
+
+  it('presence of a room is cluster-wide and follows subscriptions and closes', async () => {
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+    const onA = await RawClient.connect(a.wsUrl, await cluster.token({ user: 'alice' }));
+    const onB = await RawClient.connect(b.wsUrl, await cluster.token({ user: 'bob' }));
+    await onA.request({ type: 'subscribe', channels: ['room:design'] });
+    await onB.request({ type: 'subscribe', channels: ['room:design'] });
+    const read = async (url: string) =>
+      (await (await fetch(`${url}/api/v1/channels/room:design/presence`, { headers: { authorization: `Bearer ${await cluster.token()}` } })).json()) as {
+        members: Array<{ userId: string }>;
+        stats: { clients: number; users: number };
+      };
+    const deadline = performance.now() + 10_000;
+    while ((await read(a.url)).stats.clients < 2 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const both = await read(a.url);
+    expect(both.stats).toEqual({ clients: 2, users: 2 });
+    expect(both.members.map((m) => m.userId).sort()).toEqual(['alice', 'bob']);
+    await onB.close();
+    while ((await read(a.url)).stats.clients > 1 && performance.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 50));
+    expect((await read(b.url)).members.map((m) => m.userId)).toEqual(['alice']);
+    await onA.close();
+  });
 });
