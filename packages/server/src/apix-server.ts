@@ -227,7 +227,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     engine: broker.name,
     startedAt,
     storage: database.kind,
-    engineHealthy: () => !(broker instanceof RedisBroker) || broker.connected,
+    engineHealthy: () => (broker instanceof RedisBroker ? broker.healthy() : true),
     liveNodes: () => nodes.list(),
     connectionCount: () => connections.size,
     channelCount: () => router.channelCount,

@@ -100,6 +100,18 @@ export class RedisBroker implements Broker {
     return this.#commands?.status === 'ready' && this.#subscriber?.status === 'ready';
   }
 
+  /**
+   * Whether Redis answers now: both links up and a PING answered within the command timeout.
+   * A stalled server (SIGSTOP, a long fork) keeps its TCP links, so `connected` alone misses it.
+   */
+  async healthy(): Promise<boolean> {
+    if (!this.connected) return false;
+    return this.#commands!.ping().then(
+      () => true,
+      () => false,
+    );
+  }
+
   async start(handler: BrokerEventHandler): Promise<void> {
     const commands = createRedisClient(this.#target, 'apix-broker');
     const subscriber = createRedisClient(this.#target, 'apix-broker-sub');

@@ -13,7 +13,7 @@ export interface ServerRuntime {
   /** `pglite` or `postgres`. */
   readonly storage?: string;
   /** False while the engine cannot reach its store (Redis down): readiness answers 503 (degraded). */
-  engineHealthy?(): boolean;
+  engineHealthy?(): boolean | Promise<boolean>;
   /** The cluster's live nodes (this one alone on the memory engine). */
   liveNodes?(): Promise<readonly NodeInfo[]>;
 }

@@ -38,7 +38,7 @@ export class SystemController {
       connections: this.runtime.connectionCount(),
       channels: this.runtime.channelCount(),
       ...(this.runtime.storage ? { storage: this.runtime.storage } : {}),
-      ...(this.runtime.engineHealthy ? { engineHealthy: this.runtime.engineHealthy() } : {}),
+      ...(this.runtime.engineHealthy ? { engineHealthy: await this.runtime.engineHealthy() } : {}),
       ...(nodes
         ? {
             nodes: nodes.map(({ nodeId, version, startedAt, connections }) => ({ nodeId, version, startedAt, connections })),
@@ -56,9 +56,9 @@ export class SystemController {
 
   /** Readiness: the node takes traffic (503 while starting or shutting down). */
   @Get('health/ready')
-  ready() {
+  async ready() {
     if (!this.runtime.isReady()) throw new ApiXError('UNAVAILABLE', 'not ready');
-    if (this.runtime.engineHealthy?.() === false) throw new ApiXError('UNAVAILABLE', 'degraded: the engine cannot reach its store (Redis)', { degraded: true });
+    if ((await this.runtime.engineHealthy?.()) === false) throw new ApiXError('UNAVAILABLE', 'degraded: the engine cannot reach its store (Redis)', { degraded: true });
     return { status: 'ready' };
   }
 
