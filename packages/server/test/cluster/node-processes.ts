@@ -55,8 +55,10 @@ export class NodeProcess {
 export interface NodeCluster {
   readonly nodes: NodeProcess[];
   token(claims?: { org?: string; user?: string; roles?: string[] }): Promise<string>;
-  /** Starts one more node with the cluster's settings. */
-  addNode(): Promise<NodeProcess>;
+  /** Starts one more node with the cluster's settings (on `port`, or a free one). */
+  addNode(port?: number): Promise<NodeProcess>;
+  /** Rolling-restart step: SIGTERM node `index`, wait for its exit, start it again on the same port. */
+  restart(index: number): Promise<NodeProcess>;
   stop(): Promise<void>;
 }
 
@@ -82,8 +84,8 @@ export async function startNodeCluster(count: number, env: Record<string, string
   // Create the signing key before any node starts, so they all share it.
   const issuer = new TokenIssuer(await loadOrCreateSigningKey(dataDir), { issuer: 'apix', audience: 'apix' });
   const nodes: NodeProcess[] = [];
-  const addNode = async () => {
-    const port = await freePort();
+  const addNode = async (fixedPort?: number) => {
+    const port = fixedPort ?? (await freePort());
     const child = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,
@@ -104,10 +106,19 @@ export async function startNodeCluster(count: number, env: Record<string, string
   };
   // The first one alone: it runs the migrations.
   await addNode();
-  await Promise.all(Array.from({ length: count - 1 }, addNode));
+  await Promise.all(Array.from({ length: count - 1 }, () => addNode()));
+  const restart = async (index: number) => {
+    const old = nodes[index]!;
+    await old.stop();
+    const fresh = await addNode(old.port);
+    nodes.splice(nodes.indexOf(fresh), 1);
+    nodes[index] = fresh;
+    return fresh;
+  };
   return {
     nodes,
     addNode,
+    restart,
     token: (claims = {}) => issuer.issue({ organizationId: claims.org ?? 'acme', userId: claims.user ?? 'alice', roles: claims.roles ?? [], ttlSeconds: 3600 }),
     stop: async () => {
       await Promise.all(nodes.map((n) => n.stop()));
