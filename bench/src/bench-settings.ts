@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { TargetId } from './targets.js';
 
-export type ScenarioId = 'connections' | 'fanout' | 'publish';
+export type ScenarioId = 'connections' | 'fanout' | 'publish' | 'fanout-cluster';
 
 /** Everything a run can be told, from `--flag=value` arguments or BENCH_* environment variables. */
 export interface BenchSettings {
@@ -29,8 +29,8 @@ export interface BenchSettings {
 }
 
 const DEFAULTS: BenchSettings = {
-  targets: ['apix', 'ws', 'socketio'],
-  scenarios: ['connections', 'fanout', 'publish'],
+  targets: ['apix', 'apix-redis', 'ws', 'socketio'],
+  scenarios: ['connections', 'fanout', 'publish', 'fanout-cluster'],
   connections: 10_000,
   connectConcurrency: 200,
   settleMs: 2_000,
@@ -63,8 +63,8 @@ const SPEC: Record<string, { env: string; key: keyof BenchSettings; kind: 'int' 
   'results-dir': { env: 'BENCH_RESULTS_DIR', key: 'resultsDir', kind: 'string' },
 };
 
-const KNOWN_TARGETS: readonly string[] = ['apix', 'ws', 'socketio'];
-const KNOWN_SCENARIOS: readonly string[] = ['connections', 'fanout', 'publish'];
+const KNOWN_TARGETS: readonly string[] = ['apix', 'apix-redis', 'ws', 'socketio'];
+const KNOWN_SCENARIOS: readonly string[] = ['connections', 'fanout', 'publish', 'fanout-cluster'];
 
 export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): BenchSettings {
   const settings: BenchSettings = { ...DEFAULTS };
@@ -103,8 +103,8 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
         break;
     }
   }
-  for (const t of settings.targets) if (!KNOWN_TARGETS.includes(t)) throw new UsageError(`unknown target "${t}" (apix, ws, socketio)`);
-  for (const s of settings.scenarios) if (!KNOWN_SCENARIOS.includes(s)) throw new UsageError(`unknown scenario "${s}" (connections, fanout, publish)`);
+  for (const t of settings.targets) if (!KNOWN_TARGETS.includes(t)) throw new UsageError(`unknown target "${t}" (apix, apix-redis, ws, socketio)`);
+  for (const s of settings.scenarios) if (!KNOWN_SCENARIOS.includes(s)) throw new UsageError(`unknown scenario "${s}" (connections, fanout, publish, fanout-cluster)`);
   return settings;
 }
 

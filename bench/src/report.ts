@@ -107,13 +107,64 @@ export function renderReport(run: RunResults): string {
     out.push('', `3. Publish throughput: one connection, ${settings.publishWindow} requests in flight, ${settings.publishSeconds} s, no subscribers`);
     out.push(section(targets, results.publish, publishMetrics));
   }
+  const cluster = results['fanout-cluster'];
+  if (run.scenarios.includes('fanout-cluster') && cluster) {
+    // Columns: the 3-node cluster, then the single-node figures of scenario 2 from this run.
+    const names = new Set<string>();
+    const clusterOutcome = cluster['apix-redis'];
+    if (clusterOutcome?.ok) for (const p of clusterOutcome.result.phases) names.add(p.phase);
+    for (const name of names) {
+      const phaseOf = (outcome: Outcome<FanoutResult> | undefined): Outcome<FanoutPhaseReport> | undefined => {
+        const phase = outcome?.ok ? outcome.result.phases.find((p) => p.phase === name) : undefined;
+        return phase ? { ok: true, result: phase } : undefined;
+      };
+      const columns: Array<[string, Outcome<FanoutPhaseReport> | undefined]> = [
+        ['3 nodes (Redis)', phaseOf(clusterOutcome)],
+        ['1 node (memory)', phaseOf(results.fanout.apix)],
+        ['1 node (Redis)', phaseOf(results.fanout['apix-redis'])],
+        ['raw ws', phaseOf(results.fanout.ws)],
+      ];
+      out.push('', `4. Cross-node fan-out: publish on node 1, ${formatNumber(settings.subscribers)} subscribers spread over 3 nodes — phase ${name}`);
+      out.push(clusterSection(columns, phaseMetrics));
+    }
+    if (clusterOutcome && !clusterOutcome.ok) out.push('', `4. Cross-node fan-out failed: ${clusterOutcome.error}`);
+  }
   return out.join('\n');
 }
 
+/** The cluster's figures beside single-node ones, with cluster/single ratios. */
+function clusterSection<T>(columns: Array<[string, Outcome<T> | undefined]>, metrics: Metric<T>[]): string {
+  const subject = columns[0]![1];
+  const others = columns.slice(1);
+  const header = ['', ...columns.map(([label]) => label), ...others.map(([label]) => `cluster/${label}`), 'better'];
+  const rows = metrics.map((metric) => {
+    const cells = columns.map(([, o]) => (o?.ok ? (metric.text ? metric.text(o.result) : formatNumber(metric.value(o.result), metric.decimals)) : '—'));
+    const ratios = others.map(([, o]) => {
+      if (metric.noRatio || !subject?.ok || !o?.ok) return '';
+      const a = metric.value(subject.result);
+      const b = metric.value(o.result);
+      return a !== undefined && b !== undefined && b !== 0 ? `${formatNumber(a / b, 2)}×` : '—';
+    });
+    return [metric.label, ...cells, ...ratios, metric.better];
+  });
+  return textTable(header, rows);
+}
+
+/** Columns compared: each APIX engine against each baseline, and the Redis engine against the memory one. */
+function ratioPairs(targets: TargetId[]): Array<[subject: TargetId, baseline: TargetId, label: string]> {
+  const baselines = targets.filter((t) => t !== 'apix' && t !== 'apix-redis');
+  const pairs: Array<[TargetId, TargetId, string]> = [];
+  if (targets.includes('apix')) for (const b of baselines) pairs.push(['apix', b, `APIX/${TARGETS[b].label}`]);
+  if (targets.includes('apix-redis')) {
+    if (targets.includes('apix')) pairs.push(['apix-redis', 'apix', 'Redis/memory']);
+    for (const b of baselines) pairs.push(['apix-redis', b, `Redis/${TARGETS[b].label}`]);
+  }
+  return pairs;
+}
+
 function section<T>(targets: TargetId[], outcomes: Partial<Record<TargetId, Outcome<T>>>, metrics: Metric<T>[]): string {
-  const baselines = targets.filter((t) => t !== 'apix');
-  const hasApix = targets.includes('apix');
-  const header = ['', ...targets.map((t) => TARGETS[t].label), ...(hasApix ? baselines.map((b) => `APIX/${TARGETS[b].label}`) : []), 'better'];
+  const pairs = ratioPairs(targets);
+  const header = ['', ...targets.map((t) => TARGETS[t].label), ...pairs.map(([, , label]) => label), 'better'];
   const result = (t: TargetId) => {
     const outcome = outcomes[t];
     return outcome?.ok ? outcome.result : undefined;
@@ -124,16 +175,14 @@ function section<T>(targets: TargetId[], outcomes: Partial<Record<TargetId, Outc
       if (!r) return outcomes[t] ? 'failed' : '—';
       return metric.text ? metric.text(r) : formatNumber(metric.value(r), metric.decimals);
     });
-    const ratios = hasApix
-      ? baselines.map((b) => {
-          if (metric.noRatio) return '';
-          const a = result('apix');
-          const o = result(b);
-          const av = a ? metric.value(a) : undefined;
-          const ov = o ? metric.value(o) : undefined;
-          return av !== undefined && ov !== undefined && ov !== 0 ? `${formatNumber(av / ov, 2)}×` : '—';
-        })
-      : [];
+    const ratios = pairs.map(([subject, b]) => {
+      if (metric.noRatio) return '';
+      const a = result(subject);
+      const o = result(b);
+      const av = a ? metric.value(a) : undefined;
+      const ov = o ? metric.value(o) : undefined;
+      return av !== undefined && ov !== undefined && ov !== 0 ? `${formatNumber(av / ov, 2)}×` : '—';
+    });
     return [metric.label, ...cells, ...ratios, metric.better];
   });
   const failures = targets.flatMap((t) => {

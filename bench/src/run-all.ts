@@ -13,6 +13,7 @@ import { renderReport } from './report.js';
 import { writeResults } from './results-file.js';
 import type { Outcome, RunResults, ScenarioResults } from './run-results.js';
 import { runConnectionsScenario } from './scenarios/connections-scenario.js';
+import { CLUSTER_TARGETS, runClusterFanoutScenario } from './scenarios/cluster-fanout-scenario.js';
 import { runFanoutScenario } from './scenarios/fanout-scenario.js';
 import { runPublishScenario } from './scenarios/publish-scenario.js';
 import type { RunContext } from './scenarios/run-context.js';
@@ -22,6 +23,7 @@ const RUNNERS: Record<ScenarioId, (target: Target, ctx: RunContext) => Promise<u
   connections: runConnectionsScenario,
   fanout: runFanoutScenario,
   publish: runPublishScenario,
+  'fanout-cluster': runClusterFanoutScenario,
 };
 
 async function main(): Promise<void> {
@@ -40,13 +42,15 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   const t0 = performance.now();
   const dataDir = await mkdtemp(join(tmpdir(), 'apix-bench-'));
-  const results: ScenarioResults = { connections: {}, fanout: {}, publish: {} };
+  const results: ScenarioResults = { connections: {}, fanout: {}, publish: {}, 'fanout-cluster': {} };
   try {
     const tokens = await mintTokens(dataDir, 50);
     const ctx: RunContext = { settings, dataDir, tokens, log };
     // Scenario by scenario, all targets back to back, so the machine's state drifts as little as possible between them.
     for (const scenario of settings.scenarios) {
       for (const id of settings.targets) {
+        // A cluster needs a shared engine: only targets that have one run the cluster scenario.
+        if (scenario === 'fanout-cluster' && !CLUSTER_TARGETS.includes(id)) continue;
         const target = TARGETS[id];
         log(`${scenario}: ${target.label}`);
         const s = performance.now();

@@ -11,6 +11,8 @@ export interface ScenarioResults {
   connections: Partial<Record<TargetId, Outcome<ConnectionsResult>>>;
   fanout: Partial<Record<TargetId, Outcome<FanoutResult>>>;
   publish: Partial<Record<TargetId, Outcome<PublishResult>>>;
+  /** Publish on one node, subscribers spread over three (Redis engine only). */
+  'fanout-cluster'?: Partial<Record<TargetId, Outcome<FanoutResult>>>;
 }
 
 /** What lands in bench/results/*.json. */

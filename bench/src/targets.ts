@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ClientKind } from './bench-client.js';
 
-export type TargetId = 'apix' | 'ws' | 'socketio';
+export type TargetId = 'apix' | 'apix-redis' | 'ws' | 'socketio';
 
 /** A server under test: how to start it and how clients reach it. */
 export interface Target {
@@ -37,6 +37,29 @@ export const TARGETS: Record<TargetId, Target> = {
       // The publish scenario measures one connection's ceiling; the per-connection request
       // limit (2,000/s by default) would measure the limit instead.
       RATE_LIMIT_REQUESTS_PER_SECOND: '0',
+    }),
+  },
+  /**
+   * APIX on the Redis engine (streams + Pub/Sub), on BENCH_REDIS_URL (default: the machine's
+   * Redis) under a key prefix of this run. Same settings as `apix` otherwise.
+   */
+  'apix-redis': {
+    id: 'apix-redis',
+    label: 'APIX (Redis)',
+    clientKind: 'ws',
+    script: here('../../packages/server/dist/main.js'),
+    authenticated: true,
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    env: (port, dataDir) => ({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      APIX_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      PRINT_DEV_TOKEN: 'false',
+      MAX_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
+      RATE_LIMIT_REQUESTS_PER_SECOND: '0',
+      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: `apixbench-${process.pid}`,
     }),
   },
   ws: {
