@@ -165,6 +165,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     observers,
     channelSettings,
   );
+  const presence = await createPresenceManager(config, DEFAULT_PRESENCE_TTL_MS);
+  const presenceTracker = new PresenceTracker(presence, DEFAULT_PRESENCE_TTL_MS, logger.child({ component: 'presence' }));
+  const presenceQuery = new PresenceQuery(access, presence);
   const gateway = new ApiXGateway(
     {
       maxFrameBytes: config.MAX_FRAME_BYTES,
@@ -173,14 +176,12 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       clientHeartbeatIntervalMs: config.CLIENT_HEARTBEAT_INTERVAL_MS,
       rateLimit: { requestsPerSecond: config.RATE_LIMIT_REQUESTS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     },
-    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers },
+    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers, presence: presenceQuery },
   );
   const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, heartbeatFlushMs: config.HEARTBEAT_FLUSH_MS }, logger);
   const subscriberCounts = new SubscriberCounts(repositories.channels, 1_000, logger);
   observers.add(new AuditRecorder(audit, logger, { mode: config.AUDIT_PUBLISH_MODE, sampleRate: config.AUDIT_PUBLISH_SAMPLE_RATE }));
   observers.add(tracker);
-  const presence = await createPresenceManager(config, DEFAULT_PRESENCE_TTL_MS);
-  const presenceTracker = new PresenceTracker(presence, DEFAULT_PRESENCE_TTL_MS, logger.child({ component: 'presence' }));
   observers.add(presenceTracker);
   observers.add(subscriberCounts);
   const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);
@@ -244,7 +245,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: SIGNING_KEY, useValue: signingKey },
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
-      { provide: PRESENCE_QUERY, useValue: new PresenceQuery(access, presence) },
+      { provide: PRESENCE_QUERY, useValue: presenceQuery },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },

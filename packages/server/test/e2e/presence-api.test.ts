@@ -37,4 +37,16 @@ describe('presence API', () => {
     expect(await presence('nope', await server.token())).toMatchObject({ status: 400, body: { error: { code: 'APIX_ERR_CHANNEL_INVALID' } } });
     expect(await presence('user:bob', await server.token({ user: 'alice' }))).toMatchObject({ status: 403, body: { error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } } });
   });
+
+  it('answers the presence frame over WebSocket with the same result', async () => {
+    const alice = await RawClient.connect(server.wsUrl, await server.token({ user: 'alice' }));
+    const bob = await RawClient.connect(server.wsUrl, await server.token({ user: 'bob' }));
+    await alice.request({ type: 'subscribe', channels: ['room:ws'] });
+    await bob.request({ type: 'subscribe', channels: ['room:ws'] });
+    const reply = await alice.request({ type: 'presence', channel: 'room:ws' });
+    expect(reply).toMatchObject({ ok: true, result: { channel: 'room:ws', stats: { clients: 2, users: 2 } } });
+    const refused = await alice.request({ type: 'presence', channel: 'user:bob' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } });
+    await Promise.all([alice.close(), bob.close()]);
+  });
 });
