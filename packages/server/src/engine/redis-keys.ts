@@ -22,10 +22,11 @@ export interface ChannelKeys {
 }
 
 export const DEFAULT_REDIS_PREFIX = 'apix';
-const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+// Room for the suffixes APIX adds (`:sys` for the node registry) to a 64-character REDIS_KEY_PREFIX.
+const PREFIX = /^[A-Za-z0-9_.:-]{1,80}$/;
 
 export function assertRedisPrefix(prefix: string): void {
-  if (!PREFIX.test(prefix)) throw new TypeError(`redis key prefix must be 1-64 of A-Z a-z 0-9 _ . : - (got ${JSON.stringify(prefix)})`);
+  if (!PREFIX.test(prefix)) throw new TypeError(`redis key prefix must be 1-80 of A-Z a-z 0-9 _ . : - (got ${JSON.stringify(prefix)})`);
 }
 
 /** Percent-encodes `%`, `{` and `}`: injective, and the result has no brace. */
