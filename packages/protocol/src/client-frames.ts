@@ -84,6 +84,13 @@ export const refreshFrameSchema = z.strictObject({
   token: tokenSchema,
 });
 
+/** Who is present on a channel (rooms): members and counts. Needs the channel's `presence` permission. */
+export const presenceFrameSchema = z.strictObject({
+  type: z.literal('presence'),
+  id: requestIdSchema,
+  channel: channelNameSchema,
+});
+
 export const clientFrameSchemas = {
   connect: connectFrameSchema,
   subscribe: subscribeFrameSchema,
@@ -92,6 +99,7 @@ export const clientFrameSchemas = {
   history: historyFrameSchema,
   'heartbeat.ping': heartbeatPingFrameSchema,
   refresh: refreshFrameSchema,
+  presence: presenceFrameSchema,
 } as const;
 export type ClientFrameType = keyof typeof clientFrameSchemas;
 
@@ -103,6 +111,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   historyFrameSchema,
   heartbeatPingFrameSchema,
   refreshFrameSchema,
+  presenceFrameSchema,
 ]);
 
 export type ConnectFrame = z.infer<typeof connectFrameSchema>;
@@ -112,6 +121,7 @@ export type PublishFrame = z.infer<typeof publishFrameSchema>;
 export type HistoryFrame = z.infer<typeof historyFrameSchema>;
 export type HeartbeatPingFrame = z.infer<typeof heartbeatPingFrameSchema>;
 export type RefreshFrame = z.infer<typeof refreshFrameSchema>;
+export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
 export function isClientFrameType(type: string): type is ClientFrameType {

@@ -32,5 +32,13 @@ export const statusResponseSchema = z.object({
   uptimeSeconds: z.number(),
   connections: z.number().int(),
   channels: z.number().int(),
+  /** `pglite` or `postgres`. */
+  storage: z.string().optional(),
+  /** False while the engine cannot reach its store (readiness is degraded meanwhile). */
+  engineHealthy: z.boolean().optional(),
+  /** The cluster's live nodes (with the memory engine: this node alone). */
+  nodes: z.array(z.object({ nodeId: z.string(), version: z.string(), startedAt: z.number(), connections: z.number().int() })).optional(),
+  /** Open connections over every live node, as they last reported (every few seconds). */
+  clusterConnections: z.number().int().optional(),
 });
 export type StatusResponse = z.infer<typeof statusResponseSchema>;

@@ -47,6 +47,14 @@ export const publicationSchema = z.object({
 });
 export type Publication = z.infer<typeof publicationSchema>;
 
+/** Result of a `presence` request (WebSocket) and of `GET /api/v1/channels/:channel/presence`. */
+export const presenceResultSchema = z.object({
+  channel: z.string(),
+  members: z.array(z.object({ clientId: z.string(), userId: z.string(), info: z.record(z.string(), z.unknown()).optional() })),
+  stats: z.object({ clients: z.number().int(), users: z.number().int() }),
+});
+export type PresenceResult = z.infer<typeof presenceResultSchema>;
+
 export const historyResultSchema = z.object({
   channel: z.string(),
   epoch: z.string(),

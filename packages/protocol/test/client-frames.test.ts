@@ -7,6 +7,7 @@ import {
   isClientFrameType,
   publishFrameSchema,
   refreshFrameSchema,
+  presenceFrameSchema,
   subscribeFrameSchema,
   unsubscribeFrameSchema,
 } from '@apix/protocol';
@@ -41,6 +42,7 @@ const valid = {
   history: { type: 'history', id: 'h1', channel: 'agent:a1', since: { offset: 0, epoch: 'e-1' }, limit: 100 },
   'heartbeat.ping': { type: 'heartbeat.ping', id: 'hb1', ts: 1_700_000_000_000 },
   refresh: { type: 'refresh', id: 'r1', token: 'eyJhbGciOiJSUzI1NiJ9.e30.sig2' },
+  presence: { type: 'presence', id: 'p1', channel: 'room:design' },
 } satisfies Record<string, Json>;
 
 const schemas: Record<keyof typeof valid, z.ZodType> = {
@@ -51,6 +53,7 @@ const schemas: Record<keyof typeof valid, z.ZodType> = {
   history: historyFrameSchema,
   'heartbeat.ping': heartbeatPingFrameSchema,
   refresh: refreshFrameSchema,
+  presence: presenceFrameSchema,
 };
 
 const frameTypes = Object.keys(valid) as Array<keyof typeof valid>;
@@ -70,7 +73,7 @@ function issuePaths(schema: z.ZodType, value: unknown): string[] {
 
 describe('every client frame type', () => {
   it('has one valid example per documented type, and no more', () => {
-    expect(frameTypes.sort()).toEqual(['connect', 'heartbeat.ping', 'history', 'publish', 'refresh', 'subscribe', 'unsubscribe']);
+    expect(frameTypes.sort()).toEqual(['connect', 'heartbeat.ping', 'history', 'presence', 'publish', 'refresh', 'subscribe', 'unsubscribe']);
   });
 
   it.each(frameTypes)('%s: accepts a valid example, through its own schema and the union', (type) => {
@@ -90,6 +93,7 @@ describe('every client frame type', () => {
       history: { type: 'history', id: '1', channel: 'org' },
       'heartbeat.ping': { type: 'heartbeat.ping', id: '1' },
       refresh: { type: 'refresh', id: '1', token: 't' },
+      presence: { type: 'presence', id: '1', channel: 'room:r' },
     };
     expect(clientFrameSchema.safeParse(minimal[type]).success).toBe(true);
   });
@@ -140,7 +144,7 @@ describe('clientFrameSchema', () => {
     expect(clientFrameSchema.safeParse({ ...valid.unsubscribe, type: 'history' }).success).toBe(false);
   });
 
-  it('isClientFrameType knows exactly the seven request types', () => {
+  it('isClientFrameType knows exactly the eight request types', () => {
     for (const t of frameTypes) expect(isClientFrameType(t)).toBe(true);
     for (const t of ['reply', 'event', 'heartbeat.pong', 'connection.established', 'toString', '__proto__', 'constructor', '']) {
       expect(isClientFrameType(t)).toBe(false);

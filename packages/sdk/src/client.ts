@@ -28,6 +28,7 @@ import type { Subscription, SubscriptionOptions } from './subscription.js';
 import { TokenRefresher } from './token-refresher.js';
 import { TypedEmitter, type Listener } from './typed-emitter.js';
 import { Waiters } from './waiters.js';
+import { endpointPicker, type ApiXEndpoints } from './endpoints.js';
 
 export interface PublishOptions {
   /**
@@ -56,7 +57,11 @@ export interface HistoryOptions {
  * refresh. This class is the state machine that ties them together.
  */
 export class ApiXClient {
-  readonly #url: string;
+  readonly #pickUrl: (attempt: number) => string;
+  /** URL of the current or last attempt. */
+  #url = '';
+  /** Socket opens over the client's lifetime: picks the next endpoint. */
+  #opens = 0;
   readonly #options: ResolvedOptions;
   readonly #machine = new StateMachine<ClientState>('client', ClientState.Disconnected, CLIENT_TRANSITIONS);
   readonly #events = new TypedEmitter<ClientEvents>();
@@ -86,8 +91,8 @@ export class ApiXClient {
   /** The server's refusal of our connect frame, kept for the close that follows it. */
   #connectError: ApiXClientError | undefined;
 
-  constructor(url: string, options: ApiXClientOptions) {
-    this.#url = url;
+  constructor(url: ApiXEndpoints, options: ApiXClientOptions) {
+    this.#pickUrl = endpointPicker(url);
     this.#options = resolveOptions(options);
     this.#backoff = new Backoff({ minDelayMs: this.#options.minReconnectDelayMs, maxDelayMs: this.#options.maxReconnectDelayMs });
     this.#registry = new SubscriptionRegistry({
@@ -297,6 +302,7 @@ export class ApiXClient {
 
     let connection: Connection;
     try {
+      this.#url = this.#pickUrl(++this.#opens);
       const socket = new this.#options.WebSocket(this.#url);
       connection = new Connection(socket, {
         open: () => this.#sendConnect(connection, token),

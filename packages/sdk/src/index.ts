@@ -6,6 +6,7 @@
  *   client.connect();
  */
 export { ApiXClient, type HistoryOptions, type PublishOptions } from './client.js';
+export { endpointPicker, type ApiXEndpoints } from './endpoints.js';
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_RECONNECT_DELAY_MS,

@@ -20,6 +20,12 @@ import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/con
 import type { Broker } from './engine/broker.js';
 import { LocalControlBus, type AccessChange, type ControlBus, type ControlMessage } from './engine/control-bus.js';
 import { MemoryBroker } from './engine/memory-broker.js';
+import { NodeRegistry } from './engine/node-registry.js';
+import { DEFAULT_PRESENCE_TTL_MS } from './engine/presence.js';
+import { PresenceQuery } from './engine/presence-query.js';
+import { PresenceTracker } from './engine/presence-tracker.js';
+import { RedisBroker } from './engine/redis-broker.js';
+import { createConfiguredBroker, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
@@ -27,6 +33,7 @@ import {
   CONTROL_PLANE,
   CREDENTIAL_VERIFIER,
   HISTORY_READER,
+  PRESENCE_QUERY,
   PUBLISHER,
   REALTIME_OBSERVER,
   SERVER_RUNTIME,
@@ -87,6 +94,8 @@ export interface ApiXServer {
   readonly controlPlane: ControlPlaneContext;
   readonly maintenance: StorageMaintenance;
   readonly logger: Logger;
+  /** The cluster's live nodes (this one alone on the memory engine). */
+  readonly nodes: NodeRegistry;
   /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), flush records, stop the control plane, engine and storage. */
   close(): Promise<void>;
 }
@@ -148,7 +157,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
 
   // --- data plane ---
   const observers = new ObserverList();
-  const broker = options.broker ?? new MemoryBroker();
+  const broker = options.broker ?? createConfiguredBroker(config, logger) ?? new MemoryBroker();
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
   const router = new EventRouter(broker, logger);
   await broker.start(router);
@@ -175,6 +184,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     observers,
     channelSettings,
   );
+  const presence = await createPresenceManager(config, DEFAULT_PRESENCE_TTL_MS);
+  const presenceTracker = new PresenceTracker(presence, DEFAULT_PRESENCE_TTL_MS, logger.child({ component: 'presence' }));
+  const presenceQuery = new PresenceQuery(access, presence);
   const gateway = new ApiXGateway(
     {
       maxFrameBytes: config.MAX_FRAME_BYTES,
@@ -185,12 +197,13 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       maxConnections: config.MAX_CONNECTIONS,
       reconnectSpreadMs: config.RECONNECT_SPREAD_MS,
     },
-    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers },
+    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers, presence: presenceQuery },
   );
   const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, heartbeatFlushMs: config.HEARTBEAT_FLUSH_MS }, logger);
   const subscriberCounts = new SubscriberCounts(repositories.channels, 1_000, logger);
   observers.add(new AuditRecorder(audit, logger, { mode: config.AUDIT_PUBLISH_MODE, sampleRate: config.AUDIT_PUBLISH_SAMPLE_RATE }));
   observers.add(tracker);
+  observers.add(presenceTracker);
   observers.add(subscriberCounts);
   const revalidator = new AccessRevalidator(connections, directory, channelSettings, router, subscriptions, logger);
   const reportRecheckFailure = (error: unknown) => logger.error({ err: error }, 're-checking connections after an access change failed');
@@ -243,11 +256,20 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     },
   };
   let ready = false;
+  const startedAt = Date.now();
+  const nodes = new NodeRegistry(
+    await createNodeRegistryStore(config),
+    () => ({ nodeId, version: APIX_VERSION, engine: broker.name, storage: database.kind, startedAt, connections: connections.size }),
+    (error) => logger.warn({ err: error }, 'node registry heartbeat failed'),
+  );
   const runtime: ServerRuntime = {
     version: APIX_VERSION,
     nodeId,
     engine: broker.name,
-    startedAt: Date.now(),
+    startedAt,
+    storage: database.kind,
+    engineHealthy: () => (broker instanceof RedisBroker ? broker.healthy() : true),
+    liveNodes: () => nodes.list(),
     connectionCount: () => connections.size,
     channelCount: () => router.channelCount,
     isReady: () => ready,
@@ -263,6 +285,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: SIGNING_KEY, useValue: signingKey },
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
+      { provide: PRESENCE_QUERY, useValue: presenceQuery },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
@@ -279,6 +302,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       socket.destroy();
     });
   });
+  await nodes.start();
   ready = true;
 
   const port = (httpServer.address() as AddressInfo).port;
@@ -293,6 +317,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       connections.stop();
       await gateway.close();
       await app.close();
+      await nodes.close();
+      presenceTracker.stop();
+      await presence.close();
       await broker.close();
       await controlBus.close();
       // Records get a bounded share of the shutdown budget: a database that is down must not hang it.
@@ -323,6 +350,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     controlPlane,
     maintenance,
     logger,
+    nodes,
     close,
   };
 }

@@ -24,7 +24,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         '',
-        `APIX is running (engine: ${server.broker.name}, data: ${config.APIX_DATA_DIR})`,
+        `APIX is running (engine: ${server.broker.name}, storage: ${server.database.kind}, data: ${config.APIX_DATA_DIR})`,
+        `  Nodes      ${(await server.nodes.list().catch(() => [])).map((n) => n.nodeId).join(', ') || '(unknown)'}`,
         `  HTTP API   ${server.url}/api/v1`,
         `  API docs   ${server.url}/api/docs`,
         `  WebSocket  ${server.wsUrl}`,

@@ -113,6 +113,16 @@ export const configSchema = z.object({
   MAINTENANCE_INTERVAL_MS: ms(60_000),
   /** Disconnected connection rows are kept this long. */
   CONNECTION_ROW_RETENTION_MS: ms(7 * 86_400_000),
+  /**
+   * Redis (`redis://…` / `rediss://…`): the cluster engine (streams + Pub/Sub). Unset: the
+   * embedded memory engine (one process). Several processes with the same REDIS_URL and
+   * DATABASE_URL form a cluster.
+   */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  /** A Redis Cluster instead: comma-separated `host:port` seed nodes (takes precedence over REDIS_URL). */
+  REDIS_CLUSTER_NODES: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]').optional(),
+  /** First part of every Redis key and Pub/Sub channel, so deployments can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . : -').default('apix'),
   /** Print the start-up banner with a dev token (embedded default). */
   PRINT_DEV_TOKEN: bool.default(true),
 });

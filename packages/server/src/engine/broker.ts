@@ -6,6 +6,8 @@ export type { StreamPosition };
 export interface BrokerPublication {
   readonly offset: number;
   readonly data: string;
+  /** When the engine appended it (server clock, ms since the epoch); for latency figures. */
+  readonly publishedAt?: number;
 }
 
 export interface PublishOptions {

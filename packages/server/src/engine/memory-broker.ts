@@ -9,6 +9,7 @@ import type {
   PublishOutcome,
 } from './broker.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
+import { assertStreamPosition } from './position-check.js';
 
 /** Idempotency keys remembered per channel, at most (besides the time window). */
 export const MAX_IDEMPOTENCY_KEYS_PER_STREAM = 100_000;
@@ -16,6 +17,8 @@ export const MAX_IDEMPOTENCY_KEYS_PER_STREAM = 100_000;
 interface TimedPublication extends BrokerPublication {
   /** Monotonic ms: retention by age must not jump with the wall clock. */
   readonly appendedAt: number;
+  /** Wall-clock append time (ms since epoch), for display and publish→deliver latency. */
+  readonly publishedAt: number;
 }
 
 interface IdempotencyRecord {
@@ -42,7 +45,7 @@ class MemoryStream {
   }
 
   append(data: string, now: number): TimedPublication {
-    const publication = { offset: ++this.top, data, appendedAt: now };
+    const publication = { offset: ++this.top, data, appendedAt: now, publishedAt: Date.now() };
     this.#entries.push(publication);
     this.lastPublishAt = now;
     return publication;
@@ -167,6 +170,7 @@ export class MemoryBroker implements Broker {
   }
 
   async history(channelKey: string, options: HistoryOptions): Promise<HistorySlice> {
+    if (options.since !== undefined) assertStreamPosition(options.since);
     // Reading creates the stream (and so fixes its epoch) like publishing does, so a
     // subscriber's position stays valid for the stream's first publications.
     const stream = this.#stream(channelKey);
@@ -180,7 +184,7 @@ export class MemoryBroker implements Broker {
             ? stream.after(options.since.offset, options.limit)
             : stream.latest(options.limit);
     return {
-      publications: publications.map(({ offset, data }) => ({ offset, data })),
+      publications: publications.map(({ offset, data, publishedAt }) => ({ offset, data, publishedAt })),
       position: { offset: stream.top, epoch: stream.epoch },
     };
   }

@@ -5,6 +5,7 @@ import { AuthController } from './auth.controller.js';
 import { ChannelAdminController } from './channel-admin.controller.js';
 import { ChannelsController } from './channels.controller.js';
 import { ConnectionsController } from './connections.controller.js';
+import { PresenceController } from './presence.controller.js';
 import { PrincipalGuard } from './principal-guard.js';
 import { SystemController } from './system.controller.js';
 
@@ -18,7 +19,7 @@ export class AppModule {
   static register(providers: Provider[]): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController],
+      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, PresenceController],
       providers: [...providers, PrincipalGuard],
     };
   }

@@ -1,3 +1,5 @@
+import type { NodeInfo } from '../engine/node-registry.js';
+
 /** What the control plane may read about the running node (status, readiness). */
 export interface ServerRuntime {
   readonly version: string;
@@ -8,4 +10,10 @@ export interface ServerRuntime {
   channelCount(): number;
   /** False while starting or shutting down: readiness answers 503. */
   isReady(): boolean;
+  /** `pglite` or `postgres`. */
+  readonly storage?: string;
+  /** False while the engine cannot reach its store (Redis down): readiness answers 503 (degraded). */
+  engineHealthy?(): boolean | Promise<boolean>;
+  /** The cluster's live nodes (this one alone on the memory engine). */
+  liveNodes?(): Promise<readonly NodeInfo[]>;
 }

@@ -26,7 +26,9 @@ export class SystemController {
   }
 
   @Get('api/v1/status')
-  status(): StatusResponse {
+  async status(): Promise<StatusResponse> {
+    // The node list is best effort: the status of this node stays readable while Redis is down.
+    const nodes = await this.runtime.liveNodes?.().catch(() => undefined);
     return {
       status: 'ok',
       version: this.runtime.version,
@@ -35,6 +37,14 @@ export class SystemController {
       uptimeSeconds: Math.round((Date.now() - this.runtime.startedAt) / 1000),
       connections: this.runtime.connectionCount(),
       channels: this.runtime.channelCount(),
+      ...(this.runtime.storage ? { storage: this.runtime.storage } : {}),
+      ...(this.runtime.engineHealthy ? { engineHealthy: await this.runtime.engineHealthy() } : {}),
+      ...(nodes
+        ? {
+            nodes: nodes.map(({ nodeId, version, startedAt, connections }) => ({ nodeId, version, startedAt, connections })),
+            clusterConnections: nodes.reduce((sum, n) => sum + n.connections, 0),
+          }
+        : {}),
     };
   }
 
@@ -46,8 +56,9 @@ export class SystemController {
 
   /** Readiness: the node takes traffic (503 while starting or shutting down). */
   @Get('health/ready')
-  ready() {
+  async ready() {
     if (!this.runtime.isReady()) throw new ApiXError('UNAVAILABLE', 'not ready');
+    if ((await this.runtime.engineHealthy?.()) === false) throw new ApiXError('UNAVAILABLE', 'degraded: the engine cannot reach its store (Redis)', { degraded: true });
     return { status: 'ready' };
   }
 

@@ -24,6 +24,8 @@ import type { OriginPolicy } from './origin-policy.js';
 import type { RealtimeObserver } from './realtime-observer.js';
 import type { SubscriptionManager } from './subscription-manager.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
+import type { PresenceQuery } from '../engine/presence-query.js';
+import { handlePresenceFrame } from './presence-frame.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -49,6 +51,8 @@ export interface GatewayDependencies {
   readonly history: HistoryReader;
   readonly logger: Logger;
   readonly observer?: RealtimeObserver;
+  /** Answers `presence` requests (see presence-frame.ts). */
+  readonly presence?: PresenceQuery;
 }
 
 /**
@@ -203,6 +207,8 @@ export class ApiXGateway {
           return await this.#publish(connection, principal, frame);
         case 'history':
           return await this.#history(connection, principal, frame);
+        case 'presence':
+          return await handlePresenceFrame(connection, principal, frame, this.#deps.presence);
         default:
           throw new ApiXError('UNKNOWN_FRAME_TYPE');
       }

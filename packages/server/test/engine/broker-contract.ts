@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Broker, BrokerPublication } from '../../src/engine/broker.js';
+import type { Broker, BrokerPublication, StreamPosition } from '../../src/engine/broker.js';
 import { judgeRecovery } from '../../src/engine/stream-recovery.js';
 
 const retention = { historySize: 100, historyTtlMs: 60_000 };
@@ -17,7 +17,7 @@ class Recorder {
   }
 }
 
-const until = async (check: () => boolean, timeoutMs = 2_000) => {
+const until = async (check: () => boolean, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time');
@@ -143,6 +143,144 @@ export function describeBrokerContract(name: string, create: () => Promise<Broke
       await broker.publish(a, 'a2', retention);
       expect((await broker.history(a, { limit: 10 })).publications.map((p) => p.data)).toEqual(['a1', 'a2']);
       expect((await broker.history(b, { limit: 10 })).publications.map((p) => p.data)).toEqual(['b1']);
+    });
+    describe('recovery from a position (history size 5, 20 published)', () => {
+      // [name, since (epoch 'current' is replaced by the stream's), expected offsets, expected judgement]
+      const table: Array<[string, { offset: number; epoch: 'current' | 'foreign' }, number[], ReturnType<typeof judgeRecovery>]> = [
+        ['at the head', { offset: 20, epoch: 'current' }, [], { complete: true }],
+        ['in the middle', { offset: 17, epoch: 'current' }, [18, 19, 20], { complete: true }],
+        ['exactly at the retention boundary', { offset: 15, epoch: 'current' }, [16, 17, 18, 19, 20], { complete: true }],
+        ['one past the boundary (trimmed)', { offset: 14, epoch: 'current' }, [16, 17, 18, 19, 20], { complete: false, missed: 1 }],
+        ['long trimmed', { offset: 3, epoch: 'current' }, [16, 17, 18, 19, 20], { complete: false, missed: 12 }],
+        ['from the very start, trimmed', { offset: 0, epoch: 'current' }, [16, 17, 18, 19, 20], { complete: false, missed: 15 }],
+        ['ahead of the stream', { offset: 50, epoch: 'current' }, [], { complete: false }],
+        ['from a foreign epoch', { offset: 10, epoch: 'foreign' }, [16, 17, 18, 19, 20], { complete: false }],
+      ];
+      it.each(table)('%s', async (_name, position, offsets, judgement) => {
+        const k = key();
+        let epoch = '';
+        for (let i = 1; i <= 20; i++) epoch = (await broker.publish(k, String(i), { historySize: 5, historyTtlMs: 60_000 })).epoch;
+        const since: StreamPosition = { offset: position.offset, epoch: position.epoch === 'current' ? epoch : 'someOtherEpoch0' };
+        const slice = await broker.history(k, { since, limit: 100 });
+        expect(slice.position).toEqual({ offset: 20, epoch });
+        expect(slice.publications.map((p) => p.offset)).toEqual(offsets);
+        expect(slice.publications.map((p) => p.data)).toEqual(offsets.map(String));
+        expect(judgeRecovery(since, slice)).toEqual(judgement);
+      });
+
+      const malformed: Array<[string, unknown]> = [
+        ['negative offset', { offset: -1, epoch: 'e' }],
+        ['fractional offset', { offset: 1.5, epoch: 'e' }],
+        ['NaN offset', { offset: Number.NaN, epoch: 'e' }],
+        ['unsafe offset', { offset: 2 ** 60, epoch: 'e' }],
+        ['empty epoch', { offset: 1, epoch: '' }],
+        ['epoch with a space', { offset: 1, epoch: 'a b' }],
+        ['epoch with a colon', { offset: 1, epoch: 'a:b' }],
+        ['epoch too long', { offset: 1, epoch: 'x'.repeat(65) }],
+        ['epoch not a string', { offset: 1, epoch: 42 }],
+      ];
+      it.each(malformed)('fails closed on a malformed position: %s', async (_name, since) => {
+        const k = key();
+        await broker.publish(k, '1', retention);
+        await expect(broker.history(k, { since: since as StreamPosition, limit: 10 })).rejects.toMatchObject({ code: 'APIX_ERR_POSITION_INVALID' });
+      });
+    });
+
+    it('drops publications older than the history age, on publish and on read', async () => {
+      const k = key();
+      const options = { historySize: 100, historyTtlMs: 400 };
+      await broker.publish(k, '1', options);
+      await new Promise((r) => setTimeout(r, 600));
+      const second = await broker.publish(k, '2', options);
+      expect((await broker.history(k, { limit: 10 })).publications.map((p) => p.data)).toEqual(['2']);
+      await new Promise((r) => setTimeout(r, 600));
+      const empty = await broker.history(k, { limit: 10 });
+      expect(empty.publications).toEqual([]);
+      expect(empty.position).toEqual({ offset: 2, epoch: second.epoch }); // age trims entries, not the stream
+    });
+
+    it('keeps no history with size 0 but still numbers and notifies', async () => {
+      const k = key();
+      await broker.subscribe(k);
+      const a = await broker.publish(k, '1', { historySize: 0, historyTtlMs: 60_000 });
+      const b = await broker.publish(k, '2', { historySize: 0, historyTtlMs: 60_000 });
+      expect([a.offset, b.offset]).toEqual([1, 2]);
+      expect((await broker.history(k, { limit: 10 })).publications).toEqual([]);
+      await until(() => recorder.offsets(k).length === 2);
+    });
+
+    it('stamps each publication with its append time, in history and notifications', async () => {
+      const k = key();
+      await broker.subscribe(k);
+      const before = Date.now();
+      await broker.publish(k, '1', retention);
+      const after = Date.now();
+      const [stored] = (await broker.history(k, { limit: 1 })).publications;
+      // Same machine, possibly another clock source (Redis TIME): a second of slack.
+      expect(stored!.publishedAt).toBeGreaterThanOrEqual(before - 1_000);
+      expect(stored!.publishedAt).toBeLessThanOrEqual(after + 1_000);
+      await until(() => recorder.offsets(k).length === 1);
+      expect(recorder.received.get(k)![0]!.publishedAt).toBe(stored!.publishedAt);
+    });
+
+    describe('idempotency', () => {
+      it('within its window: the first position, nothing appended, nothing notified', async () => {
+        const k = key();
+        await broker.subscribe(k);
+        const options = { ...retention, idempotencyKey: 'retry-me', idempotencyTtlMs: 60_000 };
+        const first = await broker.publish(k, 'a', options);
+        await broker.publish(k, 'x', retention);
+        const again = await broker.publish(k, 'a', options);
+        expect(again).toEqual({ ...first, duplicate: true });
+        await until(() => recorder.offsets(k).length === 2);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(recorder.offsets(k)).toEqual([1, 2]);
+        expect((await broker.history(k, { limit: 10 })).publications.map((p) => p.data)).toEqual(['a', 'x']);
+      });
+
+      it('after its window: appended again as a new publication', async () => {
+        const k = key();
+        const options = { ...retention, idempotencyKey: 'short', idempotencyTtlMs: 100 };
+        const first = await broker.publish(k, 'a', options);
+        await new Promise((r) => setTimeout(r, 400));
+        const later = await broker.publish(k, 'a', options);
+        expect(later).toEqual({ offset: first.offset + 1, epoch: first.epoch, duplicate: false });
+      });
+
+      it('keys are per channel', async () => {
+        const a = key();
+        const b = key();
+        const options = { ...retention, idempotencyKey: 'shared', idempotencyTtlMs: 60_000 };
+        await broker.publish(a, '1', options);
+        expect((await broker.publish(b, '1', options)).duplicate).toBe(false);
+      });
+    });
+
+    it('notifies publications of the new epoch after removeHistory while subscribed', async () => {
+      const k = key();
+      await broker.subscribe(k);
+      const old = await broker.publish(k, '1', retention);
+      await broker.publish(k, '2', retention);
+      await until(() => recorder.offsets(k).length === 2);
+      await broker.removeHistory(k);
+      const fresh = await broker.publish(k, 'new', retention);
+      expect(fresh.epoch).not.toBe(old.epoch);
+      await until(() => recorder.offsets(k).length === 3);
+      expect(recorder.received.get(k)![2]).toMatchObject({ offset: 1, epoch: fresh.epoch, data: 'new' });
+    });
+
+    it('close stops notifications and may be called twice', async () => {
+      const k = key();
+      await broker.subscribe(k);
+      await broker.publish(k, '1', retention);
+      await until(() => recorder.offsets(k).length === 1);
+      await broker.close();
+      await broker.publish(k, '2', retention).catch((error: unknown) => {
+        expect(error).toMatchObject({ code: 'APIX_ERR_UNAVAILABLE' });
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(recorder.offsets(k)).toEqual([1]);
+      await broker.close();
     });
   });
 }

@@ -1,0 +1,78 @@
+import type { ChannelName } from '@apix/protocol';
+import type { Logger } from '../logging/logger.js';
+import type { Connection } from '../realtime/connection.js';
+import type { RealtimeObserver } from '../realtime/realtime-observer.js';
+import type { PresenceManager } from './presence.js';
+
+/** Namespaces whose channels carry presence. Rooms are for collaborative work; others may opt in later by channel setting. */
+export const PRESENCE_NAMESPACES: ReadonlySet<string> = new Set(['room']);
+
+/**
+ * Keeps the presence store in step with this node's subscriptions: a connection subscribed to
+ * a room is a member of it (client id = connection id) until it unsubscribes or closes. The
+ * node renews its own members every third of the member TTL, so members of a node that dies
+ * expire by themselves. Observer calls only enqueue (the data plane never waits on Redis);
+ * failures are logged — a missed add is repaired by the next renewal.
+ */
+export class PresenceTracker implements RealtimeObserver {
+  readonly #presence: PresenceManager;
+  readonly #logger: Logger;
+  /** connection id → (channel name → channel key), for what this node announced. */
+  readonly #members = new Map<string, { userId: string; channels: Map<ChannelName, string> }>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(presence: PresenceManager, memberTtlMs: number, logger: Logger) {
+    this.#presence = presence;
+    this.#logger = logger;
+    this.#timer = setInterval(() => this.#renew(), Math.max(1_000, Math.floor(memberTtlMs / 3)));
+    this.#timer.unref();
+  }
+
+  subscribed(connection: Connection, channels: readonly ChannelName[]): void {
+    const userId = connection.principal?.userId;
+    if (userId === undefined) return;
+    for (const name of channels) {
+      const subscription = connection.subscriptions.get(name);
+      if (!subscription || !PRESENCE_NAMESPACES.has(subscription.channel.namespace)) continue;
+      let entry = this.#members.get(connection.id);
+      if (!entry) {
+        entry = { userId, channels: new Map() };
+        this.#members.set(connection.id, entry);
+      }
+      entry.channels.set(name, subscription.key);
+      this.#add(subscription.key, connection.id, userId);
+    }
+  }
+
+  unsubscribed(connection: Connection, channels: readonly ChannelName[]): void {
+    const entry = this.#members.get(connection.id);
+    if (!entry) return;
+    for (const name of channels) {
+      const key = entry.channels.get(name);
+      if (key === undefined) continue;
+      entry.channels.delete(name);
+      this.#presence.remove(key, connection.id).catch((error: unknown) => this.#logger.warn({ err: error, channelKey: key }, 'presence remove failed'));
+    }
+    if (entry.channels.size === 0) this.#members.delete(connection.id);
+  }
+
+  connectionClosed(connection: Connection): void {
+    const entry = this.#members.get(connection.id);
+    if (entry) this.unsubscribed(connection, [...entry.channels.keys()]);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #add(key: string, clientId: string, userId: string): void {
+    this.#presence.add(key, { clientId, userId }).catch((error: unknown) => this.#logger.warn({ err: error, channelKey: key }, 'presence add failed'));
+  }
+
+  /** Lease renewal of this node's own members (like connection heartbeats): one add per member per period. */
+  #renew(): void {
+    for (const [clientId, entry] of this.#members) {
+      for (const key of entry.channels.values()) this.#add(key, clientId, entry.userId);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+
+/** How to reach Redis: one server (`url`) or a Redis Cluster (`clusterNodes`). */
+export interface RedisTarget {
+  readonly url?: string;
+  /** `host:port` seed nodes of a Redis Cluster. */
+  readonly clusterNodes?: readonly string[];
+}
+
+/** A command that gets no reply within this long fails (Redis stalled): callers see UNAVAILABLE. */
+export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
+export const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+/** Reconnect backoff: grows by this per attempt, capped. */
+const RECONNECT_STEP_MS = 100;
+const RECONNECT_MAX_MS = 2_000;
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Connection settings that keep memory bounded and writes single when Redis is slow or gone:
+ * - no offline queue: a command issued while disconnected fails at once instead of waiting
+ *   in an unbounded queue;
+ * - `maxRetriesPerRequest: 0` and no resend of unfulfilled commands: a command in flight
+ *   when the link drops fails, and is never sent a second time by ioredis after the
+ *   reconnect (a resent publish script would append twice; the caller retries with its
+ *   idempotency key instead);
+ * - a command timeout, so a stalled server (SIGSTOP, long fork) fails commands fast.
+ */
+const SAFE_OPTIONS = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+  connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+  lazyConnect: true,
+} as const satisfies RedisOptions;
+
+const retryStrategy = (attempt: number) => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_MAX_MS);
+
+export function parseClusterNodes(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Creates a client (not yet connected: call `connectRedis`). `name` shows in CLIENT LIST. */
+export function createRedisClient(target: RedisTarget, name: string): RedisClient {
+  if (target.clusterNodes && target.clusterNodes.length > 0) {
+    const nodes = target.clusterNodes.map((hostPort) => {
+      const colon = hostPort.lastIndexOf(':');
+      return { host: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
+    });
+    const { enableOfflineQueue: _omit, lazyConnect, ...redisOptions } = SAFE_OPTIONS;
+    const options: ClusterOptions = {
+      enableOfflineQueue: false,
+      lazyConnect,
+      clusterRetryStrategy: retryStrategy,
+      redisOptions: { ...redisOptions, connectionName: name },
+    };
+    return new Cluster(nodes, options);
+  }
+  if (!target.url) throw new TypeError('a Redis target needs url or clusterNodes');
+  return new Redis(target.url, { ...SAFE_OPTIONS, retryStrategy, connectionName: name });
+}
+
+/** Connects and waits until the client is ready, or fails after the connect timeout. */
+export async function connectRedis(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return;
+  await client.connect();
+  if ((client.status as string) === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('Redis did not become ready in time')), REDIS_CONNECT_TIMEOUT_MS * 2);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

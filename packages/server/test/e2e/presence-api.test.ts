@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient } from '../support/raw-client.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+/** GET /api/v1/channels/:channel/presence on the embedded engine. */
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.stop());
+
+const presence = async (channel: string, token: string) => {
+  const response = await fetch(`${server.url}/api/v1/channels/${channel}/presence`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+
+describe('presence API', () => {
+  it('lists the members of a room while they are subscribed', async () => {
+    const alice = await RawClient.connect(server.wsUrl, await server.token({ user: 'alice' }));
+    await alice.request({ type: 'subscribe', channels: ['room:standup'] });
+    const listed = await presence('room:standup', await server.token({ user: 'carol' }));
+    expect(listed.status).toBe(200);
+    expect(listed.body).toMatchObject({ channel: 'room:standup', stats: { clients: 1, users: 1 }, members: [{ userId: 'alice', clientId: expect.any(String) }] });
+    await alice.request({ type: 'unsubscribe', channels: ['room:standup'] });
+    await expect.poll(async () => (await presence('room:standup', await server.token())).body.stats).toEqual({ clients: 0, users: 0 });
+    await alice.close();
+  });
+
+  it('does not announce subscribers of channels that carry no presence', async () => {
+    const bob = await RawClient.connect(server.wsUrl, await server.token({ user: 'bob' }));
+    await bob.request({ type: 'subscribe', channels: ['agent:a1'] });
+    expect((await presence('agent:a1', await server.token())).body).toMatchObject({ stats: { clients: 0, users: 0 } });
+    await bob.close();
+  });
+
+  it("refuses a malformed channel and another user's private channel with the catalogue codes", async () => {
+    expect(await presence('nope', await server.token())).toMatchObject({ status: 400, body: { error: { code: 'APIX_ERR_CHANNEL_INVALID' } } });
+    expect(await presence('user:bob', await server.token({ user: 'alice' }))).toMatchObject({ status: 403, body: { error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } } });
+  });
+
+  it('answers the presence frame over WebSocket with the same result', async () => {
+    const alice = await RawClient.connect(server.wsUrl, await server.token({ user: 'alice' }));
+    const bob = await RawClient.connect(server.wsUrl, await server.token({ user: 'bob' }));
+    await alice.request({ type: 'subscribe', channels: ['room:ws'] });
+    await bob.request({ type: 'subscribe', channels: ['room:ws'] });
+    const reply = await alice.request({ type: 'presence', channel: 'room:ws' });
+    expect(reply).toMatchObject({ ok: true, result: { channel: 'room:ws', stats: { clients: 2, users: 2 } } });
+    const refused = await alice.request({ type: 'presence', channel: 'user:bob' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } });
+    await Promise.all([alice.close(), bob.close()]);
+  });
+});
