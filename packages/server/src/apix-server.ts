@@ -18,14 +18,14 @@ import { StoredChannelPolicy } from './channels/stored-channel-policy.js';
 import { SubscriberCounts } from './channels/subscriber-counts.js';
 import { buildConfig, type ApiXConfig, type ApiXConfigInput } from './config/config.js';
 import type { Broker } from './engine/broker.js';
-import { LocalControlBus, type AccessChange, type ControlBus, type ControlMessage } from './engine/control-bus.js';
+import type { AccessChange, ControlBus, ControlMessage } from './engine/control-bus.js';
 import { MemoryBroker } from './engine/memory-broker.js';
 import { NodeRegistry } from './engine/node-registry.js';
 import { DEFAULT_PRESENCE_TTL_MS } from './engine/presence.js';
 import { PresenceQuery } from './engine/presence-query.js';
 import { PresenceTracker } from './engine/presence-tracker.js';
 import { RedisBroker } from './engine/redis-broker.js';
-import { createConfiguredBroker, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
+import { createConfiguredBroker, createControlBus, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
@@ -210,7 +210,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   onStaleAccess = (change) => void revalidator.apply(change).catch(reportRecheckFailure);
   // Other nodes' admin changes arrive here. This node's own changes were applied before they
   // were sent (accessChanged below), so they are skipped; a resync is never skipped.
-  const controlBus = options.controlBus ?? new LocalControlBus();
+  const controlBus = options.controlBus ?? createControlBus(config, nodeId, logger);
   await controlBus.start((message: ControlMessage) => {
     if (message.type === 'resync') {
       apiKeyVerifier.invalidate();

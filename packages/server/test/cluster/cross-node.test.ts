@@ -64,6 +64,23 @@ describe('a cluster of two nodes', () => {
     await Promise.all([second.close(), publisher.close()]);
   });
 
+  it('an admin change made on node A reaches open connections on node B within 5 s (over the control bus)', async () => {
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+    const org = `managed-${Date.now()}`;
+    await a.repositories.organizations.create({ id: org, name: 'Managed' });
+    await a.repositories.users.create({ id: `${org}-ann`, email: `ann@${org}.test`, passwordHash: 'x' });
+    await a.repositories.memberships.put(org, `${org}-ann`, ['member']);
+    const ann = await RawClient.connect(b.wsUrl, await cluster.token({ org, user: `${org}-ann` }));
+    expect((await ann.request({ type: 'subscribe', channels: ['org:news'] })).ok).toBe(true);
+    // The change happens on node A: its row and its event; node B learns of it only over Redis.
+    await a.repositories.memberships.remove(org, `${org}-ann`);
+    const removedAt = performance.now();
+    await a.controlPlane.accessChanged({ kind: 'membership', organizationId: org, userId: `${org}-ann` });
+    expect(await ann.next((f) => f.type === 'subscription.removed', 5_000)).toMatchObject({ channel: 'org:news', reason: 'revoked' });
+    expect((await ann.closed).code).toBe(4501);
+    expect(performance.now() - removedAt).toBeLessThan(5_000);
+  });
+
   it('an idempotent publish retried on another node appends once', async () => {
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
     const token = await cluster.token({ user: 'svc', roles: ['service'] });
