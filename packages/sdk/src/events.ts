@@ -8,6 +8,7 @@ import type {
   StreamPosition,
 } from '@apix/protocol';
 import type { ClientState } from './client-state.js';
+import type { DisconnectCause } from './disconnect-cause.js';
 import type { ApiXClientError } from './errors.js';
 import type { SubscriptionState } from './subscription-state.js';
 
@@ -67,8 +68,10 @@ export interface DisconnectedContext {
   /** The close code (the server's, or one of ClientCloseCodes when the client dropped the link). */
   code: number;
   reason: string;
-  /** The next attempt starts after this delay (full-jitter backoff). */
+  /** The next attempt starts after this delay (full-jitter backoff, on top of the server's retryAfterMs if it sent one). */
   reconnectDelayMs: number;
+  /** Why, in a form to act on: token function failed, upgrade refused (status), closed with code X… (docs/sdk.md). */
+  cause: DisconnectCause;
 }
 
 export interface ClosedContext {
@@ -76,6 +79,8 @@ export interface ClosedContext {
   reason: string;
   /** Why the client will not reconnect: APIX_ERR_CLIENT_CLOSED after disconnect(), else what the server said. */
   error: ApiXClientError;
+  /** The terminal cause (refused token or origin, a 45xx close, disconnect()). */
+  cause: DisconnectCause;
 }
 
 export interface ClientErrorContext {
@@ -115,7 +120,12 @@ export interface SubscriptionStateContext {
 
 export interface SubscribingContext {
   channel: ChannelName;
-  reason: 'subscribe-called' | 'connection-lost';
+  /**
+   * `resubscribe`: the server removed the subscription without meaning it for good (reason
+   * `resubscribe`, or an error marked retryable); the SDK subscribes again from its last
+   * position, and `subscribed` then says whether nothing was lost (`recovered`).
+   */
+  reason: 'subscribe-called' | 'connection-lost' | 'resubscribe';
 }
 
 /**
