@@ -5,7 +5,7 @@ import { WebSocket } from 'ws'; // Node 20 has no global WebSocket (browsers and
 const base = process.env.APIX_HTTP_URL ?? 'http://127.0.0.1:3000';
 const channel = process.argv[2] ?? 'agent:demo';
 
-/** Without APIX_API_KEY, an organisation admin's token (from POST /api/v1/auth/register or /login) creates a publish-only key. */
+/** Without APIX_API_KEY, an organisation admin's token (the dev token printed by `npm start`, or one from /api/v1/auth/login) creates a publish-only key. */
 async function apiKey() {
   if (process.env.APIX_API_KEY) return process.env.APIX_API_KEY;
   const token = process.env.APIX_TOKEN;
