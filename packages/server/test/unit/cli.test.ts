@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSigningKey } from '../../src/identity/signing-key-store.js';
 import { TokenVerifier } from '../../src/identity/token-verifier.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -98,133 +96,4 @@ describe('apix CLI and start-up (built)', () => {
       await started.exited;
     }
   }, 90_000);
-});
-
-const cli = (args: string[], env: Record<string, string> = {}) => run('node', ['packages/server/dist/cli.js', ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 30_000 });
-const failure = (args: string[], env: Record<string, string> = {}) =>
-  cli(args, env).then(
-    () => {
-      throw new Error(`apix ${args.join(' ')} succeeded`);
-    },
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
-
-describe('apix help and argument errors', () => {
-  beforeAll(async () => {
-    await run('npx', ['tsc', '-b', 'packages/protocol', 'packages/sdk', 'packages/server'], { cwd: root });
-  }, 120_000);
-
-  it('apix --help, -h, help [command] and <command> --help print usage to stdout and exit 0', async () => {
-    const cases = [['--help'], ['-h'], ['help'], ['help', 'tail'], ['token', '--help'], ['publish', '--help'], ['tail', '-h'], ['status', '--help'], ['migrate', '--help']];
-    const results = await Promise.all(cases.map((args) => cli(args)));
-    for (const { stdout, stderr } of results) {
-      expect(stdout).toMatch(/^usage: apix/);
-      expect(stderr).toBe('');
-    }
-    expect(results[3]!.stdout).toMatch(/^usage: apix tail/);
-  }, 60_000);
-
-  it('lists every command in the top-level help', async () => {
-    const { stdout } = await cli(['--help']);
-    for (const command of ['token', 'publish', 'tail', 'status', 'migrate']) expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
-  });
-
-  it('bad values are errors, never silently defaulted: exit 2, the message on stderr, nothing on stdout', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['token', '--org', 'acme', '--user', 'alice', '--ttl', 'abc'], /--ttl must be a whole number greater than 0 \(got "abc"\)/],
-      [['token', '--org', 'acme', '--user', 'alice', '--ttl', '0'], /--ttl must be a whole number/],
-      [['token', '--org', 'acme', '--user', 'alice', '--bogus'], /Unknown option '--bogus'/],
-      [['publish', 'agent:x', '--type', 'note', '--payload', '{not json', '--token', 't'], /--payload must be JSON/],
-      [['publish', 'Agent:x', '--type', 'note', '--token', 't'], /channel: unknown channel namespace/],
-      [['publish', 'agent:x', '--type', 'note'], /a credential is needed/],
-      [['tail', 'agent:x', '--since', 'nonsense', '--token', 't'], /--since must be <epoch>:<offset>/],
-      [['tail', 'agent:x', '--count', 'many', '--token', 't'], /--count must be a whole number/],
-      [['status', '--url', 'ftp://x'], /--url must be http/],
-      [['frobnicate'], /unknown command "frobnicate"/],
-      [[], /^usage: apix/],
-    ];
-    const results = await Promise.all(cases.map(([args]) => failure(args, { APIX_TOKEN: '' })));
-    results.forEach((error, i) => {
-      expect(error.code, cases[i]![0].join(' ')).toBe(2);
-      expect(error.stderr, cases[i]![0].join(' ')).toMatch(cases[i]![1]);
-      expect(error.stdout).toBe('');
-    });
-  }, 60_000);
-});
-
-describe('apix publish, tail, status, migrate against a real server', () => {
-  let server: TestServer;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    await run('npx', ['tsc', '-b', 'packages/protocol', 'packages/sdk', 'packages/server'], { cwd: root });
-    server = await startTestServer();
-    env = { APIX_URL: server.url, APIX_TOKEN: await server.token() };
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  it('publish prints the position; a refused credential exits 1 with the code', async () => {
-    const { stdout } = await cli(['publish', 'agent:cli', '--type', 'agent_status_update', '--payload', '{"agentId":"a","status":"running"}', '--idempotency-key', 'k1'], env);
-    expect(JSON.parse(stdout)).toMatchObject({ channel: 'agent:cli', offset: 1, duplicate: false });
-    const again = await cli(['publish', 'agent:cli', '--type', 'agent_status_update', '--payload', '{"agentId":"a","status":"running"}', '--idempotency-key', 'k1'], env);
-    expect(JSON.parse(again.stdout)).toMatchObject({ offset: 1, duplicate: true });
-    const refused = await failure(['publish', 'agent:cli', '--type', 'note'], { ...env, APIX_TOKEN: 'not-a-token' });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('APIX_ERR_AUTH_FAILED');
-  }, 60_000);
-
-  it('tail prints events as JSON lines, says where to resume, and --since resumes there', async () => {
-    const child = spawn('node', ['packages/server/dist/cli.js', 'tail', 'agent:tail', '--count', '2'], { cwd: root, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const deadline = performance.now() + 30_000;
-    while (!stderr.includes('tailing agent:tail') && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const payload of [1, 2]) {
-      const response = await fetch(`${server.url}/api/v1/channels/agent:tail/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${env.APIX_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'note', payload }),
-      });
-      expect(response.status).toBe(201);
-    }
-    expect(await exited).toBe(0);
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { offset: number; type: string; payload: number; epoch: string });
-    expect(lines).toHaveLength(2);
-    expect(lines).toMatchObject([{ type: 'note', offset: 1, payload: 1 }, { type: 'note', offset: 2, payload: 2 }]);
-    const resume = /resume with: --since (\S+)/.exec(stderr)?.[1];
-    expect(resume).toBe(`${lines[1]!.epoch}:${lines[1]!.offset}`);
-
-    await cli(['publish', 'agent:tail', '--type', 'note', '--payload', '"after"'], env);
-    const { stdout: resumed } = await cli(['tail', 'agent:tail', '--since', resume!, '--count', '1'], env);
-    expect(JSON.parse(resumed)).toMatchObject({ offset: lines[1]!.offset + 1, payload: 'after' });
-  }, 60_000);
-
-  it('tail with a refused credential stops at once and says why', async () => {
-    const error = await failure(['tail', 'agent:tail'], { ...env, APIX_TOKEN: 'not-a-token' });
-    expect(error.code).toBe(1);
-    expect(error.stderr).toContain('auth');
-  }, 30_000);
-
-  it('status shows the engine and readiness (exit 0); an unreachable server exits 1 and says so', async () => {
-    const { stdout } = await cli(['status'], env);
-    expect(stdout).toMatch(/: ready\n/);
-    expect(stdout).toMatch(/engine\s+memory/);
-    const down = await failure(['status', '--url', 'http://127.0.0.1:1']);
-    expect(down.code).toBe(1);
-    expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1 .*is the server running/);
-  }, 30_000);
-
-  it('migrate brings an embedded database up to date and exits', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'apix-migrate-'));
-    try {
-      const { stdout } = await cli(['migrate'], { APIX_DATA_DIR: dataDir, DATABASE_URL: '' });
-      expect(stdout).toBe(`schema up to date: embedded PGlite in ${dataDir}\n`);
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  }, 60_000);
 });
