@@ -307,7 +307,7 @@ export class ApiXClient {
       const terminal = thrown instanceof ApiXClientError && !thrown.retryable;
       const cause = simpleCause('token-failed', ApiXClientError.client('TOKEN_UNAVAILABLE', `the token function failed: ${error.message}`, error.details, thrown), terminal);
       this.#lastCause = terminal ? { ...cause, error } : cause;
-      this.#events.emit('error', { source: 'token', error });
+      this.#events.emit('error', { source: 'token', error, cause: this.#lastCause });
       if (seq !== this.#attemptSeq) return;
       if (terminal) this.#close(CloseCodes.UNAUTHORIZED, error.message, error);
       else this.#dropConnection(ClientCloseCodes.TOKEN_UNAVAILABLE, error.message);
@@ -460,7 +460,7 @@ export class ApiXClient {
     this.#lastCause = cause;
     // The error listener hears of refusals the server explained (upgrade status, origin); a
     // refused connect frame was reported when its reply came.
-    if (!detail.opened && detail.httpStatus !== undefined) this.#events.emit('error', { source: 'transport', error: cause.error });
+    if (!detail.opened && detail.httpStatus !== undefined) this.#events.emit('error', { source: 'transport', error: cause.error, cause });
     if (this.#is(ClientState.Closed)) return;
     if (cause.terminal) {
       this.#close(code, reason || cause.message, cause.error);

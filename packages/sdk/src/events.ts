@@ -87,6 +87,8 @@ export interface ClientErrorContext {
   /** Where it happened. None of these end the client on their own; `closed` says when it ends. */
   source: 'token' | 'connect' | 'refresh' | 'server' | 'frame' | 'subscribe' | 'unsubscribe' | 'transport';
   error: ApiXClientError;
+  /** For failures to connect (`token`, `transport`): the cause, as `disconnected` and `lastCause` report it. */
+  cause?: DisconnectCause;
 }
 
 export interface RefreshedContext {
