@@ -1,16 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
 // Tests run against the TypeScript sources (no build step); Vite keeps Nest's decorator metadata.
 export default defineConfig({
   resolve: {
-    alias: {
-      '@apix/protocol': src('protocol'),
-      '@apix/sdk': src('sdk'),
-      '@apix/server': src('server'),
-    },
+    // Exact matches: '@apix/protocol/core' is a subpath of its own (the zod-free part the SDK imports).
+    alias: [
+      { find: /^@apix\/protocol$/, replacement: src('protocol') },
+      { find: /^@apix\/protocol\/core$/, replacement: src('protocol', 'core') },
+      { find: /^@apix\/sdk$/, replacement: src('sdk') },
+      { find: /^@apix\/server$/, replacement: src('server') },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts'],

@@ -4,12 +4,13 @@ import { clientTypeSchema } from './enums.js';
 import { publishEventSchema } from './event.js';
 import { subscriptionFiltersSchema } from './filters.js';
 import { streamPositionSchema } from './position.js';
+import { MAX_CHANNELS_PER_SUBSCRIBE } from './wire-constants.js';
 
 /** Every request carries an id, unique among this connection's requests in flight; it gets exactly one reply. */
 export const requestIdSchema = z.string().min(1).max(64);
 export const tokenSchema = z.string().min(1).max(8192);
 
-export const MAX_CHANNELS_PER_SUBSCRIBE = 100;
+export { MAX_CHANNELS_PER_SUBSCRIBE };
 export const MAX_HISTORY_LIMIT = 1000;
 
 /** Authenticate a connection that did not send `Authorization: Bearer` at upgrade (browsers can't). */

@@ -1,23 +1,7 @@
 import { z } from 'zod';
+import { EVENT_TYPE_PATTERN, PROTOCOL_EVENT_TYPES } from './wire-constants.js';
 
-/**
- * The seed's 18 event types. The first eleven describe the protocol itself and are sent by
- * the server only (a client may not publish them); the last seven are domain events that
- * services publish, each with a payload schema checked on publish.
- */
-export const PROTOCOL_EVENT_TYPES = [
-  'connection.established',
-  'connection.error',
-  'connection.disconnected',
-  'subscription.added',
-  'subscription.removed',
-  'heartbeat.ping',
-  'heartbeat.pong',
-  'message.queued',
-  'message.sent',
-  'message.failed',
-  'reconnection.attempt',
-] as const;
+export { PROTOCOL_EVENT_TYPES };
 export type ProtocolEventType = (typeof PROTOCOL_EVENT_TYPES)[number];
 
 export const DOMAIN_EVENT_TYPES = [
@@ -97,11 +81,7 @@ export const domainPayloadSchemas = {
 /** Payload type of each typed domain event. */
 export type DomainPayloads = { [K in DomainEventType]: z.infer<(typeof domainPayloadSchemas)[K]> };
 
-/**
- * Custom event types are allowed alongside the seed's: lower-case ASCII words separated by
- * `.`, `_` or `-`, 1–100 characters. Protocol event types are reserved.
- */
-export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,99}$/;
+export { EVENT_TYPE_PATTERN };
 export const eventTypeSchema = z.string().regex(EVENT_TYPE_PATTERN, 'event type must be 1-100 of a-z 0-9 _ . - starting with a letter');
 
 export function isProtocolEventType(type: string): type is ProtocolEventType {

@@ -9,9 +9,13 @@ const scalar = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]
  * application fields of scalar values (so filters can match on them). On publish,
  * `timestamp` and `version` may be left out; the server fills them in.
  */
+/** The largest instant a JavaScript Date can hold (ms): a bigger "time" is not a time. */
+export const MAX_TIMESTAMP_MS = 8_640_000_000_000_000;
+
 export const eventMetadataInputSchema = z
   .object({
-    timestamp: z.number().int().nonnegative().optional(),
+    /** The publisher's own clock. Stored as `clientTimestamp`; `timestamp` is always the server's append time. */
+    timestamp: z.number().int().nonnegative().max(MAX_TIMESTAMP_MS).optional(),
     version: z.string().min(1).max(32).optional(),
     correlation_id: z.string().min(1).max(200).optional(),
   })

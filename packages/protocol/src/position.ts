@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EPOCH_PATTERN } from './wire-constants.js';
 
 /**
  * A position in a channel's stream. `offset` counts publications from 1 (0 means "before the
@@ -10,7 +11,7 @@ export interface StreamPosition {
   epoch: string;
 }
 
-export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export { EPOCH_PATTERN };
 
 export const streamPositionSchema = z.strictObject({
   offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),

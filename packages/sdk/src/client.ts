@@ -1,22 +1,19 @@
-import {
-  CloseCodes,
-  connectResultSchema,
-  historyResultSchema,
-  parseChannelName,
-  publishEventSchema,
-  publishResultSchema,
-  refreshResultSchema,
-  shouldReconnect,
-  type ChannelName,
-  type ConnectionEstablishedFrame,
-  type HistoryResult,
-  type PublishResult,
-  type StreamPosition,
-} from '@apix/protocol';
+import type { ChannelName, ConnectionClosingFrame, ConnectionEstablishedFrame, HistoryResult, PublishResult, StreamPosition } from '@apix/protocol';
+import { CloseCodes, EVENT_TYPE_PATTERN, parseChannelName, PROTOCOL_EVENT_TYPES } from '@apix/protocol/core';
 import { Backoff } from './backoff.js';
+import { monotonicNow } from './clock.js';
+import {
+  closedCause,
+  describeCause,
+  simpleCause,
+  unreachableCause,
+  upgradeRefusedCause,
+  type DisconnectCause,
+} from './disconnect-cause.js';
+import { connectResultCheck, historyResultCheck, publishResultCheck, refreshResultCheck } from './frame-checks.js';
 import { resolveOptions, type ApiXClientOptions, type ResolvedOptions } from './client-options.js';
 import { CLIENT_TRANSITIONS, ClientCloseCodes, ClientState } from './client-state.js';
-import { Connection, type ClientRequest, type PushFrame } from './connection.js';
+import { Connection, type ClientRequest, type CloseDetail, type PushFrame } from './connection.js';
 import { ApiXClientError, hasErrorCode, toClientError } from './errors.js';
 import type { ClientEvents, ConnectedContext, ConnectingContext, PublishEventInput, SubscriptionHandlers, SubscriptionEvents } from './events.js';
 import type { SchemaOf } from './frame-decoder.js';
@@ -83,8 +80,16 @@ export class ApiXClient {
   #heartbeat: Heartbeat | undefined;
   #refresher: TokenRefresher | undefined;
   #session: ConnectedContext | undefined;
-  /** Server clock minus local clock, measured at connection.established (token expiry is in server time). */
-  #clockOffsetMs = 0;
+  /**
+   * The server's clock as of connection.established, and the monotonic instant we read it:
+   * server-now is estimated from these, so a step of the local wall clock cannot move a
+   * token refresh (token expiry is in server time).
+   */
+  #serverClock = { serverTime: 0, at: 0 };
+  /** The last thing that kept us from being connected; cleared by a successful connection. */
+  #lastCause: DisconnectCause | undefined;
+  /** The server's `connection.closing` on the current connection: the close that follows is planned. */
+  #closing: ConnectionClosingFrame | undefined;
   #rttMs: number | undefined;
   /** Why the client is closed; what waits and requests fail with while it is. */
   #closedError: ApiXClientError | undefined;
@@ -134,9 +139,22 @@ export class ApiXClient {
     this.#events.off(event, listener);
   }
 
-  /** Resolves once connected; rejects with APIX_ERR_TIMEOUT, or with the reason the client closed. */
+  /**
+   * Why the client is not connected (or was not, last time): the token function failed, the
+   * upgrade was refused, authentication failed, the connection closed with code X… Undefined
+   * before the first problem and after every successful connection. See docs/sdk.md.
+   */
+  get lastCause(): DisconnectCause | undefined {
+    return this.#lastCause;
+  }
+
+  /**
+   * Resolves once connected. Rejects with the reason the client closed (a terminal cause:
+   * refused token or origin, 45xx close), or with APIX_ERR_TIMEOUT whose message and
+   * `details.lastCause` name the last cause, so "not connected in time" is never all it says.
+   */
   ready(timeoutMs: number = this.#options.requestTimeoutMs): Promise<void> {
-    return this.#whenConnected(Date.now() + timeoutMs);
+    return this.#whenConnected(monotonicNow() + timeoutMs);
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -199,19 +217,14 @@ export class ApiXClient {
     const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
     try {
       assertChannel(channel);
-      const checked = publishEventSchema.safeParse(event);
-      if (!checked.success) {
-        const problems = checked.error.issues.slice(0, 3).map((i) => `${i.path.map(String).join('.') || '(event)'}: ${i.message}`);
-        const reserved = problems.some((p) => p.includes('reserved'));
-        throw ApiXClientError.protocol(reserved ? 'EVENT_TYPE_RESERVED' : 'INVALID_REQUEST', `event refused before sending: ${problems.join('; ')}`);
-      }
+      assertPublishable(event);
       const body: ClientRequest = {
         type: 'publish',
         channel,
         event: { type: event.type, payload: event.payload, ...(event.metadata ? { metadata: event.metadata } : {}) },
         idempotencyKey,
       };
-      return await this.#call(body, publishResultSchema, options.timeoutMs, true);
+      return await this.#call(body, publishResultCheck, options.timeoutMs, true);
     } catch (reason) {
       throw toClientError(reason).withDetails({ channel, idempotencyKey });
     }
@@ -227,7 +240,7 @@ export class ApiXClient {
       ...(options.limit === undefined ? {} : { limit: options.limit }),
     };
     // A read is safe to repeat, so it is re-sent after a reconnect like a publish.
-    return this.#call(body, historyResultSchema, options.timeoutMs, true);
+    return this.#call(body, historyResultCheck, options.timeoutMs, true);
   }
 
   /**
@@ -236,14 +249,14 @@ export class ApiXClient {
    * publish: with the same idempotency key, which is what makes that safe).
    */
   async #call<T>(body: ClientRequest, schema: SchemaOf<T>, timeoutMs: number | undefined, resend: boolean): Promise<T> {
-    const deadline = Date.now() + (timeoutMs ?? this.#options.requestTimeoutMs);
+    const deadline = monotonicNow() + (timeoutMs ?? this.#options.requestTimeoutMs);
     for (;;) {
       await this.#whenConnected(deadline);
       // Another microtask may have dropped the connection since we were woken: wait again.
       const connection = this.#connection;
       if (!connection || !this.#is(ClientState.Connected)) continue;
       try {
-        return await connection.call(body, schema, deadline - Date.now());
+        return await connection.call(body, schema, deadline - monotonicNow());
       } catch (error) {
         if (!resend || !hasErrorCode(error, 'APIX_ERR_CONNECTION_LOST')) throw error;
         // Invariant: a lost connection is never current while connected. Enforce it here, or
@@ -256,8 +269,16 @@ export class ApiXClient {
   #whenConnected(deadline: number): Promise<void> {
     if (this.state === ClientState.Connected) return Promise.resolve();
     if (this.state === ClientState.Closed) return Promise.reject(this.#currentClosedError());
-    const remaining = deadline - Date.now();
-    const timeout = (): ApiXClientError => ApiXClientError.client('TIMEOUT', `not connected in time (client is ${this.state})`);
+    const remaining = deadline - monotonicNow();
+    const timeout = (): ApiXClientError => {
+      const cause = this.#lastCause;
+      return ApiXClientError.client(
+        'TIMEOUT',
+        `not connected in time (client is ${this.state})${describeCause(cause)}`,
+        cause ? { lastCause: cause.kind, ...(cause.closeCode === undefined ? {} : { closeCode: cause.closeCode }), ...(cause.httpStatus === undefined ? {} : { httpStatus: cause.httpStatus }) } : undefined,
+        cause?.error,
+      );
+    };
     if (remaining <= 0) return Promise.reject(timeout());
     return this.#connectedWaiters.wait(remaining, timeout);
   }
@@ -287,16 +308,21 @@ export class ApiXClient {
     } catch (thrown) {
       if (seq !== this.#attemptSeq) return;
       const error = toClientError(thrown, 'TOKEN_UNAVAILABLE');
-      this.#events.emit('error', { source: 'token', error });
-      if (seq !== this.#attemptSeq) return;
       // The application's way to say "stop" (e.g. logged out): a non-retryable ApiXClientError.
-      if (thrown instanceof ApiXClientError && !thrown.retryable) this.#close(CloseCodes.UNAUTHORIZED, error.message, error);
+      const terminal = thrown instanceof ApiXClientError && !thrown.retryable;
+      const cause = simpleCause('token-failed', ApiXClientError.client('TOKEN_UNAVAILABLE', `the token function failed: ${error.message}`, error.details, thrown), terminal);
+      this.#lastCause = terminal ? { ...cause, error } : cause;
+      this.#events.emit('error', { source: 'token', error, cause: this.#lastCause });
+      if (seq !== this.#attemptSeq) return;
+      if (terminal) this.#close(CloseCodes.UNAUTHORIZED, error.message, error);
       else this.#dropConnection(ClientCloseCodes.TOKEN_UNAVAILABLE, error.message);
       return;
     }
     if (seq !== this.#attemptSeq) return;
     if (token.length === 0) {
-      this.#close(CloseCodes.UNAUTHORIZED, 'the token is empty', ApiXClientError.protocol('AUTH_FAILED', 'the token is empty'));
+      const error = ApiXClientError.protocol('AUTH_FAILED', 'the token function returned an empty token');
+      this.#lastCause = simpleCause('auth-failed', error, true);
+      this.#close(CloseCodes.UNAUTHORIZED, error.message, error);
       return;
     }
 
@@ -307,12 +333,13 @@ export class ApiXClient {
       connection = new Connection(socket, {
         open: () => this.#sendConnect(connection, token),
         frame: (frame) => this.#onFrame(connection, frame),
-        close: (code, why) => this.#onSocketClosed(connection, code, why),
+        close: (code, why, detail) => this.#onSocketClosed(connection, code, why, detail),
         error: (error) => this.#events.emit('error', { source: 'frame', error }),
       });
     } catch (thrown) {
       // A bad URL or a blocked scheme (mixed content) will not fix itself: stop.
       const error = ApiXClientError.protocol('INVALID_REQUEST', `cannot open a WebSocket to ${this.#url}: ${toClientError(thrown).message}`);
+      this.#lastCause = simpleCause('bad-url', error, true);
       this.#close(ClientCloseCodes.ABNORMAL, error.message, error);
       return;
     }
@@ -335,7 +362,7 @@ export class ApiXClient {
       ...(name ? { metadata: { name: name.slice(0, 500) } } : {}),
     };
     // No timeout of its own: the attempt's connect timer bounds it.
-    connection.call(body, connectResultSchema, Number.POSITIVE_INFINITY).catch((reason: unknown) => {
+    connection.call(body, connectResultCheck, Number.POSITIVE_INFINITY).catch((reason: unknown) => {
       if (connection !== this.#connection) return;
       const error = toClientError(reason);
       if (hasErrorCode(error, 'APIX_ERR_CONNECTION_LOST')) return;
@@ -364,6 +391,10 @@ export class ApiXClient {
       case 'subscription.added':
         // The subscribe reply already carried the same state; nothing to do.
         return;
+      case 'connection.closing':
+        // The close that follows is planned (shutdown, overload): remember when we may come back.
+        this.#closing = frame;
+        return;
     }
   }
 
@@ -372,7 +403,8 @@ export class ApiXClient {
     this.#clearConnectTimer();
     this.#backoff.reset();
     this.#attempts = 0;
-    this.#clockOffsetMs = frame.serverTime - Date.now();
+    this.#serverClock = { serverTime: frame.serverTime, at: monotonicNow() };
+    this.#lastCause = undefined;
     const { type: _type, ...session } = frame;
     this.#session = session;
     this.#startHeartbeat(connection, frame.heartbeatIntervalMs);
@@ -410,8 +442,8 @@ export class ApiXClient {
     if (typeof this.#options.token !== 'function') return;
     this.#refresher = new TokenRefresher({
       getToken: () => this.#resolveToken(),
-      refresh: (token) => connection.call({ type: 'refresh', token }, refreshResultSchema, this.#options.requestTimeoutMs),
-      serverNow: () => Date.now() + this.#clockOffsetMs,
+      refresh: (token) => connection.call({ type: 'refresh', token }, refreshResultCheck, this.#options.requestTimeoutMs),
+      serverNow: () => this.#serverClock.serverTime + (monotonicNow() - this.#serverClock.at),
       marginMs: this.#options.refreshMarginMs,
       onRefreshed: (next) => {
         if (this.#session) this.#session.expiresAt = next;
@@ -424,38 +456,60 @@ export class ApiXClient {
 
   // ------------------------------------------------------------ losing the connection
 
-  #onSocketClosed(connection: Connection, code: number, reason: string): void {
+  #onSocketClosed(connection: Connection, code: number, reason: string, detail: CloseDetail): void {
     if (connection !== this.#connection) return;
     this.#connection = undefined;
+    const closing = this.#closing;
+    this.#closing = undefined;
     this.#stopConnectionWork();
-    if (!shouldReconnect(code)) {
-      const error =
-        this.#connectError ??
-        ApiXClientError.client('CONNECTION_CLOSED', `the server closed the connection: ${code} ${reason}`.trim(), { closeCode: code, closeReason: reason });
-      this.#close(code, reason, error);
+    const cause = this.#causeOfClose(code, reason, detail, closing);
+    this.#lastCause = cause;
+    // The error listener hears of refusals the server explained (upgrade status, origin); a
+    // refused connect frame was reported when its reply came.
+    if (!detail.opened && detail.httpStatus !== undefined) this.#events.emit('error', { source: 'transport', error: cause.error, cause });
+    if (this.#is(ClientState.Closed)) return;
+    if (cause.terminal) {
+      this.#close(code, reason || cause.message, cause.error);
       return;
     }
-    this.#scheduleReconnect(code, reason);
+    this.#scheduleReconnect(code, reason, closing?.retryAfterMs);
+  }
+
+  #causeOfClose(code: number, reason: string, detail: CloseDetail, closing: ConnectionClosingFrame | undefined): DisconnectCause {
+    if (!detail.opened && detail.httpStatus !== undefined) return upgradeRefusedCause(this.#url, detail.httpStatus, detail.refusal);
+    if (!detail.opened) return unreachableCause(this.#url, code, reason, detail.transportMessage);
+    // The server announced the close (shutdown, overload): its code and reason are the better account.
+    if (closing) return closedCause(closing.code, closing.reason, undefined);
+    return closedCause(code, reason, this.#connectError);
   }
 
   /** Abandons the current attempt or connection from our side and reconnects after a backoff. */
   #dropConnection(code: number, reason: string): void {
     const connection = this.#connection;
     this.#connection = undefined;
+    this.#closing = undefined;
     this.#attemptSeq += 1;
     this.#stopConnectionWork();
+    // The token function's failure already set a more precise cause.
+    if (code !== ClientCloseCodes.TOKEN_UNAVAILABLE) this.#lastCause = clientDropCause(code, reason);
     // terminate: the link may be dead, and a closing handshake would wait for a peer that is gone.
     connection?.close(code, reason, { terminate: true });
     this.#scheduleReconnect(code, reason);
   }
 
-  #scheduleReconnect(code: number, reason: string): void {
+  /**
+   * Waits a full-jitter backoff (uniform in [0, min(cap, base·2^attempt)), from the very first
+   * attempt) and reconnects. After a `connection.closing` with `retryAfterMs`, never sooner
+   * than that: the server spread its clients over a window, and our jitter goes on top.
+   */
+  #scheduleReconnect(code: number, reason: string, retryAfterMs?: number): void {
     // Subscription listeners ran while the connection was torn down; one may have called disconnect().
     if (this.#is(ClientState.Closed)) return;
-    const delay = this.#backoff.next();
+    const delay = (retryAfterMs ?? 0) + this.#backoff.next();
     this.#setState(ClientState.Disconnected);
     if (!this.#is(ClientState.Disconnected)) return;
-    this.#events.emit('disconnected', { code, reason, reconnectDelayMs: delay });
+    const cause = this.#lastCause ?? closedCause(code, reason, undefined);
+    this.#events.emit('disconnected', { code, reason, reconnectDelayMs: delay, cause });
     // A listener may have called disconnect() or connect() already.
     if (!this.#is(ClientState.Disconnected)) return;
     this.#reconnectTimer = setTimeout(() => {
@@ -473,11 +527,13 @@ export class ApiXClient {
     this.#stopConnectionWork();
     connection?.close(CloseCodes.NORMAL, reason);
     this.#closedError = error;
+    const cause = this.#lastCause?.error === error ? this.#lastCause : simpleCause(error.code === 'APIX_ERR_CLIENT_CLOSED' ? 'client-closed' : 'closed', error, true, code);
+    this.#lastCause = { ...cause, terminal: true };
     this.#setState(ClientState.Closed);
     this.#registry.onClosed(error);
     this.#connectedWaiters.rejectAll(error);
     // A 'state' listener may already have called connect() again.
-    if (this.#is(ClientState.Closed)) this.#events.emit('closed', { code, reason, error });
+    if (this.#is(ClientState.Closed)) this.#events.emit('closed', { code, reason, error, cause: this.#lastCause });
   }
 
   /** Stops everything tied to one connection. The registry learns the server holds nothing for us now. */
@@ -512,6 +568,31 @@ export class ApiXClient {
   #clearReconnectTimer(): void {
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
+  }
+}
+
+/** What the client knows of a drop it decided on itself. */
+function clientDropCause(code: number, reason: string): DisconnectCause {
+  const kind = code === ClientCloseCodes.CONNECT_TIMEOUT ? 'connect-timeout' : code === ClientCloseCodes.NO_PONG ? 'no-pong' : 'client-dropped';
+  const error = ApiXClientError.client(kind === 'client-dropped' ? 'CONNECTION_LOST' : 'TIMEOUT', reason, { closeCode: code });
+  return { kind, message: reason, error, terminal: false, closeCode: code, closeReason: reason };
+}
+
+/**
+ * What a client can check of an event before sending it, without the protocol's schemas (the
+ * browser bundle leaves them out): the type's grammar and the reserved names. Domain payloads
+ * are typed at compile time and checked by the server, which answers APIX_ERR_INVALID_FRAME.
+ */
+function assertPublishable(event: PublishEventInput): void {
+  if (event === null || typeof event !== 'object') throw ApiXClientError.protocol('INVALID_REQUEST', 'event refused before sending: it must be an object');
+  if (typeof event.type !== 'string' || !EVENT_TYPE_PATTERN.test(event.type)) {
+    throw ApiXClientError.protocol('INVALID_REQUEST', 'event refused before sending: type must be 1-100 of a-z 0-9 _ . - starting with a letter');
+  }
+  if ((PROTOCOL_EVENT_TYPES as readonly string[]).includes(event.type)) {
+    throw ApiXClientError.protocol('EVENT_TYPE_RESERVED', `event refused before sending: type "${event.type}" is reserved for the server`);
+  }
+  if (event.metadata !== undefined && (event.metadata === null || typeof event.metadata !== 'object' || Array.isArray(event.metadata))) {
+    throw ApiXClientError.protocol('INVALID_REQUEST', 'event refused before sending: metadata must be an object');
   }
 }
 

@@ -1,5 +1,6 @@
-import { heartbeatPongFrameSchema, type ClientFrame, type HeartbeatPongFrame, type ServerFrame } from '@apix/protocol';
+import type { ClientFrame, HeartbeatPongFrame, ServerFrame } from '@apix/protocol';
 import { ApiXClientError } from './errors.js';
+import { heartbeatPongFrameCheck } from './frame-checks.js';
 import { decodeServerFrame, parseWith, type SchemaOf } from './frame-decoder.js';
 import { RequestTracker, type Outcome } from './request-tracker.js';
 import { WEBSOCKET_OPEN, type WebSocketLike } from './websocket.js';
@@ -12,11 +13,22 @@ export type ClientRequest = DistributiveOmit<ClientFrame, 'id'>;
 /** Server frames that are not answers to a request: the client routes these. */
 export type PushFrame = Exclude<ServerFrame, { type: 'reply' } | { type: 'heartbeat.pong' }>;
 
+/** What the socket let us see about why it closed, beyond code and reason. */
+export interface CloseDetail {
+  /** Whether the socket ever opened (a close before open is a failed upgrade or an unreachable server). */
+  opened: boolean;
+  /** The HTTP status of a refused upgrade, and the APIX error in its body. Node's `ws` only: browsers hide both. */
+  httpStatus?: number;
+  refusal?: { code?: string; message?: string };
+  /** The transport's own error message (Node: "connect ECONNREFUSED …"; browsers give none). */
+  transportMessage?: string;
+}
+
 export interface ConnectionHandlers {
   open(): void;
   frame(frame: PushFrame): void;
   /** The socket closed on its own (not through `close()`). */
-  close(code: number, reason: string): void;
+  close(code: number, reason: string, detail: CloseDetail): void;
   /** Something went wrong that does not end the connection (a malformed frame). */
   error(error: ApiXClientError): void;
 }
@@ -40,12 +52,14 @@ export class Connection {
   readonly #socket: WebSocketLike;
   readonly #handlers: ConnectionHandlers;
   readonly #tracker = new RequestTracker();
+  readonly #detail: CloseDetail = { opened: false };
   #ended = false;
 
   constructor(socket: WebSocketLike, handlers: ConnectionHandlers) {
     this.#socket = socket;
     this.#handlers = handlers;
     socket.onopen = () => {
+      this.#detail.opened = true;
       if (!this.#ended) handlers.open();
     };
     socket.onmessage = (event) => {
@@ -54,10 +68,15 @@ export class Connection {
     socket.onclose = (event) => {
       if (this.#ended) return;
       this.#end();
-      handlers.close(event.code, event.reason);
+      handlers.close(event.code, event.reason, { ...this.#detail });
     };
     // Browsers give no detail on errors and always follow with close; the close handler acts.
-    socket.onerror = ignore;
+    // Node's ws puts the cause in the event's message ("connect ECONNREFUSED …"): keep it for the close.
+    socket.onerror = (event: unknown) => {
+      const message = (event as { message?: unknown } | null)?.message;
+      if (typeof message === 'string' && message && this.#detail.transportMessage === undefined) this.#detail.transportMessage = message;
+    };
+    listenForRefusedUpgrade(socket, this.#detail);
   }
 
   get ended(): boolean {
@@ -95,7 +114,7 @@ export class Connection {
 
   /** Sends `heartbeat.ping` and resolves with the pong. */
   ping(ts: number, timeoutMs: number): Promise<HeartbeatPongFrame> {
-    return this.call({ type: 'heartbeat.ping', ts }, heartbeatPongFrameSchema, timeoutMs);
+    return this.call({ type: 'heartbeat.ping', ts }, heartbeatPongFrameCheck, timeoutMs);
   }
 
   /**
@@ -127,7 +146,7 @@ export class Connection {
     this.#detach();
     queueMicrotask(() => {
       this.#tracker.failAll(ApiXClientError.client('CONNECTION_LOST'));
-      this.#handlers.close(CLOSE_ABNORMAL, reason);
+      this.#handlers.close(CLOSE_ABNORMAL, reason, { ...this.#detail });
     });
     try {
       this.#socket.close(1000, 'send failed');
@@ -170,4 +189,54 @@ export class Connection {
         this.#handlers.frame(frame);
     }
   }
+}
+
+/** The part of Node's `ws` client that reports a refused upgrade (browsers have nothing like it). */
+interface NodeWebSocketEvents {
+  on(event: 'unexpected-response', listener: (request: unknown, response: NodeHttpResponse) => void): unknown;
+  terminate(): void;
+}
+interface NodeHttpResponse {
+  statusCode?: number;
+  on(event: 'data', listener: (chunk: { toString(): string }) => void): unknown;
+  on(event: 'end' | 'error' | 'close', listener: () => void): unknown;
+}
+
+/** The server's error body is small; a bigger one is not ours and is cut off. */
+const MAX_REFUSAL_BODY_CHARS = 4096;
+
+/**
+ * On Node, `ws` reports an upgrade answered with an HTTP error through 'unexpected-response'.
+ * Listening for it (instead of letting ws turn it into "Unexpected server response: 403")
+ * lets the SDK read the APIX error in the body — e.g. APIX_ERR_ORIGIN_NOT_ALLOWED — and then
+ * end the socket itself, which ws reports as a close (1006) like any failed handshake.
+ */
+function listenForRefusedUpgrade(socket: WebSocketLike, detail: CloseDetail): void {
+  const nodeSocket = socket as unknown as Partial<NodeWebSocketEvents>;
+  if (typeof nodeSocket.on !== 'function' || typeof nodeSocket.terminate !== 'function') return;
+  nodeSocket.on('unexpected-response', (_request, response) => {
+    if (response.statusCode !== undefined) detail.httpStatus = response.statusCode;
+    let body = '';
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      try {
+        const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+        const code = typeof parsed.error?.code === 'string' ? parsed.error.code : undefined;
+        const message = typeof parsed.error?.message === 'string' ? parsed.error.message : undefined;
+        detail.refusal = { ...(code ? { code } : {}), ...(message ? { message } : {}) };
+      } catch {
+        // Not an APIX body (a proxy's error page): the status alone tells the story.
+      }
+      nodeSocket.terminate?.();
+    };
+    response.on('data', (chunk) => {
+      body += chunk.toString();
+      if (body.length > MAX_REFUSAL_BODY_CHARS) finish();
+    });
+    response.on('end', finish);
+    response.on('error', finish);
+    response.on('close', finish);
+  });
 }

@@ -1,4 +1,5 @@
-import { ClientErrorCodes, ErrorCodes, type ErrorCode, type ErrorKey } from '@apix/protocol';
+import type { ErrorCode, ErrorKey } from '@apix/protocol';
+import { ClientErrorCodes, ErrorCodes } from '@apix/protocol/core';
 
 export { ClientErrorCodes };
 

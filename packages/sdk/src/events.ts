@@ -8,6 +8,7 @@ import type {
   StreamPosition,
 } from '@apix/protocol';
 import type { ClientState } from './client-state.js';
+import type { DisconnectCause } from './disconnect-cause.js';
 import type { ApiXClientError } from './errors.js';
 import type { SubscriptionState } from './subscription-state.js';
 
@@ -67,8 +68,10 @@ export interface DisconnectedContext {
   /** The close code (the server's, or one of ClientCloseCodes when the client dropped the link). */
   code: number;
   reason: string;
-  /** The next attempt starts after this delay (full-jitter backoff). */
+  /** The next attempt starts after this delay (full-jitter backoff, on top of the server's retryAfterMs if it sent one). */
   reconnectDelayMs: number;
+  /** Why, in a form to act on: token function failed, upgrade refused (status), closed with code X… (docs/sdk.md). */
+  cause: DisconnectCause;
 }
 
 export interface ClosedContext {
@@ -76,12 +79,16 @@ export interface ClosedContext {
   reason: string;
   /** Why the client will not reconnect: APIX_ERR_CLIENT_CLOSED after disconnect(), else what the server said. */
   error: ApiXClientError;
+  /** The terminal cause (refused token or origin, a 45xx close, disconnect()). */
+  cause: DisconnectCause;
 }
 
 export interface ClientErrorContext {
   /** Where it happened. None of these end the client on their own; `closed` says when it ends. */
   source: 'token' | 'connect' | 'refresh' | 'server' | 'frame' | 'subscribe' | 'unsubscribe' | 'transport';
   error: ApiXClientError;
+  /** For failures to connect (`token`, `transport`): the cause, as `disconnected` and `lastCause` report it. */
+  cause?: DisconnectCause;
 }
 
 export interface RefreshedContext {
@@ -115,7 +122,12 @@ export interface SubscriptionStateContext {
 
 export interface SubscribingContext {
   channel: ChannelName;
-  reason: 'subscribe-called' | 'connection-lost';
+  /**
+   * `resubscribe`: the server removed the subscription without meaning it for good (reason
+   * `resubscribe`, or an error marked retryable); the SDK subscribes again from its last
+   * position, and `subscribed` then says whether nothing was lost (`recovered`).
+   */
+  reason: 'subscribe-called' | 'connection-lost' | 'resubscribe';
 }
 
 /**

@@ -1,45 +1,18 @@
-import {
-  connectionClosingFrameSchema,
-  connectionErrorFrameSchema,
-  connectionEstablishedFrameSchema,
-  eventFrameSchema,
-  heartbeatPongFrameSchema,
-  replyFrameSchema,
-  subscriptionAddedFrameSchema,
-  subscriptionRemovedFrameSchema,
-  type ServerFrame,
-} from '@apix/protocol';
+import type { ServerFrame } from '@apix/protocol';
 import { ApiXClientError } from './errors.js';
+import { runCheck, serverFrameChecks, type Check } from './frame-checks.js';
 
-/**
- * The structural part of a zod schema the SDK uses. Declared here so the SDK needs no
- * direct dependency on zod: every schema comes from `@apix/protocol`.
- */
-export interface SchemaOf<T> {
-  safeParse(
-    value: unknown,
-  ): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } };
-}
+/** How the SDK checks a value it received (see frame-checks.ts). */
+export type SchemaOf<T> = Check<T>;
 
 type ServerFrameType = ServerFrame['type'];
-
-const schemaByType: { readonly [K in ServerFrameType]: SchemaOf<Extract<ServerFrame, { type: K }>> } = {
-  reply: replyFrameSchema,
-  'connection.established': connectionEstablishedFrameSchema,
-  'connection.error': connectionErrorFrameSchema,
-  'subscription.added': subscriptionAddedFrameSchema,
-  'subscription.removed': subscriptionRemovedFrameSchema,
-  event: eventFrameSchema,
-  'heartbeat.pong': heartbeatPongFrameSchema,
-  'connection.closing': connectionClosingFrameSchema,
-};
 
 export type DecodeResult =
   | { ok: true; frame: ServerFrame }
   /** `id` is the request id when the frame got far enough to name one, so its request can fail fast. */
   | { ok: false; error: ApiXClientError; id?: string };
 
-/** Parses one frame from the server and checks it against its protocol schema. */
+/** Parses one frame from the server and checks what the SDK relies on. */
 export function decodeServerFrame(data: unknown): DecodeResult {
   if (typeof data !== 'string') {
     return { ok: false, error: ApiXClientError.protocol('BINARY_NOT_SUPPORTED', 'the server sent a binary frame') };
@@ -56,25 +29,21 @@ export function decodeServerFrame(data: unknown): DecodeResult {
   const record = value as Record<string, unknown>;
   const id = typeof record.id === 'string' ? record.id : undefined;
   const type = record.type;
-  if (typeof type !== 'string' || !Object.hasOwn(schemaByType, type)) {
+  if (typeof type !== 'string' || !Object.hasOwn(serverFrameChecks, type)) {
     return {
       ok: false,
       error: ApiXClientError.protocol('UNKNOWN_FRAME_TYPE', `the server sent an unknown frame type: ${String(type).slice(0, 64)}`),
     };
   }
-  // Each schema parses to one member of ServerFrame; widening the lookup to the union is exact.
-  const schema: SchemaOf<ServerFrame> = schemaByType[type as ServerFrameType];
-  return parseWith(schema, value, `${type} frame`, id);
+  // Each check yields one member of ServerFrame; widening the lookup to the union is exact.
+  const check = serverFrameChecks[type as ServerFrameType] as Check<ServerFrame>;
+  return parseWith(check, value, `${type} frame`, id);
 }
 
-/** Checks a value (a frame, or a reply's result) against a protocol schema. */
-export function parseWith<T>(schema: SchemaOf<T>, value: unknown, what: string, id?: string): { ok: true; frame: T } | { ok: false; error: ApiXClientError; id?: string } {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return { ok: true, frame: parsed.data };
-  const problems = parsed.error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
-    .join('; ');
-  const error = ApiXClientError.protocol('INVALID_FRAME', `the server sent a malformed ${what}: ${problems}`);
+/** Checks a value (a frame, or a reply's result). */
+export function parseWith<T>(check: Check<T>, value: unknown, what: string, id?: string): { ok: true; frame: T } | { ok: false; error: ApiXClientError; id?: string } {
+  const result = runCheck(check, value);
+  if (result.ok) return { ok: true, frame: result.value };
+  const error = ApiXClientError.protocol('INVALID_FRAME', `the server sent a malformed ${what}: ${result.path}: ${result.problem}`);
   return id === undefined ? { ok: false, error } : { ok: false, error, id };
 }

@@ -1,4 +1,5 @@
 import type { HeartbeatPongFrame } from '@apix/protocol';
+import { monotonicNow } from './clock.js';
 import { hasErrorCode } from './errors.js';
 
 export interface HeartbeatDeps {
@@ -49,11 +50,12 @@ export class Heartbeat {
   }
 
   #beat(): void {
-    const sentAt = Date.now();
-    this.#deps.ping(sentAt, this.#deps.pongTimeoutMs).then(
+    // The frame carries wall time (the server echoes it, for logs); the RTT is measured on the monotonic clock.
+    const sentAt = monotonicNow();
+    this.#deps.ping(Date.now(), this.#deps.pongTimeoutMs).then(
       (pong) => {
         if (this.#stopped) return;
-        this.#deps.onPong(Math.max(0, Date.now() - sentAt), pong.serverTime);
+        this.#deps.onPong(Math.max(0, monotonicNow() - sentAt), pong.serverTime);
         this.#schedule();
       },
       (error: unknown) => {

@@ -52,20 +52,19 @@ export {
   type SubscriptionStateContext,
   type UnsubscribedContext,
 } from './events.js';
+export type { DisconnectCause, DisconnectCauseKind } from './disconnect-cause.js';
 export { Backoff, backoffCeiling, fullJitterDelay, type BackoffOptions } from './backoff.js';
 export type { Listener } from './typed-emitter.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';
 // Protocol types an application meets through the SDK's API, re-exported so it needs one import.
-export {
-  CloseCodes,
-  ErrorCodes,
-  shouldReconnect,
-  type ChannelName,
-  type DomainEventType,
-  type DomainPayloads,
-  type ErrorCode,
-  type HistoryResult,
-  type PublishResult,
-  type StreamPosition,
-  type SubscriptionFilters,
+export { CloseCodes, ErrorCodes, shouldReconnect } from '@apix/protocol/core';
+export type {
+  ChannelName,
+  DomainEventType,
+  DomainPayloads,
+  ErrorCode,
+  HistoryResult,
+  PublishResult,
+  StreamPosition,
+  SubscriptionFilters,
 } from '@apix/protocol';

@@ -1,21 +1,11 @@
-import {
-  MAX_CHANNELS_PER_SUBSCRIBE,
-  parseChannelName,
-  streamPositionSchema,
-  subscribeResultSchema,
-  subscriptionFiltersSchema,
-  unsubscribeResultSchema,
-  type ChannelName,
-  type EventFrame,
-  type StreamPosition,
-  type SubscriptionFilters,
-  type SubscriptionRemovedFrame,
-} from '@apix/protocol';
+import type { ChannelName, EventFrame, StreamPosition, SubscriptionFilters, SubscriptionRemovedFrame } from '@apix/protocol';
+import { EPOCH_PATTERN, MAX_CHANNELS_PER_SUBSCRIBE, parseChannelName } from '@apix/protocol/core';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ClientCloseCodes } from './client-state.js';
 import type { ClientRequest } from './connection.js';
 import { ApiXClientError, hasErrorCode } from './errors.js';
 import type { ClientErrorContext } from './events.js';
+import { subscribeResultCheck, unsubscribeResultCheck } from './frame-checks.js';
 import type { SchemaOf } from './frame-decoder.js';
 import type { Outcome } from './request-tracker.js';
 import { Subscription, type SubscriptionControl, type SubscriptionOptions } from './subscription.js';
@@ -77,10 +67,12 @@ export class SubscriptionRegistry {
     if (this.#entries.has(channel)) {
       throw ApiXClientError.protocol('ALREADY_SUBSCRIBED', `a subscription to ${channel} exists: use getSubscription()`, { channel });
     }
-    if (options.filters !== undefined && !subscriptionFiltersSchema.safeParse(options.filters).success) {
+    // Filters are checked by the server (a refused subscribe ends `unsubscribed` with its error);
+    // here only what would make the frame unsendable.
+    if (options.filters !== undefined && (options.filters === null || typeof options.filters !== 'object')) {
       throw ApiXClientError.protocol('INVALID_REQUEST', `filters for ${channel} are malformed`, { channel });
     }
-    if (options.since !== undefined && !streamPositionSchema.safeParse(options.since).success) {
+    if (options.since !== undefined && !isStreamPosition(options.since)) {
       throw ApiXClientError.protocol('POSITION_INVALID', `since for ${channel} is malformed`, { channel });
     }
     const control = Subscription.create(channel, options, {
@@ -145,16 +137,27 @@ export class SubscriptionRegistry {
     this.#entries.get(frame.channel)?.control.deliver(frame);
   }
 
+  /**
+   * A removal is final only when the server means it: reason `revoked` with an error that is
+   * not retryable (permission lost). `resubscribe` (a gap the node cannot fill live, a new
+   * epoch, an overloaded node) and any retryable error (storage briefly unavailable) send
+   * the subscription back to `subscribing`: it subscribes again with `since` = the last
+   * position it delivered, after a full-jitter delay so a node that drops many
+   * subscriptions at once is not hit by all of them in the same instant.
+   */
   handleRemoved(frame: SubscriptionRemovedFrame): void {
     // 'unsubscribed' confirms what the application asked for; the state changed then already.
-    if (frame.reason !== 'revoked') return;
+    if (frame.reason === 'unsubscribed') return;
     const entry = this.#entries.get(frame.channel);
     if (!entry || entry.control.subscription.state !== SubscriptionState.Subscribed) return;
     entry.onServer = false;
-    const error = frame.error
-      ? ApiXClientError.fromBody(frame.error)
-      : ApiXClientError.protocol('CHANNEL_FORBIDDEN', `the server removed the subscription to ${frame.channel}`);
-    entry.control.markUnsubscribed('revoked', error);
+    const error = frame.error ? ApiXClientError.fromBody(frame.error) : undefined;
+    if (frame.reason === 'revoked' && !error?.retryable) {
+      entry.control.markUnsubscribed('revoked', error ?? ApiXClientError.protocol('CHANNEL_FORBIDDEN', `the server removed the subscription to ${frame.channel}`));
+      return;
+    }
+    // A listener may have unsubscribed in between: only a subscription still wanted is sent again.
+    if (entry.control.markResubscribing(error)) this.#scheduleRetry(entry);
   }
 
   #requestSubscribe(channel: ChannelName): void {
@@ -180,7 +183,7 @@ export class SubscriptionRegistry {
     // A subscribe reply still on its way is now stale; the unsubscribe below follows it on the wire.
     entry.inFlight = undefined;
     if (!wasOnServer || !this.#connected) return;
-    this.#host.request({ type: 'unsubscribe', channels: [channel] }, unsubscribeResultSchema, (outcome) => {
+    this.#host.request({ type: 'unsubscribe', channels: [channel] }, unsubscribeResultCheck, (outcome) => {
       if (outcome.ok) return;
       // NOT_SUBSCRIBED: the subscribe it raced with was refused. CONNECTION_LOST: the server dropped it anyway.
       if (hasErrorCode(outcome.error, 'APIX_ERR_NOT_SUBSCRIBED') || hasErrorCode(outcome.error, 'APIX_ERR_CONNECTION_LOST')) return;
@@ -229,7 +232,7 @@ export class SubscriptionRegistry {
       entry.inFlight = token;
       entry.onServer = true;
     }
-    const sent = this.#host.request(body, subscribeResultSchema, (outcome) => {
+    const sent = this.#host.request(body, subscribeResultCheck, (outcome) => {
       if (outcome.ok) this.#onSubscribeReply(generation, token, entries, outcome.value.subscriptions);
       else this.#onSubscribeFailed(generation, token, entries, isolated, outcome.error);
     });
@@ -309,4 +312,10 @@ export class SubscriptionRegistry {
     clearTimeout(entry.retryTimer);
     entry.retryTimer = undefined;
   }
+}
+
+function isStreamPosition(value: unknown): value is StreamPosition {
+  if (value === null || typeof value !== 'object') return false;
+  const { offset, epoch } = value as Record<string, unknown>;
+  return Number.isSafeInteger(offset) && (offset as number) >= 0 && typeof epoch === 'string' && EPOCH_PATTERN.test(epoch);
 }

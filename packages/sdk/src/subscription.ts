@@ -37,6 +37,8 @@ export interface SubscriptionControl {
   markSubscribed(state: ServerSubscriptionState): boolean;
   /** The connection is gone; the subscription waits for the next one. */
   markConnectionLost(): void;
+  /** The server dropped it but not for good: back to `subscribing`, to resume from our position. */
+  markResubscribing(error: ApiXClientError | undefined): boolean;
   /** The server refused or revoked it. */
   markUnsubscribed(reason: 'revoked' | 'error', error: ApiXClientError): void;
   /** Delivers an event frame; false if it was dropped (duplicate, or not subscribed). */
@@ -81,6 +83,7 @@ export class Subscription {
       filters: sub.#filters,
       markSubscribed: (state) => sub.#markSubscribed(state),
       markConnectionLost: () => sub.#markConnectionLost(),
+      markResubscribing: (error) => sub.#markResubscribing(error),
       markUnsubscribed: (reason, error) => sub.#toUnsubscribed({ channel, reason, error }),
       deliver: (frame) => sub.#deliver(frame),
       reportError: (error) => sub.#events.emit('error', { channel, error }),
@@ -216,6 +219,14 @@ export class Subscription {
     this.#transition(SubscriptionState.Subscribing);
     const context: SubscribingContext = { channel: this.#channel, reason: 'connection-lost' };
     this.#events.emit('subscribing', context);
+  }
+
+  #markResubscribing(error: ApiXClientError | undefined): boolean {
+    if (this.state !== SubscriptionState.Subscribed) return false;
+    this.#transition(SubscriptionState.Subscribing);
+    this.#events.emit('subscribing', { channel: this.#channel, reason: 'resubscribe' });
+    if (error && this.#is(SubscriptionState.Subscribing)) this.#events.emit('error', { channel: this.#channel, error });
+    return this.#is(SubscriptionState.Subscribing);
   }
 
   #toUnsubscribed(context: UnsubscribedContext): void {

@@ -1,52 +1,67 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { organizationIdSchema, userIdSchema } from '@apix/protocol';
-import { ConfigError, loadConfig } from './config/config.js';
-import { loadOrCreateSigningKey } from './identity/signing-key-store.js';
-import { TokenIssuer } from './identity/token-issuer.js';
+import { ConfigError } from './config/config.js';
+import { UsageError, type CliCommand, type CliIo } from './cli/cli-command.js';
+import { migrateCommand } from './cli/migrate-command.js';
+import { publishCommand } from './cli/publish-command.js';
+import { statusCommand } from './cli/status-command.js';
+import { tailCommand } from './cli/tail-command.js';
+import { tokenCommand } from './cli/token-command.js';
 
-const USAGE = `usage: apix token --org <org> --user <user> [--roles a,b] [--ttl <seconds>]
+const COMMANDS: readonly CliCommand[] = [tokenCommand, publishCommand, tailCommand, statusCommand, migrateCommand];
 
-Mints an RS256 access token signed with the embedded default's key (in APIX_DATA_DIR,
-default .apix-data), valid for APIX_DATA_DIR's server.`;
+const USAGE = `usage: apix <command> [options]
 
-/** `apix token …`: mint a dev token with the key the server uses. */
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command !== 'token') {
-    process.stderr.write(`${USAGE}\n`);
+${COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+
+\`apix <command> --help\` for a command's options. The server itself starts with \`npm start\`.
+Environment: APIX_URL and APIX_TOKEN (publish, tail, status); APIX_DATA_DIR, DATABASE_URL (token, migrate).`;
+
+const HELP = new Set(['--help', '-h', 'help']);
+
+/** `apix …`: help goes to stdout with exit 0; bad usage to stderr with exit 2; failures exit 1. */
+async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || HELP.has(name)) {
+    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    if (name === undefined) {
+      io.err(`${USAGE}\n`);
+      return 2;
+    }
+    io.out(`${topic?.usage ?? USAGE}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.err(`apix: unknown command "${name}"\n\n${USAGE}\n`);
     return 2;
   }
-  const { values } = parseArgs({
-    args: rest,
-    options: { org: { type: 'string' }, user: { type: 'string' }, roles: { type: 'string' }, ttl: { type: 'string' } },
-    strict: true,
-  });
-  const org = organizationIdSchema.safeParse(values.org);
-  const user = userIdSchema.safeParse(values.user);
-  const ttl = Number(values.ttl ?? NaN);
-  if (!org.success || !user.success) {
-    process.stderr.write(`apix: --org and --user are required: 1-64 of A-Z a-z 0-9 _ -\n${USAGE}\n`);
-    return 2;
+  if (rest.some((arg) => arg === '--help' || arg === '-h')) {
+    io.out(`${command.usage}\n`);
+    return 0;
   }
-  const config = loadConfig(process.env);
-  const key = await loadOrCreateSigningKey(config.APIX_DATA_DIR);
-  const issuer = new TokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
-  const token = await issuer.issue({
-    userId: user.data,
-    organizationId: org.data,
-    roles: values.roles ? values.roles.split(',').map((r) => r.trim()).filter(Boolean) : [],
-    ttlSeconds: Number.isInteger(ttl) && ttl > 0 ? ttl : config.DEV_TOKEN_TTL_SECONDS,
-  });
-  process.stdout.write(`${token}\n`);
-  return 0;
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`apix ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`apix: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+runCli(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env }).then(
+  (code) => {
+    process.exitCode = code;
+    // Normally nothing is left open and the process ends now; if something lingers, do not hang the shell.
+    setTimeout(() => process.exit(code), 1_000).unref();
+  },
   (error: unknown) => {
-    const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
-    process.stderr.write(`apix: ${message}\n`);
-    process.exit(2);
+    process.stderr.write(`apix: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
   },
 );

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config/config.js';
 import { startApixServer } from './apix-server.js';
+import { DEV_ORGANIZATION_ID, DEV_USER_ID, ensureDevWorkspace } from './dev-workspace.js';
+import { describeStorage, isLoopbackHost, startupBanner } from './startup-banner.js';
 
 /**
  * `npm start`: reads the environment, starts APIX on the embedded default unless told
- * otherwise, prints where it listens and a ready-to-use dev token, and shuts down
- * gracefully on SIGTERM/SIGINT.
+ * otherwise, says on stderr which engine and storage it uses and where it listens (with a
+ * ready-to-use dev token on a loopback listener only), and shuts down gracefully on
+ * SIGTERM/SIGINT. Stdout carries only JSON log lines.
  */
 async function main(): Promise<void> {
   let config;
@@ -19,26 +22,19 @@ async function main(): Promise<void> {
     throw error;
   }
   const server = await startApixServer({ config });
+  const storage = describeStorage(config.DATABASE_URL, config.APIX_DATA_DIR);
+  const loopback = isLoopbackHost(config.HOST);
+  // A token printed on a public listener would be an admin credential in every log collector.
+  let devToken: string | undefined;
+  if (config.PRINT_DEV_TOKEN && loopback) {
+    await ensureDevWorkspace(server.repositories);
+    devToken = await server.issuer.issue({ userId: DEV_USER_ID, organizationId: DEV_ORGANIZATION_ID, roles: ['admin'], ttlSeconds: config.DEV_TOKEN_TTL_SECONDS });
+  }
+  // One structured line for machines (stdout, with the other JSON logs), the banner for people (stderr).
+  server.logger.info({ engine: server.broker.name, storage, url: server.url, websocket: server.wsUrl, devTokenPrinted: devToken !== undefined }, 'apix started');
   if (config.PRINT_DEV_TOKEN) {
-    const token = await server.issuer.issue({ userId: 'dev-user', organizationId: 'dev', roles: ['admin'], ttlSeconds: config.DEV_TOKEN_TTL_SECONDS });
-    process.stdout.write(
-      [
-        '',
-        `APIX is running (engine: ${server.broker.name}, storage: ${server.database.kind}, data: ${config.APIX_DATA_DIR})`,
-        `  Nodes      ${(await server.nodes.list().catch(() => [])).map((n) => n.nodeId).join(', ') || '(unknown)'}`,
-        `  HTTP API   ${server.url}/api/v1`,
-        `  API docs   ${server.url}/api/docs`,
-        `  WebSocket  ${server.wsUrl}`,
-        '',
-        'Dev token (org "dev", user "dev-user", role admin):',
-        token,
-        '',
-        'Try it:',
-        `  curl -X POST ${server.url}/api/v1/channels/agent:demo/events -H "Authorization: Bearer $TOKEN" \\`,
-        `       -H 'content-type: application/json' -d '{"type":"agent_status_update","payload":{"agentId":"demo","status":"running"}}'`,
-        '',
-      ].join('\n') + '\n',
-    );
+    const nodes = (await server.nodes.list().catch(() => [])).map((n) => n.nodeId);
+    process.stderr.write(startupBanner({ engine: server.broker.name, storage, nodes, url: server.url, wsUrl: server.wsUrl, host: config.HOST, devToken }));
   }
   let stopping = false;
   const stop = (signal: string) => {

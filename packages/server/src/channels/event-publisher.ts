@@ -53,11 +53,7 @@ export class EventPublisher {
     } catch (error) {
       throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry with the same idempotency key', { cause: error instanceof Error ? error.message : String(error) });
     }
-    const data = JSON.stringify({
-      type: event.type,
-      payload: event.payload ?? null,
-      metadata: { ...event.metadata, timestamp: event.metadata?.timestamp ?? Date.now(), version: event.metadata?.version ?? PROTOCOL_VERSION },
-    });
+    const data = JSON.stringify({ type: event.type, payload: event.payload ?? null, metadata: stampMetadata(event.metadata, Date.now()) });
     let outcome;
     try {
       outcome = await this.#broker.publish(key, data, {
@@ -80,4 +76,20 @@ export class EventPublisher {
     }
     return result;
   }
+}
+
+/**
+ * `timestamp` is always the server's time when it appended the event (wall clock: it is for
+ * people and for time-range history, and every event of a channel is stamped by the same
+ * kind of clock). A time the publisher sent is kept, apart, as `clientTimestamp` (bounded
+ * by the input schema to a real Date): a client's clock can be wrong, or lie.
+ */
+export function stampMetadata(metadata: PublishEvent['metadata'], appendedAtMs: number): Record<string, unknown> {
+  const { timestamp: clientTimestamp, ...rest } = metadata ?? {};
+  return {
+    ...rest,
+    ...(clientTimestamp === undefined ? {} : { clientTimestamp }),
+    timestamp: appendedAtMs,
+    version: metadata?.version ?? PROTOCOL_VERSION,
+  };
 }

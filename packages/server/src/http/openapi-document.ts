@@ -10,7 +10,7 @@ import {
 import { errorResponse, jsonSchema } from './openapi-schema.js';
 import { adminOpenApiPaths } from './openapi-admin-paths.js';
 import { authOpenApiPaths } from './openapi-auth-paths.js';
-
+import { applyOperationTable } from './openapi-operations.js';
 
 const channelParam = {
   name: 'channel',
@@ -26,27 +26,62 @@ const channelParam = {
  */
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
   const historyQuery = jsonSchema(httpHistoryQuerySchema, 'input') as { properties?: Record<string, Record<string, unknown>> };
+  const paths = buildPaths(historyQuery);
+  applyOperationTable(paths);
   return {
     openapi: '3.0.3',
     info: {
       title: 'APIX HTTP API',
       version,
       description:
-        'Publish and read channel history over HTTP. Authenticate with `Authorization: Bearer <RS256 JWT>`. ' +
+        'Publish and read channel history over HTTP. Authenticate with `Authorization: Bearer <RS256 JWT>` ' +
+        '(an access token from `/api/v1/auth/login`, the dev token printed at start-up, or `apix token`) or ' +
+        '`Authorization: Bearer apix_…` (an API key). Real-time delivery is over the WebSocket at `/ws` (docs/protocol.md). ' +
         'Errors are `{ "error": { "code", "message", "retryable" } }`; codes: ' +
         Object.values(ErrorCodes).map((e) => `\`${e.code}\` (${e.httpStatus})`).join(', ') + '.',
+      license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
     },
+    // Relative: "Try it out" talks to the server that serves these docs, wherever it runs.
+    servers: [{ url: '/', description: 'The APIX server serving this document' }],
+    // Every operation needs a credential unless it says `security: []` (the public ones: health, JWKS, sign-in).
+    security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or apix_ API key' } },
       schemas: {
         Error: jsonSchema(httpErrorResponseSchema),
         PublishBody: jsonSchema(httpPublishBodySchema, 'input'),
         PublishResult: jsonSchema(publishResultSchema),
         HistoryResult: jsonSchema(historyResultSchema),
         Status: jsonSchema(statusResponseSchema),
+        ApiRoot: {
+          type: 'object',
+          required: ['name', 'version', 'websocket', 'docs', 'openapi', 'status'],
+          properties: {
+            name: { type: 'string', example: 'apix' },
+            version: { type: 'string', example: version },
+            websocket: { type: 'string', example: '/ws' },
+            docs: { type: 'string', example: '/api/docs' },
+            openapi: { type: 'string', example: '/api/docs/openapi.json' },
+            status: { type: 'string', example: '/api/v1/status' },
+          },
+        },
+        Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok', 'ready'] } } },
+        Jwks: {
+          type: 'object',
+          required: ['keys'],
+          description: 'RFC 7517 JSON Web Key Set: the RS256 public keys of APIX-issued tokens',
+          properties: { keys: { type: 'array', items: { type: 'object', additionalProperties: true, properties: { kty: { type: 'string', example: 'RSA' }, kid: { type: 'string' }, alg: { type: 'string', example: 'RS256' }, n: { type: 'string' }, e: { type: 'string', example: 'AQAB' } } } } },
+        },
       },
     },
-    paths: {
+    paths,
+  };
+}
+
+const json = (ref: string, description: string) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+
+function buildPaths(historyQuery: { properties?: Record<string, Record<string, unknown>> }): Record<string, Record<string, Record<string, unknown>>> {
+  return {
       '/api/v1/channels/{channel}/events': {
         post: {
           summary: 'Publish an event to a channel',
@@ -79,13 +114,12 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
-      '/api/v1/status': { get: { summary: 'Node status', responses: { 200: { description: 'Status', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } } } } },
-      '/api/v1': { get: { summary: 'API root: links to the WebSocket endpoint and docs', responses: { 200: { description: 'Links' } } } },
-      '/health/live': { get: { summary: 'Liveness', responses: { 200: { description: 'Alive' } } } },
-      '/health/ready': { get: { summary: 'Readiness', responses: { 200: { description: 'Ready' }, 503: errorResponse('Starting or shutting down') } } },
-      '/.well-known/jwks.json': { get: { summary: 'Public keys of APIX-issued tokens', responses: { 200: { description: 'JWKS' } } } },
-      ...authOpenApiPaths,
-      ...adminOpenApiPaths,
-    },
+      '/api/v1/status': { get: { summary: 'Node status', responses: { 200: json('Status', 'Status') } } },
+      '/api/v1': { get: { summary: 'API root: links to the WebSocket endpoint and docs', responses: { 200: json('ApiRoot', 'Links') } } },
+      '/health/live': { get: { summary: 'Liveness: the process answers', responses: { 200: json('Health', 'Alive: `{ "status": "ok" }`') } } },
+      '/health/ready': { get: { summary: 'Readiness: the node takes traffic', responses: { 200: json('Health', 'Ready: `{ "status": "ready" }`'), 503: errorResponse('Starting or shutting down') } } },
+      '/.well-known/jwks.json': { get: { summary: 'Public keys of APIX-issued tokens', responses: { 200: json('Jwks', 'The key set') } } },
+      ...(authOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
+      ...(adminOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
   };
 }

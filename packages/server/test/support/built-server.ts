@@ -9,8 +9,9 @@ const run = promisify(execFile);
 export const REPOSITORY_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
- * Builds protocol and server once (`tsc -b` is incremental), serialised across test workers
- * with a directory lock, so two files that need the built output don't write it at once.
+ * Builds protocol, SDK (with its browser bundle) and server (`tsc -b` is incremental),
+ * serialised across test workers and packages with a directory lock, so two files that need
+ * the built output never write it at once. Every test that runs built code calls this.
  */
 export async function ensureBuilt(): Promise<void> {
   const lock = join(tmpdir(), 'apix-test-build.lock');
@@ -25,7 +26,8 @@ export async function ensureBuilt(): Promise<void> {
     }
   }
   try {
-    await run('npx', ['tsc', '-b', 'packages/protocol', 'packages/server'], { cwd: REPOSITORY_ROOT });
+    await run(join(REPOSITORY_ROOT, 'node_modules/.bin/tsc'), ['-b', 'packages/protocol', 'packages/sdk', 'packages/server'], { cwd: REPOSITORY_ROOT });
+    await run('npm', ['run', 'build:browser', '-w', '@apix/sdk'], { cwd: REPOSITORY_ROOT });
   } finally {
     await rmdir(lock);
   }
