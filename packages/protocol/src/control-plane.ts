@@ -25,8 +25,12 @@ export const registerBodySchema = z.strictObject({
   email,
   password,
   name: z.string().min(1).max(200).optional(),
-  /** Creates this organisation with the new user as its admin. */
-  organization: z.strictObject({ id: organizationIdSchema, name: z.string().min(1).max(200) }),
+  /**
+   * Creates an organisation with the new user as its admin. The server generates its id;
+   * naming one (`id`) needs a platform admin's bearer token (see docs/auth.md), so nobody can
+   * claim an id that tokens of another issuer already use.
+   */
+  organization: z.strictObject({ id: organizationIdSchema.optional(), name: z.string().min(1).max(200) }),
 });
 export type RegisterBody = z.infer<typeof registerBodySchema>;
 

@@ -49,9 +49,9 @@ export const configSchema = z.object({
   /** PostgreSQL (`postgres://…`). Unset: embedded PGlite in `<APIX_DATA_DIR>/pglite`. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /**
-   * Self-service `POST /api/v1/auth/register` (creates an organisation). Default: open, unless
-   * JWKS_URL is set — then closed, because registering an organisation id the external issuer
-   * uses would take that organisation over. Closed: organisations come from platform admins.
+   * Self-service `POST /api/v1/auth/register` (creates an organisation with a generated id;
+   * only platform admins may name one, ADR 0030). Default: open, unless JWKS_URL is set — then
+   * closed, since the issuer's users come from the issuer. Closed: platform admins only.
    */
   REGISTRATION: z.enum(['open', 'closed']).optional(),
   /** Lifetime of access tokens issued by the auth API. */

@@ -1,5 +1,5 @@
-import { loginBodySchema, logoutBodySchema, refreshBodySchema, registerBodySchema, type TokenResponse, type TokenValidationResponse } from '@apix/protocol';
-import { Body, Controller, Get, Header, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { ApiXError, loginBodySchema, logoutBodySchema, refreshBodySchema, registerBodySchema, type TokenResponse, type TokenValidationResponse } from '@apix/protocol';
+import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { AuthService, type ProfileResponse } from '../identity/auth-service.js';
 import type { Principal } from '../identity/principal.js';
 import type { ControlPlaneContext } from './control-plane-context.js';
@@ -15,16 +15,27 @@ import { CurrentPrincipal, PrincipalGuard } from './principal-guard.js';
 @Controller('api/v1/auth')
 export class AuthController {
   readonly #auth: AuthService;
+  readonly #context: ControlPlaneContext;
 
   constructor(@Inject(CONTROL_PLANE) context: ControlPlaneContext) {
     this.#auth = new AuthService(context);
+    this.#context = context;
   }
 
+  /**
+   * Anyone may register (unless REGISTRATION=closed) and gets a generated organisation id; a
+   * bearer credential is optional and only matters when it is a platform admin's, who may
+   * name the id. A credential that is sent must be valid: a bad one is refused, not ignored.
+   */
   @Post('register')
   @HttpCode(201)
   @Header('Cache-Control', 'no-store')
-  register(@Body() body: unknown): Promise<TokenResponse> {
-    return this.#auth.register(parseInput(registerBodySchema, body));
+  async register(@Body() body: unknown, @Headers('authorization') authorization: string | undefined): Promise<TokenResponse> {
+    const input = parseInput(registerBodySchema, body);
+    const match = /^Bearer ([^\s]+)$/i.exec(authorization ?? '');
+    if (authorization !== undefined && !match) throw new ApiXError('NOT_AUTHENTICATED', 'send Authorization: Bearer <token>');
+    const caller = match ? await this.#context.verifier.verify(match[1]!) : undefined;
+    return this.#auth.register(input, caller);
   }
 
   @Post('login')
