@@ -21,6 +21,7 @@ import type { Broker } from './engine/broker.js';
 import { MemoryBroker } from './engine/memory-broker.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
+import { httpServerOptions, registerRequestLogging, useDepthLimitedJsonParser } from './http/http-hardening.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
 import {
   CONTROL_PLANE,
@@ -213,7 +214,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     isReady: () => ready,
   };
 
-  const adapter = new FastifyAdapter({ bodyLimit: config.MAX_FRAME_BYTES, loggerInstance: logger.child({ component: 'http' }) });
+  const httpLogger = logger.child({ component: 'http' });
+  const adapter = new FastifyAdapter({ ...httpServerOptions(config), loggerInstance: httpLogger });
+  useDepthLimitedJsonParser(adapter, config.MAX_FRAME_BYTES);
+  registerRequestLogging(adapter.getInstance(), httpLogger);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register([
       { provide: PUBLISHER, useValue: publisher },

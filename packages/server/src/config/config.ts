@@ -85,6 +85,14 @@ export const configSchema = z.object({
   CONNECTION_ROW_RETENTION_MS: ms(7 * 86_400_000),
   /** Print the start-up banner with a dev token (embedded default). */
   PRINT_DEV_TOKEN: bool.default(true),
+
+  // --- hardening (docs/limits.md) ---
+  /** An HTTP request (or WebSocket upgrade) whose headers are not complete by then is dropped (slowloris). */
+  HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
+  /** A whole HTTP request, body included, must arrive within this (slow bodies). Not less than the headers timeout. */
+  HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
+  /** An idle keep-alive HTTP connection is closed after this. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: ms(5_000),
 });
 
 export type ApiXConfig = z.infer<typeof configSchema>;

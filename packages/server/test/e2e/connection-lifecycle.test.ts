@@ -9,7 +9,9 @@ afterEach(async () => {
   server = undefined;
 });
 
-const status = async (s: TestServer) => (await (await fetch(`${s.url}/api/v1/status`)).json()) as { connections: number; channels: number };
+// Server-wide counts are a platform admin's view of /api/v1/status.
+const status = async (s: TestServer) =>
+  (await (await fetch(`${s.url}/api/v1/status`, { headers: { authorization: `Bearer ${await s.token({ user: 'operator', roles: ['platform-admin'] })}` } })).json()) as { connections: number; channels: number };
 
 describe('dead-peer detection', () => {
   it('closes a peer that stops answering WebSocket pings with 4002 and releases its subscriptions', async () => {
