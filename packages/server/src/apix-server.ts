@@ -21,7 +21,7 @@ import type { Broker } from './engine/broker.js';
 import { MemoryBroker } from './engine/memory-broker.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
-import { httpServerOptions, registerRequestLogging, useDepthLimitedJsonParser } from './http/http-hardening.js';
+import { httpServerOptions, registerRequestLogging, registerSecurityPlugins, useDepthLimitedJsonParser } from './http/http-hardening.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
 import {
   CONTROL_PLANE,
@@ -231,6 +231,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     adapter,
     { logger: new NestPinoLogger(logger) },
   );
+  await registerSecurityPlugins(app, config);
   app.useGlobalFilters(new ApiExceptionFilter(logger));
   const openApi = buildOpenApiDocument(APIX_VERSION);
   SwaggerModule.setup('api/docs', app, openApi as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });

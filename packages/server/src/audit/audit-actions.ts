@@ -15,6 +15,8 @@ export const AuditAction = {
   CONNECTION_OPENED: 'connection.opened',
   CONNECTION_CLOSED: 'connection.closed',
   CONNECTION_RESUMED: 'connection.resumed',
+  /** A WebSocket upgrade refused because of its Origin (details.origin). */
+  CONNECTION_ORIGIN_REFUSED: 'connection.origin_refused',
   SUBSCRIPTION_ADDED: 'subscription.added',
   SUBSCRIPTION_REMOVED: 'subscription.removed',
   SUBSCRIPTION_DENIED: 'subscription.denied',

@@ -1,3 +1,5 @@
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import { ApiXError } from '@apix/protocol';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -110,4 +112,55 @@ export function useDepthLimitedJsonParser(adapter: FastifyAdapter, bodyLimit: nu
     }
     parse(request as never, body as never, done);
   });
+}
+
+/** How long browsers may cache a CORS preflight answer. */
+const CORS_PREFLIGHT_MAX_AGE_SECONDS = 600;
+
+/**
+ * Which browser origins may call the HTTP API, from the same `ALLOWED_ORIGINS` that governs
+ * WebSocket upgrades: `*` any origin (credentials are bearer tokens, never cookies, so a
+ * wildcard does not expose ambient authority); a list exactly those; empty (default) no
+ * cross-origin access at all (same-origin pages need no CORS).
+ */
+export function corsOrigin(allowedOrigins: string): boolean | string[] {
+  const entries = allowedOrigins.split(',').map((s) => s.trim().replace(/\/$/, '')).filter(Boolean);
+  if (entries.includes('*')) return true;
+  return entries.length > 0 ? entries : false;
+}
+
+/**
+ * CORS and security headers on every HTTP response (`@fastify/cors`, `@fastify/helmet`).
+ * The content security policy allows scripts, styles and images from the server itself only
+ * ('self'), which is what Swagger UI at /api/docs and the dashboard serve; nothing inline
+ * but styles (Swagger UI sets style attributes), no frames of APIX inside other sites.
+ */
+export async function registerSecurityPlugins(app: { register: (plugin: never, options: never) => unknown }, config: Pick<ApiXConfig, 'ALLOWED_ORIGINS'>): Promise<void> {
+  await app.register(fastifyHelmet as never, {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    // API responses are fetched cross-origin by allowed browser apps (CORS decides who).
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  } as never);
+  await app.register(fastifyCors as never, {
+    origin: corsOrigin(config.ALLOWED_ORIGINS),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+    exposedHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    maxAge: CORS_PREFLIGHT_MAX_AGE_SECONDS,
+  } as never);
 }

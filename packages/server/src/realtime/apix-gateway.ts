@@ -19,7 +19,7 @@ import { Connection } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { decodeFrame } from './frame-decoder.js';
-import type { OriginPolicy } from './origin-policy.js';
+import { reportOriginRefused, type OriginPolicy } from './origin-policy.js';
 import type { RealtimeObserver } from './realtime-observer.js';
 import type { SubscriptionManager } from './subscription-manager.js';
 
@@ -81,7 +81,10 @@ export class ApiXGateway {
     const url = new URL(request.url ?? '/', 'http://apix.invalid');
     if (url.pathname !== WEBSOCKET_PATH) return abortHandshake(socket, 404, new ApiXError('NOT_FOUND', `WebSocket endpoint is ${WEBSOCKET_PATH}`));
     if (!this.#accepting) return abortHandshake(socket, 503, new ApiXError('UNAVAILABLE', 'server is shutting down'));
-    if (!this.#deps.originPolicy.allows(request)) return abortHandshake(socket, 403, new ApiXError('ORIGIN_NOT_ALLOWED'));
+    if (!this.#deps.originPolicy.allows(request)) {
+      reportOriginRefused(request, this.#deps.logger, this.#deps.observer);
+      return abortHandshake(socket, 403, new ApiXError('ORIGIN_NOT_ALLOWED'));
+    }
     if (url.searchParams.has('token') || url.searchParams.has('access_token')) {
       return abortHandshake(socket, 400, new ApiXError('AUTH_FAILED', 'tokens in URLs are refused (they end up in logs); use Authorization: Bearer or a connect frame'));
     }
