@@ -28,6 +28,7 @@ import {
   CREDENTIAL_VERIFIER,
   HISTORY_READER,
   PUBLISHER,
+  RATE_LIMITS,
   REALTIME_OBSERVER,
   SERVER_RUNTIME,
   SIGNING_KEY,
@@ -42,6 +43,10 @@ import { externalJwksVerifier } from './identity/external-jwks-verifier.js';
 import { loadOrCreateSigningKey, type SigningKey } from './identity/signing-key-store.js';
 import { TokenIssuer } from './identity/token-issuer.js';
 import { TokenVerifier } from './identity/token-verifier.js';
+import { FloodDetector } from './limits/flood-detector.js';
+import { defaultQuotasFrom, rateLimitSettingsFrom, rateLimiterStoreFor } from './limits/limits-from-config.js';
+import { FixedQuotas } from './limits/quotas.js';
+import { RateLimits } from './limits/rate-limits.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { NestPinoLogger } from './logging/nest-logger.js';
 import { AccessRevalidator } from './realtime/access-revalidator.js';
@@ -135,6 +140,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const router = new EventRouter(broker, logger);
   await broker.start(router);
   const archiver = new EventArchiver(repositories.events, { batchSize: 500, flushIntervalMs: 250, maxBuffered: 100_000 }, logger);
+  const quotas = new FixedQuotas(defaultQuotasFrom(config));
+  const rateLimiterStore = rateLimiterStoreFor(config);
+  const rateLimits = new RateLimits(rateLimiterStore, rateLimitSettingsFrom(config), quotas);
   const publisher = new EventPublisher(
     access,
     broker,
@@ -142,6 +150,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     channelSettings,
     observers,
     archiver,
+    rateLimits,
   );
   const history = new HistoryReader(access, broker, channelSettings, repositories.events);
   const connections = new ConnectionManager(
@@ -165,7 +174,17 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       clientHeartbeatIntervalMs: config.CLIENT_HEARTBEAT_INTERVAL_MS,
       rateLimit: { requestsPerSecond: config.RATE_LIMIT_REQUESTS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     },
-    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers },
+    {
+      verifier,
+      originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS),
+      connections,
+      subscriptions,
+      publisher,
+      history,
+      logger,
+      observer: observers,
+      floodDetector: new FloodDetector(config.RATE_LIMIT_DISCONNECT_AFTER),
+    },
   );
   const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, heartbeatFlushMs: config.HEARTBEAT_FLUSH_MS }, logger);
   const subscriberCounts = new SubscriberCounts(repositories.channels, 1_000, logger);
@@ -227,6 +246,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: SIGNING_KEY, useValue: signingKey },
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
+      { provide: RATE_LIMITS, useValue: rateLimits },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
@@ -260,6 +280,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       await gateway.close();
       await app.close();
       await broker.close();
+      await rateLimiterStore.close();
       // Records get a bounded share of the shutdown budget: a database that is down must not hang it.
       const recordsBudgetMs = config.SHUTDOWN_TIMEOUT_MS / 4;
       await Promise.all([tracker.close(recordsBudgetMs), subscriberCounts.close(), archiver.close()]);

@@ -10,6 +10,11 @@ export interface PublicationSink {
   append(entry: { organizationId: string; channel: ChannelName; offset: number; epoch: string; data: string }): void;
 }
 
+/** Rate limits and quotas on publishing (src/limits): throws APIX_ERR_RATE_LIMITED to refuse. */
+export interface PublishAdmission {
+  admitPublish(organizationId: string, channelKey: string, bytes: number): Promise<void>;
+}
+
 export interface RetentionSettings {
   readonly historySize: number;
   readonly historyTtlMs: number;
@@ -28,6 +33,7 @@ export class EventPublisher {
   readonly #settings: ChannelSettingsSource;
   readonly #observer: RealtimeObserver;
   readonly #archive: PublicationSink | undefined;
+  readonly #admission: PublishAdmission | undefined;
 
   constructor(
     access: ChannelAccess,
@@ -36,7 +42,9 @@ export class EventPublisher {
     settings: ChannelSettingsSource,
     observer: RealtimeObserver = {},
     archive?: PublicationSink,
+    admission?: PublishAdmission,
   ) {
+    this.#admission = admission;
     this.#access = access;
     this.#broker = broker;
     this.#retention = retention;
@@ -58,6 +66,7 @@ export class EventPublisher {
       payload: event.payload ?? null,
       metadata: { ...event.metadata, timestamp: event.metadata?.timestamp ?? Date.now(), version: event.metadata?.version ?? PROTOCOL_VERSION },
     });
+    await this.#admission?.admitPublish(principal.organizationId, key, Buffer.byteLength(data));
     let outcome;
     try {
       outcome = await this.#broker.publish(key, data, {

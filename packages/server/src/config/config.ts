@@ -93,6 +93,39 @@ export const configSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
   /** An idle keep-alive HTTP connection is closed after this. */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: ms(5_000),
+  /**
+   * Redis (`redis://…`). Set: rate limits are counted in Redis and hold across the cluster
+   * (the engine uses it too). Unset: counted in this process's memory.
+   */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  /** HTTP API requests per second per credential (token or API key). Past it: 429 APIX_ERR_RATE_LIMITED + Retry-After. 0: no limit. */
+  HTTP_RATE_LIMIT_PER_CREDENTIAL: z.coerce.number().int().min(0).default(100),
+  /** HTTP API requests per second per organisation, all its credentials together. 0: no limit. */
+  HTTP_RATE_LIMIT_PER_ORGANIZATION: z.coerce.number().int().min(0).default(1_000),
+  /** Login/register/refresh attempts per minute per client IP. 0: no limit. */
+  AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(100),
+  /** Login/register attempts per minute per account (email), whether it exists or not. 0: no limit. */
+  AUTH_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(0).default(10),
+  /** Publishes per second per channel, across the cluster. 0: no limit. */
+  CHANNEL_PUBLISH_RATE_LIMIT: z.coerce.number().int().min(0).default(5_000),
+  /**
+   * A connection refused this many requests for its rate within 10 s is a flooder and is
+   * closed with 4005 (RATE_LIMITED). 0: never closed.
+   */
+  RATE_LIMIT_DISCONNECT_AFTER: z.coerce.number().int().min(0).default(500),
+  // Per-organisation quota defaults (overrides per organisation in the database; docs/limits.md).
+  /** Bytes of history the memory engine keeps per organisation (all channels together). */
+  QUOTA_HISTORY_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Channels per organisation (configured rows; live channels on this node). */
+  QUOTA_CHANNELS: z.coerce.number().int().positive().default(10_000),
+  /** Open WebSocket connections per organisation on one node. */
+  QUOTA_CONNECTIONS: z.coerce.number().int().positive().default(10_000),
+  /** Subscriptions per organisation on one node (all its connections). */
+  QUOTA_SUBSCRIPTIONS: z.coerce.number().int().positive().default(100_000),
+  /** Publishes per second per organisation, across the cluster. */
+  QUOTA_PUBLISHES_PER_SECOND: z.coerce.number().int().positive().default(10_000),
+  /** Encoded event bytes published per second per organisation, across the cluster. Not below MAX_FRAME_BYTES. */
+  QUOTA_PUBLISH_BYTES_PER_SECOND: z.coerce.number().int().positive().default(16 * 1024 * 1024),
 });
 
 export type ApiXConfig = z.infer<typeof configSchema>;

@@ -6,3 +6,4 @@ export const SERVER_RUNTIME = Symbol('ServerRuntime');
 export const SIGNING_KEY = Symbol('SigningKey');
 export const CONTROL_PLANE = Symbol('ControlPlaneContext');
 export const REALTIME_OBSERVER = Symbol('RealtimeObserver');
+export const RATE_LIMITS = Symbol('RateLimits');

@@ -14,6 +14,7 @@ import type { EventPublisher } from '../channels/event-publisher.js';
 import type { HistoryReader } from '../channels/history-reader.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { Principal } from '../identity/principal.js';
+import type { FloodDetector } from '../limits/flood-detector.js';
 import type { Logger } from '../logging/logger.js';
 import { Connection } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
@@ -43,6 +44,8 @@ export interface GatewayDependencies {
   readonly history: HistoryReader;
   readonly logger: Logger;
   readonly observer?: RealtimeObserver;
+  /** Closes connections that keep exceeding their rate limit (src/limits). */
+  readonly floodDetector?: FloodDetector;
 }
 
 /**
@@ -163,6 +166,7 @@ export class ApiXGateway {
     if (connection.isInFlight(frame.id)) return connection.replyError(frame.id, new ApiXError('DUPLICATE_REQUEST_ID'));
     if (frame.type !== 'heartbeat.ping' && !connection.tryStartRequest()) {
       // Refused before any work is done: a flood costs the server one reply per frame.
+      if (this.#deps.floodDetector?.refused(connection)) return connection.close(CloseCodes.RATE_LIMITED, 'rate limit exceeded repeatedly');
       return connection.replyError(frame.id, new ApiXError('RATE_LIMITED', undefined, { retryAfterMs: connection.retryAfterMs() }));
     }
     if (frame.type === 'heartbeat.ping') {
