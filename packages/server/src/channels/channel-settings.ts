@@ -1,7 +1,7 @@
 import { channelPermissionsSchema, type ChannelPermissions } from '@apix/protocol';
 import type { ChannelRepository } from '../storage/channel-repository.js';
 import type { AuditPublishMode, ChannelRow } from '../storage/schema.js';
-import { TtlCache } from '../support/ttl-cache.js';
+import { TtlCache, type TtlCacheOptions } from '../support/ttl-cache.js';
 
 /** What the data plane needs of a channel's stored configuration. */
 export interface ChannelSettings {
@@ -45,9 +45,15 @@ export class StoredChannelSettings implements ChannelSettingsSource {
   readonly #channels: ChannelRepository;
   readonly #cache: TtlCache<string, ChannelSettings | undefined>;
 
-  constructor(channels: ChannelRepository, ttlMs: number) {
+  /** Keyed by channel names clients send, made-up ones included: bounded (TtlCache's LRU cap). */
+  constructor(channels: ChannelRepository, ttlMs: number, cacheOptions?: TtlCacheOptions) {
     this.#channels = channels;
-    this.#cache = new TtlCache(ttlMs);
+    this.#cache = new TtlCache(ttlMs, cacheOptions);
+  }
+
+  /** Entries cached now (tests of the bound). */
+  get cachedEntries(): number {
+    return this.#cache.size;
   }
 
   get(organizationId: string, channel: string): Promise<ChannelSettings | undefined> {

@@ -1,5 +1,5 @@
 import type { Repositories } from '../storage/repositories.js';
-import { TtlCache } from '../support/ttl-cache.js';
+import { TtlCache, type TtlCacheOptions } from '../support/ttl-cache.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -34,11 +34,17 @@ export class StoredAccessDirectory implements AccessDirectory {
   readonly #members: TtlCache<string, readonly string[] | null>;
   readonly #apiKeys: TtlCache<string, boolean>;
 
-  constructor(repositories: Repositories, ttlMs: number) {
+  /** Keyed by organisation and user ids of verified tokens, which other issuers may make up: bounded (TtlCache's LRU cap). */
+  constructor(repositories: Repositories, ttlMs: number, cacheOptions?: TtlCacheOptions) {
     this.#repositories = repositories;
-    this.#managed = new TtlCache(ttlMs);
-    this.#members = new TtlCache(ttlMs);
-    this.#apiKeys = new TtlCache(ttlMs);
+    this.#managed = new TtlCache(ttlMs, cacheOptions);
+    this.#members = new TtlCache(ttlMs, cacheOptions);
+    this.#apiKeys = new TtlCache(ttlMs, cacheOptions);
+  }
+
+  /** Entries cached now over its three caches (tests of the bound). */
+  get cachedEntries(): number {
+    return this.#managed.size + this.#members.size + this.#apiKeys.size;
   }
 
   async effectiveRoles(principal: Principal): Promise<readonly string[] | null> {

@@ -1,6 +1,6 @@
 import { ApiXError, apiKeyScopeSchema, type ApiKeyScope } from '@apix/protocol';
 import type { ApiKeyRepository } from '../storage/api-key-repository.js';
-import { TtlCache } from '../support/ttl-cache.js';
+import { TtlCache, type TtlCacheOptions } from '../support/ttl-cache.js';
 import { parseApiKey, secretMatches } from './api-key-secret.js';
 import type { Principal } from './principal.js';
 import type { CredentialVerifier } from './token-verifier.js';
@@ -16,9 +16,15 @@ export class ApiKeyVerifier implements CredentialVerifier {
   readonly #keys: ApiKeyRepository;
   readonly #cache: TtlCache<string, { id: string; organizationId: string; keyHash: string; scopes: string[] } | null>;
 
-  constructor(keys: ApiKeyRepository, ttlMs: number) {
+  /** The cache is keyed by the key id a caller sent, real or made up: bounded (TtlCache's LRU cap). */
+  constructor(keys: ApiKeyRepository, ttlMs: number, cacheOptions?: TtlCacheOptions) {
     this.#keys = keys;
-    this.#cache = new TtlCache(ttlMs);
+    this.#cache = new TtlCache(ttlMs, cacheOptions);
+  }
+
+  /** Entries cached now (tests of the bound). */
+  get cachedEntries(): number {
+    return this.#cache.size;
   }
 
   async verify(credential: string): Promise<Principal> {
