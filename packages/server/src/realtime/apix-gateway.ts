@@ -15,6 +15,7 @@ import type { HistoryReader } from '../channels/history-reader.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { Principal } from '../identity/principal.js';
 import type { FloodDetector } from '../limits/flood-detector.js';
+import { capUntilAuthenticated, liftPreAuthCaps } from '../limits/pre-auth-caps.js';
 import type { Logger } from '../logging/logger.js';
 import { Connection } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
@@ -130,6 +131,7 @@ export class ApiXGateway {
     });
     connection.handshakeDeadline = Date.now() + this.#settings.connectTimeoutMs;
     connections.add(connection);
+    if (!principal) capUntilAuthenticated(ws, request.socket, () => connection.close(CloseCodes.MESSAGE_TOO_BIG, 'too much data before authentication'));
     ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
     ws.on('close', (code) => connection.handleSocketClosed(code));
     // ws closes the socket itself on protocol errors (1002) and oversized frames (1009);
@@ -139,6 +141,7 @@ export class ApiXGateway {
   }
 
   #establish(connection: Connection, principal: Principal): void {
+    liftPreAuthCaps(connection.socket);
     connection.principal = principal;
     connection.sendFrame({
       type: 'connection.established',
