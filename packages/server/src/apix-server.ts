@@ -173,6 +173,12 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
       clientHeartbeatIntervalMs: config.CLIENT_HEARTBEAT_INTERVAL_MS,
       rateLimit: { requestsPerSecond: config.RATE_LIMIT_REQUESTS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+      compression: {
+        enabled: config.WS_COMPRESSION,
+        thresholdBytes: config.WS_COMPRESSION_THRESHOLD_BYTES,
+        serverMaxWindowBits: config.WS_COMPRESSION_WINDOW_BITS,
+        concurrencyLimit: config.WS_COMPRESSION_CONCURRENCY,
+      },
     },
     {
       verifier,

@@ -113,6 +113,14 @@ export const configSchema = z.object({
    * closed with 4005 (RATE_LIMITED). 0: never closed.
    */
   RATE_LIMIT_DISCONNECT_AFTER: z.coerce.number().int().min(0).default(500),
+  /** permessage-deflate on WebSockets: off by default (CPU and memory per message); opt in here. */
+  WS_COMPRESSION: bool.default(false),
+  /** With WS_COMPRESSION: messages below this many bytes are sent uncompressed. */
+  WS_COMPRESSION_THRESHOLD_BYTES: z.coerce.number().int().min(0).default(1024),
+  /** With WS_COMPRESSION: the server compressor's window, 2^bits bytes (9–15). */
+  WS_COMPRESSION_WINDOW_BITS: z.coerce.number().int().min(9).max(15).default(10),
+  /** With WS_COMPRESSION: (de)compression jobs at once, process-wide. */
+  WS_COMPRESSION_CONCURRENCY: z.coerce.number().int().min(1).default(10),
   // Per-organisation quota defaults (overrides per organisation in the database; docs/limits.md).
   /** Bytes of history the memory engine keeps per organisation (all channels together). */
   QUOTA_HISTORY_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),

@@ -15,6 +15,7 @@ import type { HistoryReader } from '../channels/history-reader.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { Principal } from '../identity/principal.js';
 import type { FloodDetector } from '../limits/flood-detector.js';
+import { perMessageDeflateOptions, type CompressionSettings } from '../limits/compression.js';
 import { capUntilAuthenticated, liftPreAuthCaps } from '../limits/pre-auth-caps.js';
 import type { Logger } from '../logging/logger.js';
 import { Connection } from './connection.js';
@@ -34,6 +35,8 @@ export interface GatewaySettings {
   readonly clientHeartbeatIntervalMs: number;
   /** Requests per second per connection (0: unlimited), and the burst allowed above it. */
   readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number };
+  /** permessage-deflate (src/limits/compression.ts); absent or disabled: off. */
+  readonly compression?: CompressionSettings;
 }
 
 export interface GatewayDependencies {
@@ -66,7 +69,7 @@ export class ApiXGateway {
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: settings.maxFrameBytes,
-      perMessageDeflate: false,
+      perMessageDeflate: settings.compression ? perMessageDeflateOptions(settings.compression) : false,
       clientTracking: false,
     });
   }
