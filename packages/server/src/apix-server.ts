@@ -28,6 +28,7 @@ import {
   CREDENTIAL_VERIFIER,
   HISTORY_READER,
   PUBLISHER,
+  QUOTAS,
   RATE_LIMITS,
   REALTIME_OBSERVER,
   SERVER_RUNTIME,
@@ -45,7 +46,9 @@ import { TokenIssuer } from './identity/token-issuer.js';
 import { TokenVerifier } from './identity/token-verifier.js';
 import { FloodDetector } from './limits/flood-detector.js';
 import { defaultQuotasFrom, rateLimitSettingsFrom, rateLimiterStoreFor } from './limits/limits-from-config.js';
-import { FixedQuotas } from './limits/quotas.js';
+import { OrganizationHistoryBytes } from './limits/history-bytes.js';
+import { QuotaUsage } from './limits/quota-usage.js';
+import { StoredQuotas } from './limits/stored-quotas.js';
 import { RateLimits } from './limits/rate-limits.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { NestPinoLogger } from './logging/nest-logger.js';
@@ -135,14 +138,18 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
 
   // --- data plane ---
   const observers = new ObserverList();
-  const broker = options.broker ?? new MemoryBroker();
+  const quotas = await StoredQuotas.load(database.db, defaultQuotasFrom(config));
+  // History bytes are accounted only in the memory engine (a given broker keeps its own bounds).
+  const historyBytes = options.broker ? undefined : new OrganizationHistoryBytes(quotas);
+  const broker = options.broker ?? new MemoryBroker({ ...(historyBytes ? { historyBytes } : {}) });
+  const quotaUsage = new QuotaUsage(quotas);
+  observers.add(quotaUsage);
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
   const router = new EventRouter(broker, logger);
   await broker.start(router);
   const archiver = new EventArchiver(repositories.events, { batchSize: 500, flushIntervalMs: 250, maxBuffered: 100_000 }, logger);
-  const quotas = new FixedQuotas(defaultQuotasFrom(config));
   const rateLimiterStore = rateLimiterStoreFor(config);
-  const rateLimits = new RateLimits(rateLimiterStore, rateLimitSettingsFrom(config), quotas);
+  const rateLimits = new RateLimits(rateLimiterStore, rateLimitSettingsFrom(config), quotas, historyBytes);
   const publisher = new EventPublisher(
     access,
     broker,
@@ -190,6 +197,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       logger,
       observer: observers,
       floodDetector: new FloodDetector(config.RATE_LIMIT_DISCONNECT_AFTER),
+      quotaUsage,
     },
   );
   const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, heartbeatFlushMs: config.HEARTBEAT_FLUSH_MS }, logger);
@@ -253,6 +261,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
       { provide: RATE_LIMITS, useValue: rateLimits },
+      { provide: QUOTAS, useValue: quotas },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },

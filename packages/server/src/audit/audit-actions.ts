@@ -38,5 +38,7 @@ export const AuditAction = {
   ADMIN_CHANNEL_UPDATED: 'admin.channel.updated',
   ADMIN_CHANNEL_DELETED: 'admin.channel.deleted',
   ADMIN_HISTORY_REMOVED: 'admin.history.removed',
+  /** A platform admin set an organisation's quota overrides (details: the overrides). */
+  ADMIN_QUOTAS_UPDATED: 'admin.quotas.updated',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

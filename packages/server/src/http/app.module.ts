@@ -6,6 +6,7 @@ import { ChannelAdminController } from './channel-admin.controller.js';
 import { ChannelsController } from './channels.controller.js';
 import { ConnectionsController } from './connections.controller.js';
 import { PrincipalGuard } from './principal-guard.js';
+import { QuotasController } from './quotas.controller.js';
 import { SystemController } from './system.controller.js';
 
 /**
@@ -18,7 +19,7 @@ export class AppModule {
   static register(providers: Provider[]): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController],
+      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, QuotasController],
       providers: [...providers, PrincipalGuard],
     };
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiXError } from '@apix/protocol';
 import type { Principal } from '../identity/principal.js';
+import type { OrganizationHistoryBytes } from './history-bytes.js';
 import type { QuotaSource } from './quotas.js';
 import type { RateLimitDecision, RateLimiterStore } from './rate-limiter.js';
 
@@ -31,10 +32,14 @@ export class RateLimits {
   readonly #settings: RateLimitSettings;
   readonly #quotas: QuotaSource;
 
-  constructor(store: RateLimiterStore, settings: RateLimitSettings, quotas: QuotaSource) {
+  readonly #history: OrganizationHistoryBytes | undefined;
+
+  /** `history`: the memory engine's byte ledger, when the memory engine is in use. */
+  constructor(store: RateLimiterStore, settings: RateLimitSettings, quotas: QuotaSource, history?: OrganizationHistoryBytes) {
     this.#store = store;
     this.#settings = settings;
     this.#quotas = quotas;
+    this.#history = history;
   }
 
   get store(): RateLimiterStore {
@@ -72,6 +77,7 @@ export class RateLimits {
    * quotas, overrides included) and the channel's publishes/s. Checked before the append.
    */
   async admitPublish(organizationId: string, channelKey: string, bytes: number): Promise<void> {
+    this.#history?.admit(organizationId, channelKey, bytes);
     const quotas = this.#quotas.quotasOf(organizationId);
     const checks: Array<Promise<[RateLimitDecision, string]>> = [
       tag(this.#store.limiter('org-publishes', { points: quotas.publishesPerSecond, durationSeconds: SECOND }).consume(organizationId), 'organization.publishesPerSecond'),

@@ -17,6 +17,7 @@ import type { Principal } from '../identity/principal.js';
 import type { FloodDetector } from '../limits/flood-detector.js';
 import { perMessageDeflateOptions, type CompressionSettings } from '../limits/compression.js';
 import { capUntilAuthenticated, liftPreAuthCaps } from '../limits/pre-auth-caps.js';
+import { refuseConnectionOverQuota, type QuotaUsage } from '../limits/quota-usage.js';
 import type { Logger } from '../logging/logger.js';
 import { Connection } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
@@ -50,6 +51,8 @@ export interface GatewayDependencies {
   readonly observer?: RealtimeObserver;
   /** Closes connections that keep exceeding their rate limit (src/limits). */
   readonly floodDetector?: FloodDetector;
+  /** Per-organisation connection and subscription quotas (src/limits). */
+  readonly quotaUsage?: QuotaUsage;
 }
 
 /**
@@ -145,6 +148,7 @@ export class ApiXGateway {
 
   #establish(connection: Connection, principal: Principal): void {
     liftPreAuthCaps(connection.socket);
+    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage)) return;
     connection.principal = principal;
     connection.sendFrame({
       type: 'connection.established',
@@ -192,6 +196,7 @@ export class ApiXGateway {
       if (Date.now() >= principal.expiresAt) throw new ApiXError('TOKEN_EXPIRED', 'the token has expired; send refresh with a new one');
       switch (frame.type) {
         case 'subscribe':
+          this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, frame.channels.length);
           return await this.#deps.subscriptions.subscribe(connection, frame);
         case 'unsubscribe': {
           const channels = this.#deps.subscriptions.unsubscribe(connection, frame);
