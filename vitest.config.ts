@@ -7,6 +7,8 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     alias: {
+      // Before '@apix/sdk', which would otherwise take its subpath too.
+      '@apix/sdk/encryption': fileURLToPath(new URL('./packages/sdk/src/encryption.ts', import.meta.url)),
       '@apix/protocol': src('protocol'),
       '@apix/sdk': src('sdk'),
       '@apix/server': src('server'),

@@ -133,6 +133,8 @@ const channelSettingsFields = {
   persistEvents: z.boolean().optional(),
   auditPublishMode: z.enum(['all', 'sampled', 'none']).optional(),
   auditSampleRate: z.number().min(0).max(1).optional(),
+  /** Publishes must carry an encrypted envelope (`encryptedPayloadSchema`); plaintext is refused. */
+  encrypted: z.boolean().optional(),
 };
 export const createChannelBodySchema = z.strictObject({ name: channelNameSchema, ...channelSettingsFields });
 export const updateChannelBodySchema = z.strictObject(channelSettingsFields);
@@ -222,6 +224,7 @@ export const channelConfigSchema = z.object({
   persistEvents: z.boolean(),
   auditPublishMode: z.enum(['all', 'sampled', 'none']),
   auditSampleRate: z.number(),
+  encrypted: z.boolean(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

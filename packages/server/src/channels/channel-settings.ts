@@ -12,6 +12,8 @@ export interface ChannelSettings {
   readonly persistEvents: boolean;
   readonly auditPublishMode: AuditPublishMode;
   readonly auditSampleRate: number;
+  /** Only encrypted envelopes may be published (docs/encryption.md). */
+  readonly encrypted?: boolean;
 }
 
 export interface ChannelSettingsSource {
@@ -37,6 +39,7 @@ export function toChannelSettings(row: ChannelRow): ChannelSettings {
     persistEvents: row.persistEvents,
     auditPublishMode: row.auditPublishMode,
     auditSampleRate: row.auditSampleRate,
+    encrypted: row.encrypted,
   };
 }
 

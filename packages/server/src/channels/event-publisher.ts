@@ -2,6 +2,7 @@ import { ApiXError, PROTOCOL_VERSION, type ChannelName, type PublishEvent, type 
 import type { Broker } from '../engine/broker.js';
 import type { Principal } from '../identity/principal.js';
 import type { RealtimeObserver } from '../realtime/realtime-observer.js';
+import { assertEncryptedPayload } from '../limits/encrypted-payloads.js';
 import type { ChannelAccess } from './channel-access.js';
 import type { ChannelSettings, ChannelSettingsSource } from './channel-settings.js';
 
@@ -61,6 +62,7 @@ export class EventPublisher {
     } catch (error) {
       throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry with the same idempotency key', { cause: error instanceof Error ? error.message : String(error) });
     }
+    if (settings?.encrypted) assertEncryptedPayload(event.payload);
     const data = JSON.stringify({
       type: event.type,
       payload: event.payload ?? null,
