@@ -98,6 +98,8 @@ export const configSchema = z.object({
    * (the engine uses it too). Unset: counted in this process's memory.
    */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  /** Prefix of rate-limit counters in Redis: nodes of one cluster share it; installations sharing a Redis need different ones. */
+  RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(100).default('apix:rl'),
   /** HTTP API requests per second per credential (token or API key). Past it: 429 APIX_ERR_RATE_LIMITED + Retry-After. 0: no limit. */
   HTTP_RATE_LIMIT_PER_CREDENTIAL: z.coerce.number().int().min(0).default(100),
   /** HTTP API requests per second per organisation, all its credentials together. 0: no limit. */

@@ -6,8 +6,8 @@ import type { RateLimitSettings } from './rate-limits.js';
 import { RedisRateLimiterStore } from './redis-rate-limiter-store.js';
 
 /** Redis when `REDIS_URL` is set (limits hold across the cluster), this process's memory otherwise. */
-export function rateLimiterStoreFor(config: Pick<ApiXConfig, 'REDIS_URL'>): RateLimiterStore {
-  return config.REDIS_URL ? new RedisRateLimiterStore({ url: config.REDIS_URL, keyPrefix: 'apix:rl' }) : new MemoryRateLimiterStore();
+export function rateLimiterStoreFor(config: Pick<ApiXConfig, 'REDIS_URL' | 'RATE_LIMIT_REDIS_PREFIX'>): RateLimiterStore {
+  return config.REDIS_URL ? new RedisRateLimiterStore({ url: config.REDIS_URL, keyPrefix: config.RATE_LIMIT_REDIS_PREFIX }) : new MemoryRateLimiterStore();
 }
 
 export function rateLimitSettingsFrom(config: ApiXConfig): RateLimitSettings {
