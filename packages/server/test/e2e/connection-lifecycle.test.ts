@@ -9,13 +9,20 @@ afterEach(async () => {
   server = undefined;
 });
 
-// Server-wide counts are a platform admin's view of /api/v1/status.
+// Server-wide counts are a platform admin's view of /api/v1/status. The token is minted once
+// per server, ahead of time: minting inside a timed check would add an RSA signature to it.
+const operatorTokens = new WeakMap<TestServer, Promise<string>>();
+const operatorToken = (s: TestServer) => {
+  if (!operatorTokens.has(s)) operatorTokens.set(s, s.token({ user: 'operator', roles: ['platform-admin'] }));
+  return operatorTokens.get(s)!;
+};
 const status = async (s: TestServer) =>
-  (await (await fetch(`${s.url}/api/v1/status`, { headers: { authorization: `Bearer ${await s.token({ user: 'operator', roles: ['platform-admin'] })}` } })).json()) as { connections: number; channels: number };
+  (await (await fetch(`${s.url}/api/v1/status`, { headers: { authorization: `Bearer ${await operatorToken(s)}` } })).json()) as { connections: number; channels: number };
 
 describe('dead-peer detection', () => {
   it('closes a peer that stops answering WebSocket pings with 4002 and releases its subscriptions', async () => {
     server = await startTestServer({ PING_INTERVAL_MS: 100, PONG_TIMEOUT_MS: 200 });
+    await operatorToken(server);
     const healthy = await RawClient.connect(server.wsUrl, await server.token({ user: 'healthy' }));
     const silent = await RawClient.open(server.wsUrl, { autoPong: false });
     await silent.request({ type: 'connect', token: await server.token() });
