@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@apix\/protocol$/, replacement: src('protocol') },
       { find: /^@apix\/protocol\/core$/, replacement: src('protocol', 'core') },
       { find: /^@apix\/sdk$/, replacement: src('sdk') },
+      { find: /^@apix\/sdk\/encryption$/, replacement: fileURLToPath(new URL('./packages/sdk/src/encryption.ts', import.meta.url)) },
       { find: /^@apix\/server$/, replacement: src('server') },
     ],
   },

@@ -25,8 +25,12 @@ export const registerBodySchema = z.strictObject({
   email,
   password,
   name: z.string().min(1).max(200).optional(),
-  /** Creates this organisation with the new user as its admin. */
-  organization: z.strictObject({ id: organizationIdSchema, name: z.string().min(1).max(200) }),
+  /**
+   * Creates an organisation with the new user as its admin. The server generates its id;
+   * naming one (`id`) needs a platform admin's bearer token (see docs/auth.md), so nobody can
+   * claim an id that tokens of another issuer already use.
+   */
+  organization: z.strictObject({ id: organizationIdSchema.optional(), name: z.string().min(1).max(200) }),
 });
 export type RegisterBody = z.infer<typeof registerBodySchema>;
 
@@ -129,6 +133,8 @@ const channelSettingsFields = {
   persistEvents: z.boolean().optional(),
   auditPublishMode: z.enum(['all', 'sampled', 'none']).optional(),
   auditSampleRate: z.number().min(0).max(1).optional(),
+  /** Publishes must carry an encrypted envelope (`encryptedPayloadSchema`); plaintext is refused. */
+  encrypted: z.boolean().optional(),
 };
 export const createChannelBodySchema = z.strictObject({ name: channelNameSchema, ...channelSettingsFields });
 export const updateChannelBodySchema = z.strictObject(channelSettingsFields);
@@ -218,6 +224,7 @@ export const channelConfigSchema = z.object({
   persistEvents: z.boolean(),
   auditPublishMode: z.enum(['all', 'sampled', 'none']),
   auditSampleRate: z.number(),
+  encrypted: z.boolean(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

@@ -53,6 +53,10 @@ export const ErrorCodes = {
   CONFLICT: define('APIX_ERR_CONFLICT', 409, 'already exists'),
   // --- server side ---
   RATE_LIMITED: define('APIX_ERR_RATE_LIMITED', 429, 'rate limit exceeded', true),
+  /** An organisation quota (connections, subscriptions, channels, history bytes) is used up; `details.quota` names it. */
+  /** A plaintext publish on a channel marked `encrypted` (see encryptedPayloadSchema). */
+  ENCRYPTION_REQUIRED: define('APIX_ERR_ENCRYPTION_REQUIRED', 400, 'this channel takes only encrypted payloads'),
+  QUOTA_EXCEEDED: define('APIX_ERR_QUOTA_EXCEEDED', 429, 'organisation quota exceeded'),
   NOT_FOUND: define('APIX_ERR_NOT_FOUND', 404, 'not found'),
   UNAVAILABLE: define('APIX_ERR_UNAVAILABLE', 503, 'temporarily unavailable', true),
   INTERNAL: define('APIX_ERR_INTERNAL', 500, 'internal error', true),

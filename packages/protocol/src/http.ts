@@ -24,14 +24,19 @@ export const httpHistoryQuerySchema = z
 
 export const httpErrorResponseSchema = z.object({ error: errorBodySchema });
 
+/**
+ * `GET /api/v1/status`. Anyone sees `status` and `version`; the node's details (id, engine,
+ * uptime, server-wide counts) only a platform admin's bearer token: they describe every
+ * tenant's traffic together.
+ */
 export const statusResponseSchema = z.object({
   status: z.literal('ok'),
   version: z.string(),
-  nodeId: z.string(),
-  engine: z.string(),
-  uptimeSeconds: z.number(),
-  connections: z.number().int(),
-  channels: z.number().int(),
+  nodeId: z.string().optional(),
+  engine: z.string().optional(),
+  uptimeSeconds: z.number().optional(),
+  connections: z.number().int().optional(),
+  channels: z.number().int().optional(),
   /** `pglite` or `postgres`. */
   storage: z.string().optional(),
   /** False while the engine cannot reach its store (readiness is degraded meanwhile). */

@@ -28,6 +28,7 @@ import { RedisBroker } from './engine/redis-broker.js';
 import { createConfiguredBroker, createControlBus, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
+import { httpServerOptions, registerRequestLogging, registerSecurityPlugins, useDepthLimitedJsonParser } from './http/http-hardening.js';
 import type { ControlPlaneContext } from './http/control-plane-context.js';
 import {
   CONTROL_PLANE,
@@ -35,6 +36,8 @@ import {
   HISTORY_READER,
   PRESENCE_QUERY,
   PUBLISHER,
+  QUOTAS,
+  RATE_LIMITS,
   REALTIME_OBSERVER,
   SERVER_RUNTIME,
   SIGNING_KEY,
@@ -49,6 +52,12 @@ import { externalJwksVerifier } from './identity/external-jwks-verifier.js';
 import { loadOrCreateSigningKey, type SigningKey } from './identity/signing-key-store.js';
 import { TokenIssuer } from './identity/token-issuer.js';
 import { TokenVerifier } from './identity/token-verifier.js';
+import { FloodDetector } from './limits/flood-detector.js';
+import { defaultQuotasFrom, rateLimitSettingsFrom, rateLimiterStoreFor } from './limits/limits-from-config.js';
+import { OrganizationHistoryBytes } from './limits/history-bytes.js';
+import { QuotaUsage } from './limits/quota-usage.js';
+import { StoredQuotas } from './limits/stored-quotas.js';
+import { RateLimits } from './limits/rate-limits.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { NestPinoLogger } from './logging/nest-logger.js';
 import { AccessRevalidator } from './realtime/access-revalidator.js';
@@ -157,11 +166,19 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
 
   // --- data plane ---
   const observers = new ObserverList();
-  const broker = options.broker ?? createConfiguredBroker(config, logger) ?? new MemoryBroker();
+  const quotas = await StoredQuotas.load(database.db, defaultQuotasFrom(config));
+  // History bytes are accounted only in the memory engine (a given broker, or Redis, keeps its own bounds).
+  const redisBroker = options.broker ? undefined : createConfiguredBroker(config, logger);
+  const historyBytes = options.broker || redisBroker ? undefined : new OrganizationHistoryBytes(quotas);
+  const broker = options.broker ?? redisBroker ?? new MemoryBroker({ ...(historyBytes ? { historyBytes } : {}) });
+  const quotaUsage = new QuotaUsage(quotas);
+  observers.add(quotaUsage);
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
   const router = new EventRouter(broker, logger);
   await broker.start(router);
   const archiver = new EventArchiver(repositories.events, { batchSize: 500, flushIntervalMs: 250, maxBuffered: 100_000 }, logger);
+  const rateLimiterStore = rateLimiterStoreFor(config);
+  const rateLimits = new RateLimits(rateLimiterStore, rateLimitSettingsFrom(config), quotas, historyBytes);
   const publisher = new EventPublisher(
     access,
     broker,
@@ -169,6 +186,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     channelSettings,
     observers,
     archiver,
+    rateLimits,
   );
   const history = new HistoryReader(access, broker, channelSettings, repositories.events);
   const connections = new ConnectionManager(
@@ -196,8 +214,26 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       rateLimit: { requestsPerSecond: config.RATE_LIMIT_REQUESTS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
       maxConnections: config.MAX_CONNECTIONS,
       reconnectSpreadMs: config.RECONNECT_SPREAD_MS,
+      compression: {
+        enabled: config.WS_COMPRESSION,
+        thresholdBytes: config.WS_COMPRESSION_THRESHOLD_BYTES,
+        serverMaxWindowBits: config.WS_COMPRESSION_WINDOW_BITS,
+        concurrencyLimit: config.WS_COMPRESSION_CONCURRENCY,
+      },
     },
-    { verifier, originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS), connections, subscriptions, publisher, history, logger, observer: observers, presence: presenceQuery },
+    {
+      verifier,
+      originPolicy: new OriginPolicy(config.ALLOWED_ORIGINS),
+      connections,
+      subscriptions,
+      publisher,
+      history,
+      logger,
+      observer: observers,
+      presence: presenceQuery,
+      floodDetector: new FloodDetector(config.RATE_LIMIT_DISCONNECT_AFTER),
+      quotaUsage,
+    },
   );
   const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, heartbeatFlushMs: config.HEARTBEAT_FLUSH_MS }, logger);
   const subscriberCounts = new SubscriberCounts(repositories.channels, 1_000, logger);
@@ -275,7 +311,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     isReady: () => ready,
   };
 
-  const adapter = new FastifyAdapter({ bodyLimit: config.MAX_FRAME_BYTES, loggerInstance: logger.child({ component: 'http' }) });
+  const httpLogger = logger.child({ component: 'http' });
+  const adapter = new FastifyAdapter({ ...httpServerOptions(config), loggerInstance: httpLogger });
+  useDepthLimitedJsonParser(adapter, config.MAX_FRAME_BYTES);
+  registerRequestLogging(adapter.getInstance(), httpLogger);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register([
       { provide: PUBLISHER, useValue: publisher },
@@ -286,10 +325,13 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
       { provide: PRESENCE_QUERY, useValue: presenceQuery },
+      { provide: RATE_LIMITS, useValue: rateLimits },
+      { provide: QUOTAS, useValue: quotas },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
   );
+  await registerSecurityPlugins(app, config);
   app.useGlobalFilters(new ApiExceptionFilter(logger));
   const openApi = buildOpenApiDocument(APIX_VERSION);
   SwaggerModule.setup('api/docs', app, openApi as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
@@ -322,6 +364,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       await presence.close();
       await broker.close();
       await controlBus.close();
+      await rateLimiterStore.close();
       // Records get a bounded share of the shutdown budget: a database that is down must not hang it.
       const recordsBudgetMs = config.SHUTDOWN_TIMEOUT_MS / 4;
       await Promise.all([tracker.close(recordsBudgetMs), subscriberCounts.close(), archiver.close()]);

@@ -74,6 +74,7 @@ export function channelView(row: ChannelRow): ChannelView {
     persistEvents: row.persistEvents,
     auditPublishMode: row.auditPublishMode,
     auditSampleRate: row.auditSampleRate,
+    encrypted: row.encrypted,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };

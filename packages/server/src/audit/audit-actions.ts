@@ -15,6 +15,8 @@ export const AuditAction = {
   CONNECTION_OPENED: 'connection.opened',
   CONNECTION_CLOSED: 'connection.closed',
   CONNECTION_RESUMED: 'connection.resumed',
+  /** A WebSocket upgrade refused because of its Origin (details.origin). */
+  CONNECTION_ORIGIN_REFUSED: 'connection.origin_refused',
   SUBSCRIPTION_ADDED: 'subscription.added',
   SUBSCRIPTION_REMOVED: 'subscription.removed',
   SUBSCRIPTION_DENIED: 'subscription.denied',
@@ -36,5 +38,7 @@ export const AuditAction = {
   ADMIN_CHANNEL_UPDATED: 'admin.channel.updated',
   ADMIN_CHANNEL_DELETED: 'admin.channel.deleted',
   ADMIN_HISTORY_REMOVED: 'admin.history.removed',
+  /** A platform admin set an organisation's quota overrides (details: the overrides). */
+  ADMIN_QUOTAS_UPDATED: 'admin.quotas.updated',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

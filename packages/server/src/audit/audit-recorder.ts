@@ -4,7 +4,7 @@ import type { ChannelSettings } from '../channels/channel-settings.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../logging/logger.js';
 import type { Connection } from '../realtime/connection.js';
-import type { AuthenticationFailure, RealtimeObserver, SubscriptionEndReason } from '../realtime/realtime-observer.js';
+import type { AuthenticationFailure, OriginRefusal, RealtimeObserver, SubscriptionEndReason } from '../realtime/realtime-observer.js';
 import { AuditActorType, AuditOutcome, type AuditPublishMode } from '../storage/schema.js';
 import { AuditAction } from './audit-actions.js';
 import { AuditUnavailableError, type AuditEntry, type AuditLogger } from './audit-logger.js';
@@ -55,6 +55,16 @@ export class AuditRecorder implements RealtimeObserver {
       action: AuditAction.AUTH_FAILURE,
       outcome: AuditOutcome.FAILURE,
       details: { via: failure.via, code: failure.code, remoteAddress: failure.remoteAddress ?? null },
+    });
+  }
+
+  originRefused(refusal: OriginRefusal): void {
+    this.#record({
+      organizationId: null,
+      actorType: AuditActorType.ANONYMOUS,
+      action: AuditAction.CONNECTION_ORIGIN_REFUSED,
+      outcome: AuditOutcome.DENIED,
+      details: { origin: refusal.origin, remoteAddress: refusal.remoteAddress ?? null },
     });
   }
 

@@ -13,6 +13,8 @@ export interface ChannelSettings {
   readonly persistEvents: boolean;
   readonly auditPublishMode: AuditPublishMode;
   readonly auditSampleRate: number;
+  /** Only encrypted envelopes may be published (docs/encryption.md). */
+  readonly encrypted?: boolean;
 }
 
 export interface ChannelSettingsSource {
@@ -42,6 +44,7 @@ export function toChannelSettings(row: ChannelRow): ChannelSettings {
     persistEvents: row.persistEvents,
     auditPublishMode: row.auditPublishMode,
     auditSampleRate: row.auditSampleRate,
+    encrypted: row.encrypted,
   };
 }
 
@@ -80,6 +83,11 @@ export class StoredChannelSettings implements ChannelSettingsSource {
 
   markAllStale(): void {
     this.#cache.markStale();
+  }
+
+  /** Channels held in the cache (bounded by the cache's maxEntries). */
+  get cachedEntries(): number {
+    return this.#cache.size;
   }
 
   readonly #load = async (key: string): Promise<ChannelSettings | undefined> => {

@@ -2,12 +2,18 @@ import { ApiXError, PROTOCOL_VERSION, type ChannelName, type PublishEvent, type 
 import type { Broker } from '../engine/broker.js';
 import type { Principal } from '../identity/principal.js';
 import type { RealtimeObserver } from '../realtime/realtime-observer.js';
+import { assertEncryptedPayload } from '../limits/encrypted-payloads.js';
 import type { ChannelAccess } from './channel-access.js';
 import type { ChannelSettings, ChannelSettingsSource } from './channel-settings.js';
 
 /** Receives each appended publication of channels that persist their events (the archive). */
 export interface PublicationSink {
   append(entry: { organizationId: string; channel: ChannelName; offset: number; epoch: string; data: string }): void;
+}
+
+/** Rate limits and quotas on publishing (src/limits): throws APIX_ERR_RATE_LIMITED to refuse. */
+export interface PublishAdmission {
+  admitPublish(organizationId: string, channelKey: string, bytes: number): Promise<void>;
 }
 
 export interface RetentionSettings {
@@ -28,6 +34,7 @@ export class EventPublisher {
   readonly #settings: ChannelSettingsSource;
   readonly #observer: RealtimeObserver;
   readonly #archive: PublicationSink | undefined;
+  readonly #admission: PublishAdmission | undefined;
 
   constructor(
     access: ChannelAccess,
@@ -36,7 +43,9 @@ export class EventPublisher {
     settings: ChannelSettingsSource,
     observer: RealtimeObserver = {},
     archive?: PublicationSink,
+    admission?: PublishAdmission,
   ) {
+    this.#admission = admission;
     this.#access = access;
     this.#broker = broker;
     this.#retention = retention;
@@ -53,7 +62,9 @@ export class EventPublisher {
     } catch (error) {
       throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry with the same idempotency key', { cause: error instanceof Error ? error.message : String(error) });
     }
+    if (settings?.encrypted) assertEncryptedPayload(event.payload);
     const data = JSON.stringify({ type: event.type, payload: event.payload ?? null, metadata: stampMetadata(event.metadata, Date.now()) });
+    await this.#admission?.admitPublish(principal.organizationId, key, Buffer.byteLength(data));
     let outcome;
     try {
       outcome = await this.#broker.publish(key, data, {

@@ -60,9 +60,9 @@ export const configSchema = z.object({
    */
   STORAGE_TIMEOUT_MS: ms(5_000),
   /**
-   * Self-service `POST /api/v1/auth/register` (creates an organisation). Default: open, unless
-   * JWKS_URL is set — then closed, because registering an organisation id the external issuer
-   * uses would take that organisation over. Closed: organisations come from platform admins.
+   * Self-service `POST /api/v1/auth/register` (creates an organisation with a generated id;
+   * only platform admins may name one, ADR 0030). Default: open, unless JWKS_URL is set — then
+   * closed, since the issuer's users come from the issuer. Closed: platform admins only.
    */
   REGISTRATION: z.enum(['open', 'closed']).optional(),
   /** Lifetime of access tokens issued by the auth API. */
@@ -125,6 +125,52 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . : -').default('apix'),
   /** Print the start-up banner with a dev token (embedded default). */
   PRINT_DEV_TOKEN: bool.default(true),
+
+  // --- hardening (docs/limits.md) ---
+  /** An HTTP request (or WebSocket upgrade) whose headers are not complete by then is dropped (slowloris). */
+  HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
+  /** A whole HTTP request, body included, must arrive within this (slow bodies). Not less than the headers timeout. */
+  HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
+  /** An idle keep-alive HTTP connection is closed after this. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: ms(5_000),
+  /** Prefix of rate-limit counters in Redis: nodes of one cluster share it; installations sharing a Redis need different ones. */
+  RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(100).default('apix:rl'),
+  /** HTTP API requests per second per credential (token or API key). Past it: 429 APIX_ERR_RATE_LIMITED + Retry-After. 0: no limit. */
+  HTTP_RATE_LIMIT_PER_CREDENTIAL: z.coerce.number().int().min(0).default(100),
+  /** HTTP API requests per second per organisation, all its credentials together. 0: no limit. */
+  HTTP_RATE_LIMIT_PER_ORGANIZATION: z.coerce.number().int().min(0).default(1_000),
+  /** Login/register/refresh attempts per minute per client IP. 0: no limit. */
+  AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(100),
+  /** Login/register attempts per minute per account (email), whether it exists or not. 0: no limit. */
+  AUTH_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(0).default(10),
+  /** Publishes per second per channel, across the cluster. 0: no limit. */
+  CHANNEL_PUBLISH_RATE_LIMIT: z.coerce.number().int().min(0).default(5_000),
+  /**
+   * A connection refused this many requests for its rate within 10 s is a flooder and is
+   * closed with 4005 (RATE_LIMITED). 0: never closed.
+   */
+  RATE_LIMIT_DISCONNECT_AFTER: z.coerce.number().int().min(0).default(500),
+  /** permessage-deflate on WebSockets: off by default (CPU and memory per message); opt in here. */
+  WS_COMPRESSION: bool.default(false),
+  /** With WS_COMPRESSION: messages below this many bytes are sent uncompressed. */
+  WS_COMPRESSION_THRESHOLD_BYTES: z.coerce.number().int().min(0).default(1024),
+  /** With WS_COMPRESSION: the server compressor's window, 2^bits bytes (9–15). */
+  WS_COMPRESSION_WINDOW_BITS: z.coerce.number().int().min(9).max(15).default(10),
+  /** With WS_COMPRESSION: (de)compression jobs at once, process-wide. */
+  WS_COMPRESSION_CONCURRENCY: z.coerce.number().int().min(1).default(10),
+  // Per-organisation quota defaults (overrides per organisation in the database; docs/limits.md).
+  /** Bytes of history the memory engine keeps per organisation (all channels together). */
+  QUOTA_HISTORY_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Channels per organisation (configured rows; live channels on this node). */
+  QUOTA_CHANNELS: z.coerce.number().int().positive().default(10_000),
+  /** Open WebSocket connections per organisation on one node. */
+  QUOTA_CONNECTIONS: z.coerce.number().int().positive().default(10_000),
+  /** Subscriptions per organisation on one node (all its connections). */
+  QUOTA_SUBSCRIPTIONS: z.coerce.number().int().positive().default(100_000),
+  /** Publishes per second per organisation, across the cluster. */
+  QUOTA_PUBLISHES_PER_SECOND: z.coerce.number().int().positive().default(10_000),
+  /** Encoded event bytes published per second per organisation, across the cluster. Not below MAX_FRAME_BYTES. */
+  QUOTA_PUBLISH_BYTES_PER_SECOND: z.coerce.number().int().positive().default(16 * 1024 * 1024),
 });
 
 export type ApiXConfig = z.infer<typeof configSchema>;

@@ -10,6 +10,7 @@ import type {
 } from './broker.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import { assertStreamPosition } from './position-check.js';
+import type { HistoryByteLedger } from '../limits/history-bytes.js';
 
 /** Idempotency keys remembered per channel, at most (besides the time window). */
 export const MAX_IDEMPOTENCY_KEYS_PER_STREAM = 100_000;
@@ -39,6 +40,9 @@ class MemoryStream {
   readonly idempotency = new Map<string, IdempotencyRecord>();
   /** Retention of the latest publish, applied again on reads so age limits hold without traffic. */
   retention = { size: Number.MAX_SAFE_INTEGER, ttlMs: Number.MAX_SAFE_INTEGER };
+  /** Sum of the retained publications' data lengths, and how much of it the byte ledger has been told. */
+  bytes = 0;
+  reportedBytes = 0;
 
   get retained(): number {
     return this.#entries.length - this.#head;
@@ -47,6 +51,7 @@ class MemoryStream {
   append(data: string, now: number): TimedPublication {
     const publication = { offset: ++this.top, data, appendedAt: now, publishedAt: Date.now() };
     this.#entries.push(publication);
+    this.bytes += data.length;
     this.lastPublishAt = now;
     return publication;
   }
@@ -55,13 +60,20 @@ class MemoryStream {
   trim(size: number, ttlMs: number, now: number): void {
     const oldestAllowed = now - ttlMs;
     while (this.retained > size || (this.retained > 0 && this.#entries[this.#head]!.appendedAt < oldestAllowed)) {
-      this.#head++;
+      this.bytes -= this.#entries[this.#head++]!.data.length;
     }
     // Compact occasionally so dropping from the head stays amortised O(1).
     if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /** Drops the oldest publication unless it is the only one (byte quotas); false when nothing was dropped. */
+  dropOldest(): boolean {
+    if (this.retained <= 1) return false;
+    this.bytes -= this.#entries[this.#head++]!.data.length;
+    return true;
   }
 
   /** Publications with offset > afterOffset, at most `limit`. */
@@ -86,6 +98,8 @@ export interface MemoryBrokerOptions {
   readonly emptyStreamTtlMs?: number;
   readonly sweepIntervalMs?: number;
   readonly now?: () => number;
+  /** Per-organisation history byte accounting and quota (src/limits/history-bytes.ts). */
+  readonly historyBytes?: HistoryByteLedger;
 }
 
 /**
@@ -109,12 +123,14 @@ export class MemoryBroker implements Broker {
   readonly #streamIdleTtlMs: number;
   readonly #emptyStreamTtlMs: number;
   readonly #sweepTimer: NodeJS.Timeout;
+  readonly #historyBytes: HistoryByteLedger | undefined;
   #handler: BrokerEventHandler | undefined;
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.#now = options.now ?? monotonicNow;
     this.#streamIdleTtlMs = options.streamIdleTtlMs ?? 24 * 3_600_000;
     this.#emptyStreamTtlMs = options.emptyStreamTtlMs ?? 60_000;
+    this.#historyBytes = options.historyBytes;
     this.#sweepTimer = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000);
     this.#sweepTimer.unref();
   }
@@ -139,6 +155,7 @@ export class MemoryBroker implements Broker {
       if (record.expiresAt > now) break;
       stream.idempotency.delete(key);
     }
+    this.#settleBytes(channelKey, stream);
     if (options.idempotencyKey !== undefined) {
       stream.idempotency.set(options.idempotencyKey, {
         offset: publication.offset,
@@ -175,6 +192,7 @@ export class MemoryBroker implements Broker {
     // subscriber's position stays valid for the stream's first publications.
     const stream = this.#stream(channelKey);
     stream.trim(stream.retention.size, stream.retention.ttlMs, this.#now());
+    this.#settleBytes(channelKey, stream);
     const publications =
       options.limit === 0
         ? []
@@ -208,6 +226,18 @@ export class MemoryBroker implements Broker {
     return this.#subscribed.size;
   }
 
+  /** Reports the stream's byte change to the ledger; over the organisation's quota, drops this stream's oldest publications. */
+  #settleBytes(channelKey: string, stream: MemoryStream): void {
+    const ledger = this.#historyBytes;
+    if (ledger === undefined) return;
+    ledger.adjust(channelKey, stream.bytes - stream.reportedBytes);
+    stream.reportedBytes = stream.bytes;
+    if (ledger.excess(channelKey) === 0) return;
+    while (ledger.excess(channelKey) > stream.reportedBytes - stream.bytes && stream.dropOldest());
+    ledger.adjust(channelKey, stream.bytes - stream.reportedBytes);
+    stream.reportedBytes = stream.bytes;
+  }
+
   #stream(channelKey: string): MemoryStream {
     let stream = this.#streams.get(channelKey);
     if (!stream) {
@@ -228,9 +258,12 @@ export class MemoryBroker implements Broker {
   }
 
   #forget(channelKey: string): void {
-    this.#streams.delete(channelKey);
+    const stream = this.#streams.get(channelKey);
     this.#idleEmpty.delete(channelKey);
     this.#idlePublished.delete(channelKey);
+    if (stream === undefined) return;
+    this.#streams.delete(channelKey);
+    this.#historyBytes?.adjust(channelKey, -stream.reportedBytes);
   }
 
   /** Forgets streams idle past their limit, oldest first, stopping at the first one still in use. */

@@ -42,6 +42,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const { status, body } = toErrorResponse(exception);
     if (status >= 500) this.#logger.error({ err: exception }, 'request failed');
-    void host.switchToHttp().getResponse<FastifyReply>().status(status).send(body);
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const retryAfterMs = body.error.code === 'APIX_ERR_RATE_LIMITED' ? body.error.details?.retryAfterMs : undefined;
+    // RFC 9110: whole seconds; a client that honours it is not refused again for the same window.
+    if (typeof retryAfterMs === 'number') void reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    void reply.status(status).send(body);
   }
 }

@@ -7,6 +7,7 @@ import { ChannelsController } from './channels.controller.js';
 import { ConnectionsController } from './connections.controller.js';
 import { PresenceController } from './presence.controller.js';
 import { PrincipalGuard } from './principal-guard.js';
+import { QuotasController } from './quotas.controller.js';
 import { SystemController } from './system.controller.js';
 
 /**
@@ -19,7 +20,7 @@ export class AppModule {
   static register(providers: Provider[]): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, PresenceController],
+      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, PresenceController, QuotasController],
       providers: [...providers, PrincipalGuard],
     };
   }

@@ -1,9 +1,10 @@
-import { loginBodySchema, logoutBodySchema, refreshBodySchema, registerBodySchema, type TokenResponse, type TokenValidationResponse } from '@apix/protocol';
-import { Body, Controller, Get, Header, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { ApiXError, loginBodySchema, logoutBodySchema, refreshBodySchema, registerBodySchema, type TokenResponse, type TokenValidationResponse } from '@apix/protocol';
+import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Ip, Post, UseGuards } from '@nestjs/common';
 import { AuthService, type ProfileResponse } from '../identity/auth-service.js';
 import type { Principal } from '../identity/principal.js';
 import type { ControlPlaneContext } from './control-plane-context.js';
-import { CONTROL_PLANE } from './injection-tokens.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { CONTROL_PLANE, RATE_LIMITS } from './injection-tokens.js';
 import { parseInput } from './parse-input.js';
 import { CurrentPrincipal, PrincipalGuard } from './principal-guard.js';
 
@@ -15,30 +16,50 @@ import { CurrentPrincipal, PrincipalGuard } from './principal-guard.js';
 @Controller('api/v1/auth')
 export class AuthController {
   readonly #auth: AuthService;
+  readonly #context: ControlPlaneContext;
 
-  constructor(@Inject(CONTROL_PLANE) context: ControlPlaneContext) {
+  readonly #limits: RateLimits;
+
+  constructor(@Inject(CONTROL_PLANE) context: ControlPlaneContext, @Inject(RATE_LIMITS) limits: RateLimits) {
     this.#auth = new AuthService(context);
+    this.#context = context;
+    this.#limits = limits;
   }
 
+  /**
+   * Anyone may register (unless REGISTRATION=closed) and gets a generated organisation id; a
+   * bearer credential is optional and only matters when it is a platform admin's, who may
+   * name the id. A credential that is sent must be valid: a bad one is refused, not ignored.
+   */
   @Post('register')
   @HttpCode(201)
   @Header('Cache-Control', 'no-store')
-  register(@Body() body: unknown): Promise<TokenResponse> {
-    return this.#auth.register(parseInput(registerBodySchema, body));
+  async register(@Body() body: unknown, @Headers('authorization') authorization: string | undefined, @Ip() ip: string): Promise<TokenResponse> {
+    const input = parseInput(registerBodySchema, body);
+    await this.#limits.admitAuth(ip, input.email);
+    const match = /^Bearer ([^\s]+)$/i.exec(authorization ?? '');
+    if (authorization !== undefined && !match) throw new ApiXError('NOT_AUTHENTICATED', 'send Authorization: Bearer <token>');
+    const caller = match ? await this.#context.verifier.verify(match[1]!) : undefined;
+    return this.#auth.register(input, caller);
   }
 
   @Post('login')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  login(@Body() body: unknown): Promise<TokenResponse> {
-    return this.#auth.login(parseInput(loginBodySchema, body));
+  async login(@Body() body: unknown, @Ip() ip: string): Promise<TokenResponse> {
+    const input = parseInput(loginBodySchema, body);
+    // Before any lookup: a known and an unknown email are limited alike (no enumeration).
+    await this.#limits.admitAuth(ip, input.email);
+    return this.#auth.login(input);
   }
 
   @Post('refresh')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  refresh(@Body() body: unknown): Promise<TokenResponse> {
-    return this.#auth.refresh(parseInput(refreshBodySchema, body));
+  async refresh(@Body() body: unknown, @Ip() ip: string): Promise<TokenResponse> {
+    const input = parseInput(refreshBodySchema, body);
+    await this.#limits.admitAuth(ip);
+    return this.#auth.refresh(input);
   }
 
   @Post('logout')

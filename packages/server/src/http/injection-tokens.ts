@@ -7,3 +7,5 @@ export const SIGNING_KEY = Symbol('SigningKey');
 export const CONTROL_PLANE = Symbol('ControlPlaneContext');
 export const REALTIME_OBSERVER = Symbol('RealtimeObserver');
 export const PRESENCE_QUERY = Symbol('PresenceQuery');
+export const RATE_LIMITS = Symbol('RateLimits');
+export const QUOTAS = Symbol('StoredQuotas');

@@ -24,11 +24,14 @@ export const authOpenApiPaths: Record<string, Record<string, unknown>> = {
     post: {
       tags,
       summary: 'Create an account: a new organisation and its first user, who becomes its admin',
-      description: 'Organisation, user, membership (role `admin`) and the first refresh token are written in one transaction: on any failure nothing is.',
+      description:
+        'Organisation, user, membership (role `admin`) and the first refresh token are written in one transaction: on any failure nothing is. ' +
+        'The server generates the organisation id; only a platform admin (bearer token) may name one, and never one already in use.',
       requestBody: jsonBody(registerBodySchema),
       responses: {
         201: okResponse('Registered and logged in', tokenResponseSchema),
         400: invalidBody,
+        403: errorResponse('`APIX_ERR_FORBIDDEN`: registration is closed, or `organization.id` was sent without a platform admin token'),
         409: errorResponse('`APIX_ERR_CONFLICT`: the email or the organisation id is taken'),
       },
     },

@@ -4,7 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../identity/principal.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { RealtimeObserver } from '../realtime/realtime-observer.js';
-import { CREDENTIAL_VERIFIER, REALTIME_OBSERVER } from './injection-tokens.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { CREDENTIAL_VERIFIER, RATE_LIMITS, REALTIME_OBSERVER } from './injection-tokens.js';
 
 type RequestWithPrincipal = FastifyRequest & { apixPrincipal?: Principal };
 
@@ -14,6 +15,7 @@ export class PrincipalGuard implements CanActivate {
   constructor(
     @Inject(CREDENTIAL_VERIFIER) private readonly verifier: CredentialVerifier,
     @Inject(REALTIME_OBSERVER) private readonly observer: RealtimeObserver,
+    @Inject(RATE_LIMITS) private readonly limits: RateLimits,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -27,6 +29,8 @@ export class PrincipalGuard implements CanActivate {
       this.observer.authenticationFailed?.({ via: 'http', code, remoteAddress: request.ip });
       throw error;
     }
+    // Per credential and per organisation, after verification: a forged token cannot spend someone else's budget.
+    await this.limits.admitHttp(request.apixPrincipal);
     return true;
   }
 }

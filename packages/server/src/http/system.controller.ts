@@ -1,9 +1,11 @@
 import { ApiXError, type StatusResponse } from '@apix/protocol';
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Headers, Inject } from '@nestjs/common';
+import { isPlatformAdmin } from '../admin/admin-access.js';
+import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { JWK } from 'jose';
 import { WEBSOCKET_PATH } from '../realtime/apix-gateway.js';
 import type { SigningKey } from '../identity/signing-key-store.js';
-import { SERVER_RUNTIME, SIGNING_KEY } from './injection-tokens.js';
+import { CREDENTIAL_VERIFIER, SERVER_RUNTIME, SIGNING_KEY } from './injection-tokens.js';
 import type { ServerRuntime } from './server-runtime.js';
 
 @Controller()
@@ -11,6 +13,7 @@ export class SystemController {
   constructor(
     @Inject(SERVER_RUNTIME) private readonly runtime: ServerRuntime,
     @Inject(SIGNING_KEY) private readonly signingKey: SigningKey,
+    @Inject(CREDENTIAL_VERIFIER) private readonly verifier: CredentialVerifier,
   ) {}
 
   @Get('api/v1')
@@ -25,13 +28,22 @@ export class SystemController {
     };
   }
 
+  /**
+   * Public: `status` and `version` only. The node's details and server-wide counts need a
+   * platform admin's bearer token (they describe every tenant's traffic); a bearer token that
+   * is sent must be valid.
+   */
   @Get('api/v1/status')
-  async status(): Promise<StatusResponse> {
+  async status(@Headers('authorization') authorization: string | undefined): Promise<StatusResponse> {
+    const summary: StatusResponse = { status: 'ok', version: this.runtime.version };
+    if (authorization === undefined) return summary;
+    const match = /^Bearer ([^\s]+)$/i.exec(authorization);
+    if (!match) throw new ApiXError('NOT_AUTHENTICATED', 'send Authorization: Bearer <token>');
+    if (!isPlatformAdmin(await this.verifier.verify(match[1]!))) return summary;
     // The node list is best effort: the status of this node stays readable while Redis is down.
     const nodes = await this.runtime.liveNodes?.().catch(() => undefined);
     return {
-      status: 'ok',
-      version: this.runtime.version,
+      ...summary,
       nodeId: this.runtime.nodeId,
       engine: this.runtime.engine,
       uptimeSeconds: Math.round((Date.now() - this.runtime.startedAt) / 1000),

@@ -101,6 +101,11 @@ export class StoredAccessDirectory implements AccessDirectory {
     this.#apiKeys.markStale();
   }
 
+  /** Answers held over the three caches (each bounded by its maxEntries). */
+  get cachedEntries(): number {
+    return this.#managed.size + this.#members.size + this.#apiKeys.size;
+  }
+
   /** Only keys someone asked for are kept: a change to an unknown key costs nothing. */
   async #reloadIfCached<V>(cache: RefreshingCache<V>, key: string, load: (key: string) => Promise<V>): Promise<void> {
     if (cache.peek(key) === undefined) {

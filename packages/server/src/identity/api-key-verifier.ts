@@ -52,5 +52,10 @@ export class ApiKeyVerifier implements CredentialVerifier {
     this.#cache.invalidate();
   }
 
+  /** Keys held in the cache (bounded by the cache's maxEntries). */
+  get cachedEntries(): number {
+    return this.#cache.size;
+  }
+
   readonly #load = async (prefix: string): Promise<StoredKey> => (await this.#keys.findActiveByPrefix(prefix)) ?? null;
 }

@@ -10,14 +10,17 @@ import {
   type TokenResponse,
   type TokenValidationResponse,
 } from '@apix/protocol';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { isPlatformAdmin } from '../admin/admin-access.js';
 import { AuditAction } from '../audit/audit-actions.js';
 import { AuditUnavailableError, type AuditEntry } from '../audit/audit-logger.js';
 import type { ControlPlaneContext } from '../http/control-plane-context.js';
 import type { UserOrganization } from '../storage/membership-repository.js';
-import { createRepositories, type Repositories } from '../storage/repositories.js';
+import { createRepositories } from '../storage/repositories.js';
 import { AuditActorType, AuditOutcome, type UserRow } from '../storage/schema.js';
 import { StorageConflictError } from '../storage/storage-errors.js';
+import { findOrganizationTrace } from './organization-traces.js';
 import { hashPassword, spendPasswordCheck, verifyPassword } from './password-hasher.js';
 import type { Principal } from './principal.js';
 import { generateRefreshToken, hashRefreshToken } from './refresh-token-secret.js';
@@ -58,24 +61,36 @@ export class AuthService {
    * Creates the organisation, the user, the user's `admin` membership and the first refresh
    * token in one transaction: a conflict (email or organisation id taken) or any other failure
    * leaves no row behind.
+   *
+   * Who picks the organisation id (ADR 0030): self-registration never does — the server
+   * generates a fresh, unguessable id — because organisation ids are shared by every issuer
+   * APIX trusts (dev tokens, an external JWKS issuer) and an id only their tokens have used
+   * leaves no row that proves it taken. Only a platform admin (`caller`) may name an id, and
+   * even then an id with any trace of use is refused. A platform admin may register while
+   * self-registration is closed.
    */
-  async register(body: RegisterBody): Promise<TokenResponse> {
-    if (registrationMode(this.#ctx.config) === 'closed') {
+  async register(body: RegisterBody, caller?: Principal): Promise<TokenResponse> {
+    const byPlatformAdmin = caller !== undefined && isPlatformAdmin(caller);
+    if (!byPlatformAdmin && registrationMode(this.#ctx.config) === 'closed') {
       throw new ApiXError('FORBIDDEN', 'self-service registration is closed on this server; ask an administrator');
+    }
+    if (body.organization.id !== undefined && !byPlatformAdmin) {
+      throw new ApiXError('FORBIDDEN', 'only a platform admin may choose the organisation id; leave organization.id out and the server generates one');
     }
     // The KDF runs before the transaction: a transaction holds PGlite's only connection (a
     // pooled one on PostgreSQL), which must not sit idle through ~100 ms of hashing.
     const passwordHash = await hashPassword(body.password);
     const refresh = generateRefreshToken();
-    const organizationId = body.organization.id;
+    const organizationId = body.organization.id ?? generateOrganizationId();
     const roles = [ORGANIZATION_ADMIN_ROLE];
     let user: UserRow;
     try {
       user = await this.#ctx.database.db.transaction(async (tx) => {
         // Inside the transaction every statement must go through `tx` (PGlite would wait on itself otherwise).
         const repositories = createRepositories(tx);
-        if (await organizationIdInUse(repositories, organizationId)) {
-          throw new ApiXError('CONFLICT', `organisation ${organizationId} is already in use`);
+        const trace = await findOrganizationTrace(tx, organizationId);
+        if (trace !== undefined) {
+          throw new ApiXError('CONFLICT', `organisation ${organizationId} is already in use`, { foundIn: trace });
         }
         await repositories.organizations.create({ id: organizationId, name: body.organization.name });
         const created = await repositories.users.create({ email: body.email, passwordHash, displayName: body.name ?? null });
@@ -309,20 +324,9 @@ function attributedOrganization(organizations: readonly UserOrganization[], requ
   return organizations.length === 1 ? organizations[0]!.organizationId : null;
 }
 
-/**
- * Organisation ids are one namespace shared by every issuer APIX trusts: tokens of an
- * external issuer or dev tokens name organisations that have no row here, and their channels
- * live under the same id. Registering such an id would make it "managed" — its existing
- * users would lose access and the registrant, as its admin, would read its channels — so an
- * id with traces of activity (connections, configured channels) is refused like a taken one.
- * This only sees ids that were used and whose traces are still stored; an id an external
- * issuer has not used yet could still be claimed, which is why registration is closed by
- * default when an external issuer is trusted (`REGISTRATION`, see registrationMode).
- */
-async function organizationIdInUse(repositories: Repositories, organizationId: string): Promise<boolean> {
-  // One statement at a time: these run on the transaction's single connection.
-  if ((await repositories.connections.list(organizationId, { limit: 1 })).length > 0) return true;
-  return (await repositories.channels.list(organizationId, { limit: 1 })).length > 0;
+/** 16 random bytes, base64url: an id nobody can predict, within the organisation id grammar. */
+function generateOrganizationId(): string {
+  return `org_${randomBytes(16).toString('base64url')}`;
 }
 
 /** Registration is open unless configured closed, and closed by default when an external issuer is trusted. */

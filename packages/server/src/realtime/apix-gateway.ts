@@ -14,13 +14,17 @@ import type { EventPublisher } from '../channels/event-publisher.js';
 import type { HistoryReader } from '../channels/history-reader.js';
 import type { CredentialVerifier } from '../identity/token-verifier.js';
 import type { Principal } from '../identity/principal.js';
+import type { FloodDetector } from '../limits/flood-detector.js';
+import { perMessageDeflateOptions, type CompressionSettings } from '../limits/compression.js';
+import { capUntilAuthenticated, liftPreAuthCaps } from '../limits/pre-auth-caps.js';
+import { refuseConnectionOverQuota, type QuotaUsage } from '../limits/quota-usage.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import { Connection } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { decodeFrame } from './frame-decoder.js';
-import type { OriginPolicy } from './origin-policy.js';
+import { reportOriginRefused, type OriginPolicy } from './origin-policy.js';
 import type { RealtimeObserver } from './realtime-observer.js';
 import type { SubscriptionManager } from './subscription-manager.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
@@ -40,6 +44,8 @@ export interface GatewaySettings {
   readonly maxConnections: number;
   /** The retry hint given with an overload refusal is drawn from [0, this) so refused clients spread out. */
   readonly reconnectSpreadMs: number;
+  /** permessage-deflate (src/limits/compression.ts); absent or disabled: off. */
+  readonly compression?: CompressionSettings;
 }
 
 export interface GatewayDependencies {
@@ -53,6 +59,10 @@ export interface GatewayDependencies {
   readonly observer?: RealtimeObserver;
   /** Answers `presence` requests (see presence-frame.ts). */
   readonly presence?: PresenceQuery;
+  /** Closes connections that keep exceeding their rate limit (src/limits). */
+  readonly floodDetector?: FloodDetector;
+  /** Per-organisation connection and subscription quotas (src/limits). */
+  readonly quotaUsage?: QuotaUsage;
 }
 
 /**
@@ -72,7 +82,7 @@ export class ApiXGateway {
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: settings.maxFrameBytes,
-      perMessageDeflate: false,
+      perMessageDeflate: settings.compression ? perMessageDeflateOptions(settings.compression) : false,
       clientTracking: false,
     });
   }
@@ -97,7 +107,10 @@ export class ApiXGateway {
       const retryAfterMs = 1_000 + Math.floor(Math.random() * this.#settings.reconnectSpreadMs);
       return abortHandshake(socket, 503, new ApiXError('UNAVAILABLE', 'this node is at its connection limit; retry later or elsewhere', { retryAfterMs }), retryAfterMs);
     }
-    if (!this.#deps.originPolicy.allows(request)) return abortHandshake(socket, 403, new ApiXError('ORIGIN_NOT_ALLOWED'));
+    if (!this.#deps.originPolicy.allows(request)) {
+      reportOriginRefused(request, this.#deps.logger, this.#deps.observer);
+      return abortHandshake(socket, 403, new ApiXError('ORIGIN_NOT_ALLOWED'));
+    }
     if (url.searchParams.has('token') || url.searchParams.has('access_token')) {
       return abortHandshake(socket, 400, new ApiXError('AUTH_FAILED', 'tokens in URLs are refused (they end up in logs); use Authorization: Bearer or a connect frame'));
     }
@@ -140,6 +153,7 @@ export class ApiXGateway {
     });
     connection.handshakeDeadline = monotonicNow() + this.#settings.connectTimeoutMs;
     connections.add(connection);
+    if (!principal) capUntilAuthenticated(ws, request.socket, () => connection.close(CloseCodes.MESSAGE_TOO_BIG, 'too much data before authentication'));
     ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
     ws.on('close', (code) => connection.handleSocketClosed(code));
     // ws closes the socket itself on protocol errors (1002) and oversized frames (1009);
@@ -149,6 +163,8 @@ export class ApiXGateway {
   }
 
   #establish(connection: Connection, principal: Principal): void {
+    liftPreAuthCaps(connection.socket);
+    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage)) return;
     connection.principal = principal;
     this.#deps.connections.authenticated(connection);
     connection.sendFrame({
@@ -177,6 +193,7 @@ export class ApiXGateway {
     if (connection.isInFlight(frame.id)) return connection.replyError(frame.id, new ApiXError('DUPLICATE_REQUEST_ID'));
     if (frame.type !== 'heartbeat.ping' && !connection.tryStartRequest()) {
       // Refused before any work is done: a flood costs the server one reply per frame.
+      if (this.#deps.floodDetector?.refused(connection)) return connection.close(CloseCodes.RATE_LIMITED, 'rate limit exceeded repeatedly');
       return connection.replyError(frame.id, new ApiXError('RATE_LIMITED', undefined, { retryAfterMs: connection.retryAfterMs() }));
     }
     if (frame.type === 'heartbeat.ping') {
@@ -196,6 +213,7 @@ export class ApiXGateway {
       if (Date.now() >= principal.expiresAt) throw new ApiXError('TOKEN_EXPIRED', 'the token has expired; send refresh with a new one');
       switch (frame.type) {
         case 'subscribe':
+          this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, frame.channels.length);
           return await this.#deps.subscriptions.subscribe(connection, frame);
         case 'unsubscribe': {
           const channels = this.#deps.subscriptions.unsubscribe(connection, frame);

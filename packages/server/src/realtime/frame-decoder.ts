@@ -1,4 +1,5 @@
 import { ApiXError, clientFrameSchemas, isClientFrameType, type ClientFrame, type ErrorKey } from '@apix/protocol';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import { schemaError } from './schema-errors.js';
 
 export type DecodedFrame =
@@ -11,6 +12,7 @@ export type DecodedFrame =
  * from a malformed frame.
  */
 export function decodeFrame(text: string): DecodedFrame {
+  if (exceedsJsonDepth(text)) return { ok: false, error: new ApiXError('BAD_JSON', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`) };
   let raw: unknown;
   try {
     raw = JSON.parse(text);

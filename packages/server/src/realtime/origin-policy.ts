@@ -1,4 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../logging/logger.js';
+import type { RealtimeObserver } from './realtime-observer.js';
+
+/** Origins are client input: logged and audited cut to this many characters. */
+const MAX_LOGGED_ORIGIN_CHARS = 200;
 
 /**
  * Which browser origins may open a WebSocket. Browsers always send `Origin`; servers and
@@ -28,4 +33,12 @@ export class OriginPolicy {
       return false;
     }
   }
+}
+
+/** A refused Origin is logged (warn) and audited: someone's page tried to reach APIX from a site that may not. */
+export function reportOriginRefused(request: IncomingMessage, logger: Logger, observer: RealtimeObserver | undefined): void {
+  const origin = String(request.headers.origin ?? '').slice(0, MAX_LOGGED_ORIGIN_CHARS);
+  const remoteAddress = request.socket.remoteAddress;
+  logger.warn({ origin, remoteAddress }, 'websocket upgrade refused: origin not allowed');
+  observer?.originRefused?.({ origin, remoteAddress });
 }

@@ -16,6 +16,12 @@ export interface AuthenticationFailure {
   readonly remoteAddress: string | undefined;
 }
 
+export interface OriginRefusal {
+  /** As sent by the client, cut to a bounded length. */
+  readonly origin: string;
+  readonly remoteAddress: string | undefined;
+}
+
 /**
  * What the data plane reports about itself, for whoever keeps records (audit log, connection
  * table, metrics). Observers are called synchronously on the hot path: they must only
@@ -25,6 +31,7 @@ export interface RealtimeObserver {
   connectionOpened?(connection: Connection): void;
   connectionClosed?(connection: Connection, code: number): void;
   authenticationFailed?(failure: AuthenticationFailure): void;
+  originRefused?(refusal: OriginRefusal): void;
   subscribed?(connection: Connection, channels: readonly ChannelName[]): void;
   unsubscribed?(connection: Connection, channels: readonly ChannelName[], reason: SubscriptionEndReason): void;
   accessDenied?(principal: Principal, channel: ChannelName, action: ChannelAction): void;
@@ -48,6 +55,9 @@ export class ObserverList implements Required<RealtimeObserver> {
   }
   authenticationFailed(failure: AuthenticationFailure): void {
     for (const o of this.#observers) o.authenticationFailed?.(failure);
+  }
+  originRefused(refusal: OriginRefusal): void {
+    for (const o of this.#observers) o.originRefused?.(refusal);
   }
   subscribed(connection: Connection, channels: readonly ChannelName[]): void {
     for (const o of this.#observers) o.subscribed?.(connection, channels);

@@ -15,6 +15,7 @@ export interface ChannelSettings {
   readonly persistEvents?: boolean;
   readonly auditPublishMode?: AuditPublishMode;
   readonly auditSampleRate?: number;
+  readonly encrypted?: boolean;
 }
 
 export interface ListChannelsOptions {

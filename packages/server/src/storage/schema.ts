@@ -222,6 +222,11 @@ export const channels = pgTable(
     auditPublishMode: auditPublishModeEnum('audit_publish_mode').notNull().default('all'),
     /** Fraction of publishes audited when the mode is `sampled`. */
     auditSampleRate: doublePrecision('audit_sample_rate').notNull().default(0.01),
+    /**
+     * End-to-end encrypted: publishes must carry an encrypted envelope (`encryptedPayloadSchema`
+     * in @apix/protocol) as their payload; plaintext is refused. The server never sees keys.
+     */
+    encrypted: boolean('encrypted').notNull().default(false),
   },
   (t) => [
     unique('channels_organization_name_unique').on(t.organizationId, t.name),
@@ -323,6 +328,36 @@ export const auditLog = pgTable(
   ],
 );
 
+// ---------------------------------------------------------------------------------------
+// Limits
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Per-organisation quota overrides (docs/limits.md). A null column takes the server default
+ * (QUOTA_* settings). No foreign key to `organizations`: organisations known only from
+ * another issuer's tokens can be given quotas too. Read into memory at start and on change.
+ */
+export const organizationQuotas = pgTable(
+  'organization_quotas',
+  {
+    organizationId: text('organization_id').primaryKey(),
+    historyBytes: bigint('history_bytes', { mode: 'number' }),
+    channels: integer('channels'),
+    connections: integer('connections'),
+    subscriptions: integer('subscriptions'),
+    publishesPerSecond: integer('publishes_per_second'),
+    publishBytesPerSecond: bigint('publish_bytes_per_second', { mode: 'number' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    check(
+      'organization_quotas_positive',
+      sql`(${t.historyBytes} IS NULL OR ${t.historyBytes} > 0) AND (${t.channels} IS NULL OR ${t.channels} > 0) AND (${t.connections} IS NULL OR ${t.connections} > 0) AND (${t.subscriptions} IS NULL OR ${t.subscriptions} > 0) AND (${t.publishesPerSecond} IS NULL OR ${t.publishesPerSecond} > 0) AND (${t.publishBytesPerSecond} IS NULL OR ${t.publishBytesPerSecond} > 0)`,
+    ),
+  ],
+);
+
+export type OrganizationQuotaRow = typeof organizationQuotas.$inferSelect;
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;

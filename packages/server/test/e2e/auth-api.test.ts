@@ -4,12 +4,16 @@ import { generateApiKey } from '../../src/identity/api-key-secret.js';
 import { hashPassword, verifyPassword } from '../../src/identity/password-hasher.js';
 import { generateRefreshToken, hashRefreshToken } from '../../src/identity/refresh-token-secret.js';
 import { authOpenApiPaths } from '../../src/http/openapi-auth-paths.js';
+import { eq } from 'drizzle-orm';
+import { organizations } from '../../src/storage/schema.js';
 import { RawClient } from '../support/raw-client.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // This suite makes more auth calls from one address than the per-IP limit allows in a
+  // minute; the limits themselves are tested in hardening-rate-limits.test.ts.
+  server = await startTestServer({ AUTH_RATE_LIMIT_PER_IP: 0 });
 });
 afterAll(() => server.stop());
 
@@ -19,13 +23,17 @@ interface Account {
   email: string;
   password: string;
   name: string;
-  organization: { id: string; name: string };
+  /** Self-registration never names the id: the server generates it (docs/auth.md). */
+  organization: { name: string };
 }
+
+/** An account after registering: with the organisation id the server generated. */
+type RegisteredAccount = Account & { organization: { id: string; name: string } };
 
 let sequence = 0;
 function newAccount(): Account {
   const id = `t${++sequence}-${Math.random().toString(36).slice(2, 8)}`;
-  return { email: `${id}@example.com`, password: 'correct horse battery', name: `User ${id}`, organization: { id, name: `Org ${id}` } };
+  return { email: `${id}@example.com`, password: 'correct horse battery', name: `User ${id}`, organization: { name: `Org ${id}` } };
 }
 
 const authUrl = (path: string) => `${server.url}/api/v1/auth/${path}`;
@@ -46,10 +54,15 @@ async function expectError(response: Response, status: number, code: string): Pr
   return body.error;
 }
 
-async function register(account: Account = newAccount()): Promise<TokenResponse & { account: Account }> {
+async function register(account: Account = newAccount()): Promise<TokenResponse & { account: RegisteredAccount }> {
   const response = await post('register', account);
   expect(response.status, JSON.stringify(await response.clone().json())).toBe(201);
-  return { ...tokenResponseSchema.parse(await response.json()), account };
+  const tokens = tokenResponseSchema.parse(await response.json());
+  return { ...tokens, account: { ...account, organization: { ...account.organization, id: tokens.organizationId } } };
+}
+
+async function organizationsNamed(name: string) {
+  return server.database.db.select().from(organizations).where(eq(organizations.name, name));
 }
 
 async function login(body: Record<string, unknown>): Promise<TokenResponse> {
@@ -94,21 +107,24 @@ describe('register', () => {
     expect(response.status).toBe(201);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const tokens = tokenResponseSchema.parse(await response.json());
-    expect(tokens).toMatchObject({ tokenType: 'Bearer', organizationId: account.organization.id, roles: ['admin'], expiresIn: 900 });
+    expect(tokens).toMatchObject({ tokenType: 'Bearer', roles: ['admin'], expiresIn: 900 });
+    // The server chose the id: unpredictable, so nobody can claim an id someone else uses.
+    expect(tokens.organizationId).toMatch(/^org_[A-Za-z0-9_-]{22}$/);
+    const organizationId = tokens.organizationId;
 
-    const organization = await server.repositories.organizations.findById(account.organization.id);
+    const organization = await server.repositories.organizations.findById(organizationId);
     expect(organization).toMatchObject({ name: account.organization.name });
     const user = await server.repositories.users.findByEmail(account.email);
     expect(user).toMatchObject({ id: tokens.userId, displayName: account.name });
     expect(user!.passwordHash).toMatch(/^scrypt\$/);
-    expect(await server.repositories.memberships.find(account.organization.id, tokens.userId)).toMatchObject({ roles: ['admin'] });
+    expect(await server.repositories.memberships.find(organizationId, tokens.userId)).toMatchObject({ roles: ['admin'] });
 
     // The access token is the gateway's: it opens a WebSocket and publishes.
     const client = await RawClient.connect(server.wsUrl, tokens.accessToken);
     expect(await client.request({ type: 'publish', channel: 'agent:welcome', event: { type: 'note', payload: 'hi' } })).toMatchObject({ ok: true });
     await client.close();
 
-    expect((await auditRows(account.organization.id, 'auth.register'))[0]).toMatchObject({ actorId: tokens.userId, outcome: 'success', details: { method: 'password' } });
+    expect((await auditRows(organizationId, 'auth.register'))[0]).toMatchObject({ actorId: tokens.userId, outcome: 'success', details: { method: 'password' } });
   });
 
   it('issues random refresh tokens and stores only their hash', async () => {
@@ -119,22 +135,17 @@ describe('register', () => {
     expect((await register()).refreshToken).not.toBe(refreshToken);
   });
 
-  it('a taken email or organisation id → 409 CONFLICT, and nothing half-written', async () => {
+  it('a taken email → 409 CONFLICT, and nothing half-written', async () => {
     const first = await register();
 
     // Same email (other case), new organisation: the organisation row was inserted before
     // the user insert failed, and must have been rolled back with it.
     const sameEmail = { ...newAccount(), email: first.account.email.toUpperCase() };
     await expectError(await post('register', sameEmail), 409, 'APIX_ERR_CONFLICT');
-    expect(await server.repositories.organizations.findById(sameEmail.organization.id)).toBeUndefined();
+    expect(await organizationsNamed(sameEmail.organization.name)).toEqual([]);
 
-    const sameOrganization = { ...newAccount(), organization: first.account.organization };
-    await expectError(await post('register', sameOrganization), 409, 'APIX_ERR_CONFLICT');
-    expect(await server.repositories.users.findByEmail(sameOrganization.email)).toBeUndefined();
-
-    // Both freed names are still available.
+    // The organisation's name is free to reuse: names are labels, ids are the identity.
     await register({ ...newAccount(), organization: sameEmail.organization });
-    await register({ ...newAccount(), email: sameOrganization.email });
   });
 
   it('two concurrent registrations of one email: exactly one wins', async () => {
@@ -143,7 +154,8 @@ describe('register', () => {
     expect(responses.map((r) => r.status).sort()).toEqual([201, 409]);
   });
 
-  it('refuses an organisation id already in use by tokens of another issuer', async () => {
+  it('a platform admin may name the id, but not one already in use by tokens of another issuer', async () => {
+    const admin = { authorization: `Bearer ${await server.token({ org: 'operators', user: 'root', roles: ['platform-admin'] })}` };
     const organizationId = `busy-${Math.random().toString(36).slice(2, 8)}`;
     const client = await RawClient.connect(server.wsUrl, await server.token({ org: organizationId, user: 'ext-user' }));
     const deadline = Date.now() + 5_000;
@@ -151,11 +163,16 @@ describe('register', () => {
       if (Date.now() > deadline) throw new Error('connection row never written');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await expectError(await post('register', { ...newAccount(), organization: { id: organizationId, name: 'Takeover' } }), 409, 'APIX_ERR_CONFLICT');
+    await expectError(await post('register', { ...newAccount(), organization: { id: organizationId, name: 'Takeover' } }, admin), 409, 'APIX_ERR_CONFLICT');
     expect(await server.repositories.organizations.findById(organizationId)).toBeUndefined();
     // The existing users keep their access.
     expect(await client.request({ type: 'publish', channel: 'agent:still-mine', event: { type: 'note' } })).toMatchObject({ ok: true });
     await client.close();
+
+    const fresh = `fresh-${Math.random().toString(36).slice(2, 8)}`;
+    const response = await post('register', { ...newAccount(), organization: { id: fresh, name: 'Chosen' } }, admin);
+    expect(response.status).toBe(201);
+    expect(tokenResponseSchema.parse(await response.json()).organizationId).toBe(fresh);
   });
 });
 

@@ -160,7 +160,8 @@ describe('gateway flow', () => {
   });
 
   it('reports status and health, and serves JWKS and OpenAPI', async () => {
-    const status = await (await fetch(`${server.url}/api/v1/status`)).json();
+    const operator = { authorization: `Bearer ${await server.token({ org: 'operators', user: 'root', roles: ['platform-admin'] })}` };
+    const status = await (await fetch(`${server.url}/api/v1/status`, { headers: operator })).json();
     expect(status).toMatchObject({ status: 'ok', engine: 'memory', connections: expect.any(Number), channels: expect.any(Number) });
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
     expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);

@@ -58,6 +58,7 @@ describe.each(BACKENDS)('storage contract over %s', (kind) => {
         'connections',
         'events',
         'memberships',
+        'organization_quotas',
         'organizations',
         'refresh_tokens',
         'users',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,17 @@ export async function startTestServer(config: Partial<ApiXConfigInput> = {}, opt
   const storage = await prepareTestStorage(dataDir);
   const server = await startApixServer({
     ...options,
-    config: { PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'silent', APIX_DATA_DIR: dataDir, PRINT_DEV_TOKEN: false, ...storage.config, ...config },
+    config: {
+      PORT: 0,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      APIX_DATA_DIR: dataDir,
+      PRINT_DEV_TOKEN: false,
+      // With REDIS_URL, rate-limit counters of one test server never meet another's (or another run's).
+      RATE_LIMIT_REDIS_PREFIX: `apix-test:rl:${randomUUID()}`,
+      ...storage.config,
+      ...config,
+    },
   });
   return Object.assign(Object.create(server) as ApiXServer, server, {
     token: (claims: { org?: string; user?: string; roles?: string[]; ttlSeconds?: number } = {}) =>
