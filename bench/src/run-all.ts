@@ -9,6 +9,7 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { mintTokens } from './bench-tokens.js';
 import { parseSettings, UsageError, type ScenarioId } from './bench-settings.js';
+import { deleteBenchRedisKeys } from './redis-cleanup.js';
 import { renderReport } from './report.js';
 import { writeResults } from './results-file.js';
 import type { Outcome, RunResults, ScenarioResults } from './run-results.js';
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
+    if (settings.targets.includes('apix-redis')) await deleteBenchRedisKeys().catch((error: unknown) => log(`Redis keys not deleted: ${String(error)}`));
   }
   const cpuList = cpus();
   const run: RunResults = {

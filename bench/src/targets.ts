@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ClientKind } from './bench-client.js';
+import { BENCH_REDIS_PREFIX, BENCH_REDIS_URL } from './redis-cleanup.js';
 
 export type TargetId = 'apix' | 'apix-redis' | 'ws' | 'socketio';
 
@@ -58,8 +59,8 @@ export const TARGETS: Record<TargetId, Target> = {
       PRINT_DEV_TOKEN: 'false',
       MAX_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
       RATE_LIMIT_REQUESTS_PER_SECOND: '0',
-      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      REDIS_KEY_PREFIX: `apixbench-${process.pid}`,
+      REDIS_URL: BENCH_REDIS_URL,
+      REDIS_KEY_PREFIX: BENCH_REDIS_PREFIX,
     }),
   },
   ws: {
