@@ -13,3 +13,4 @@ export * from './http.js';
 /** Protocol version, sent in `metadata.version` when the publisher gives none. */
 export const PROTOCOL_VERSION = '1';
 export * from './control-plane.js';
+export * from './monitoring.js';

@@ -54,6 +54,14 @@ import { SubscriptionManager } from './realtime/subscription-manager.js';
 import { openDatabase, type DatabaseHandle } from './storage/database.js';
 import { createRepositories, type Repositories } from './storage/repositories.js';
 import { APIX_VERSION } from './version.js';
+import { AlertMonitor } from './monitoring/alert-monitor.js';
+import { defaultDashboardDir, serveDashboard } from './monitoring/dashboard-assets.js';
+import { LatencyTracker } from './monitoring/latency-tracker.js';
+import { MonitoringService } from './monitoring/monitoring-service.js';
+import { buildPrometheusRegistry } from './monitoring/prometheus-metrics.js';
+import { METRICS } from './http/metrics.controller.js';
+import { startMetricsServer } from './http/metrics-server.js';
+import { MONITORING } from './http/monitoring.controller.js';
 
 export interface StartOptions {
   /** Settings; anything left out takes its default (see config.ts). */
@@ -80,6 +88,10 @@ export interface ApiXServer {
   readonly controlPlane: ControlPlaneContext;
   readonly maintenance: StorageMaintenance;
   readonly logger: Logger;
+  /** The node's LatencyTracker (monitoring). */
+  readonly latency: LatencyTracker;
+  /** The port of `/metrics` when METRICS_PORT is set. */
+  readonly metricsPort: number | undefined;
   /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), flush records, stop the control plane, engine and storage. */
   close(): Promise<void>;
 }
@@ -131,7 +143,16 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const observers = new ObserverList();
   const broker = options.broker ?? new MemoryBroker();
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
-  const router = new EventRouter(broker, logger);
+  // Monitoring (docs/monitoring.md). Switched off, the tracker is never called by the data plane.
+  const latency = new LatencyTracker({
+    nodeId,
+    maxOrganizations: config.MONITORING_MAX_ORGANIZATIONS,
+    windowMs: config.MONITORING_WINDOW_MS,
+    timelineLength: config.MONITORING_TIMELINE_SECONDS,
+    sendBufferWarnBytes: Math.floor(config.MAX_SEND_BUFFER_BYTES / 2),
+  });
+  const probe = config.MONITORING_TRACKING ? latency : undefined;
+  const router = new EventRouter(broker, logger, probe);
   await broker.start(router);
   const archiver = new EventArchiver(repositories.events, { batchSize: 500, flushIntervalMs: 250, maxBuffered: 100_000 }, logger);
   const publisher = new EventPublisher(
@@ -146,6 +167,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const connections = new ConnectionManager(
     { pingIntervalMs: config.PING_INTERVAL_MS, pongTimeoutMs: config.PONG_TIMEOUT_MS, tokenExpiryGraceMs: config.TOKEN_EXPIRY_GRACE_MS },
     logger,
+    probe,
   );
   const subscriptions = new SubscriptionManager(
     access,
@@ -171,6 +193,13 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   observers.add(new AuditRecorder(audit, logger, { mode: config.AUDIT_PUBLISH_MODE, sampleRate: config.AUDIT_PUBLISH_SAMPLE_RATE }));
   observers.add(tracker);
   observers.add(subscriberCounts);
+  if (probe) observers.add(probe);
+  latency.addQueue('audit', () => {
+    const s = audit.stats();
+    return { depth: s.queued + s.spooled, failures: s.failedWrites, dropped: s.dropped + s.refused, failing: s.storageFailing };
+  });
+  latency.addQueue('archive', () => ({ depth: archiver.stats.buffered, failures: 0, dropped: archiver.stats.dropped }));
+  latency.addQueue('connection_rows', () => ({ depth: tracker.stats.pending, failures: tracker.stats.failures, dropped: tracker.stats.dropped }));
   const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);
   const maintenance = new StorageMaintenance(
     repositories,
@@ -213,6 +242,22 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     isReady: () => ready,
   };
 
+  const thresholds = {
+    deliveryP99Ms: config.ALERT_DELIVERY_P99_MS,
+    eventLoopLagMs: config.ALERT_EVENT_LOOP_LAG_MS,
+    queueDepth: config.ALERT_QUEUE_DEPTH,
+    errorRatePerSecond: config.ALERT_ERROR_RATE_PER_SECOND,
+  };
+  const alerts = new AlertMonitor(
+    { nodeId, thresholds, maxAlerts: config.MONITORING_MAX_ALERTS, platformOrganization: config.PLATFORM_ALERTS_ORGANIZATION },
+    { broker, audit, logger: logger.child({ component: 'alerts' }) },
+  );
+  latency.onSample((t) => alerts.evaluate(t));
+  const monitoring = new MonitoringService({ tracker: latency, alerts, thresholds, runtime, database, directory, audit, logger });
+  const metricsRegistry = buildPrometheusRegistry(latency, alerts, runtime, { organizationLabel: config.METRICS_ORGANIZATION_LABEL });
+  const metricsServer =
+    config.METRICS_PORT !== undefined ? await startMetricsServer(metricsRegistry, { port: config.METRICS_PORT, host: config.METRICS_HOST }, logger) : undefined;
+
   const adapter = new FastifyAdapter({ bodyLimit: config.MAX_FRAME_BYTES, loggerInstance: logger.child({ component: 'http' }) });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register([
@@ -223,6 +268,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: SIGNING_KEY, useValue: signingKey },
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
+      { provide: MONITORING, useValue: monitoring },
+      { provide: METRICS, useValue: metricsServer ? null : { registry: metricsRegistry, token: config.METRICS_TOKEN } },
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
@@ -230,6 +277,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   app.useGlobalFilters(new ApiExceptionFilter(logger));
   const openApi = buildOpenApiDocument(APIX_VERSION);
   SwaggerModule.setup('api/docs', app, openApi as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
+
+  if (config.DASHBOARD) await serveDashboard(app, config.DASHBOARD_DIR ?? defaultDashboardDir(), logger);
 
   await app.listen({ port: config.PORT, host: config.HOST });
   const httpServer = app.getHttpServer() as Server;
@@ -250,6 +299,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       gateway.stopAccepting();
       revalidator.stop();
       maintenance.stop();
+      latency.close();
+      await metricsServer?.close();
       connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down');
       connections.stop();
       await gateway.close();
@@ -276,6 +327,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     controlPlane,
     maintenance,
     logger,
+    latency,
+    metricsPort: metricsServer?.port,
     close,
   };
 }

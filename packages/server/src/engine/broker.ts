@@ -6,6 +6,8 @@ export type { StreamPosition };
 export interface BrokerPublication {
   readonly offset: number;
   readonly data: string;
+  /** Server append time, ms since epoch (wall clock: comparable across nodes); absent if the engine does not keep it. */
+  readonly publishedAt?: number;
 }
 
 export interface PublishOptions {

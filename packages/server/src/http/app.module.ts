@@ -7,6 +7,8 @@ import { ChannelsController } from './channels.controller.js';
 import { ConnectionsController } from './connections.controller.js';
 import { PrincipalGuard } from './principal-guard.js';
 import { SystemController } from './system.controller.js';
+import { MetricsController } from './metrics.controller.js';
+import { MonitoringController } from './monitoring.controller.js';
 
 /**
  * The control plane. Its collaborators are built by the composition root (apix-server.ts)
@@ -18,7 +20,7 @@ export class AppModule {
   static register(providers: Provider[]): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController],
+      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, MonitoringController, MetricsController],
       providers: [...providers, PrincipalGuard],
     };
   }

@@ -10,6 +10,7 @@ import {
 import { errorResponse, jsonSchema } from './openapi-schema.js';
 import { adminOpenApiPaths } from './openapi-admin-paths.js';
 import { authOpenApiPaths } from './openapi-auth-paths.js';
+import { monitoringOpenApiPaths } from '../monitoring/openapi-monitoring-paths.js';
 
 
 const channelParam = {
@@ -86,6 +87,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       '/.well-known/jwks.json': { get: { summary: 'Public keys of APIX-issued tokens', responses: { 200: { description: 'JWKS' } } } },
       ...authOpenApiPaths,
       ...adminOpenApiPaths,
+      ...monitoringOpenApiPaths,
     },
   };
 }

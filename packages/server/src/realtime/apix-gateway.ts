@@ -160,6 +160,7 @@ export class ApiXGateway {
     if (connection.isInFlight(frame.id)) return connection.replyError(frame.id, new ApiXError('DUPLICATE_REQUEST_ID'));
     if (frame.type !== 'heartbeat.ping' && !connection.tryStartRequest()) {
       // Refused before any work is done: a flood costs the server one reply per frame.
+      this.#deps.observer?.rateLimited?.(connection);
       return connection.replyError(frame.id, new ApiXError('RATE_LIMITED', undefined, { retryAfterMs: connection.retryAfterMs() }));
     }
     if (frame.type === 'heartbeat.ping') {

@@ -51,6 +51,11 @@ export class ConnectionTracker implements RealtimeObserver {
     this.#heartbeatTimer.unref();
   }
 
+  /** The connection-row write queue, for monitoring. */
+  get stats(): { pending: number; dropped: number; failures: number } {
+    return this.#writes.stats;
+  }
+
   connectionOpened(connection: Connection): void {
     const principal = connection.principal!;
     this.#opened.push({
