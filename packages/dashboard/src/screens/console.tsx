@@ -11,6 +11,9 @@ interface Line {
 }
 const MAX_LINES = 300;
 
+/** Credentials never appear on screen (or in screenshots): `connect` and `refresh` frames carry one. */
+const redact = (text: string) => text.replace(/"token":"[^"]*"/g, '"token":"…"');
+
 /**
  * A WebSocket console on the SDK: connect, subscribe, publish, see every raw frame, drop the
  * link and watch the SDK reconnect and resume (`recovering`/`recovered`, missed counts).
@@ -27,9 +30,13 @@ export function Console() {
   const socket = useRef<WebSocket | null>(null);
   const counter = useRef(0);
 
-  const log = (kind: Line['kind'], text: string) => setLines((l) => [...l.slice(-(MAX_LINES - 1)), { n: ++counter.current, kind, text }]);
+  const log = (kind: Line['kind'], text: string) => setLines((l) => [...l.slice(-(MAX_LINES - 1)), { n: ++counter.current, kind, text: redact(text) }]);
+  const logView = useRef<HTMLPreElement>(null);
 
   useEffect(() => () => client.current?.disconnect(), []);
+  useEffect(() => {
+    logView.current?.scrollTo({ top: logView.current.scrollHeight });
+  }, [lines]);
 
   const connect = () => {
     client.current?.disconnect();
@@ -98,7 +105,7 @@ export function Console() {
           Last resume: {resume}
         </p>
       )}
-      <pre className="log frames" data-testid="console-log">
+      <pre className="log frames" data-testid="console-log" ref={logView}>
         {lines.map((l) => `${l.kind === 'in' ? '⬇' : l.kind === 'out' ? '⬆' : '•'} ${l.text}`).join('\n')}
       </pre>
     </div>
