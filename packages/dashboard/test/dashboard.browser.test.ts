@@ -97,6 +97,7 @@ describe('dashboard in headless chromium', () => {
     await page.getByTestId('console-publish').click();
     await expect.poll(() => text('console-log'), { timeout: STEP_TIMEOUT_MS }).toContain('publication agent:console #1');
     expect(await text('console-log')).toContain('⬆ {"type":"publish"');
+    expect(await text('console-log')).not.toContain(adminToken); // the connect frame is shown with its token redacted
 
     await page.getByTestId('console-drop').click();
     await publish('agent:console', { text: 'while-away' });
@@ -104,6 +105,38 @@ describe('dashboard in headless chromium', () => {
     await expect.poll(() => text('console-resume'), { timeout: STEP_TIMEOUT_MS }).toContain('recovered=true');
     await expect.poll(() => text('console-log'), { timeout: STEP_TIMEOUT_MS }).toContain('while-away');
     await expect.poll(() => text('console-state'), { timeout: STEP_TIMEOUT_MS }).toBe('connected');
+  }, 60_000);
+
+  it('shows a member only the screens the API would allow', async () => {
+    const member = await browser.newPage();
+    await member.goto(`${server.url}/dashboard/`);
+    await member.getByTestId('signin-token').fill(await server.token({ org: 'acme', user: 'bob', roles: ['member'] }));
+    await member.getByTestId('signin-token-submit').click();
+    await member.getByTestId('nav-console').waitFor({ timeout: STEP_TIMEOUT_MS });
+    expect(await member.getByTestId('nav-explorer').count()).toBe(1);
+    expect(await member.getByTestId('nav-overview').count()).toBe(0);
+    expect(await member.getByTestId('nav-organization').count()).toBe(0);
+    await member.close();
+  }, 60_000);
+
+  it('signs in with an account of the auth API and shows a new API key once', async () => {
+    const registered = await fetch(`${server.url}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ada@initech.example', password: 'correct-horse-battery', organization: { id: 'initech', name: 'Initech' } }),
+    });
+    expect(registered.status).toBe(201);
+    const admin = await browser.newPage();
+    await admin.goto(`${server.url}/dashboard/#/organization`);
+    await admin.getByTestId('signin-email').fill('ada@initech.example');
+    await admin.getByTestId('signin-password').fill('correct-horse-battery');
+    await admin.getByTestId('signin-password-submit').click();
+    await expect.poll(() => admin.getByTestId('who').innerText(), { timeout: STEP_TIMEOUT_MS }).toContain('initech');
+    await expect.poll(() => admin.getByTestId('member-table').innerText(), { timeout: STEP_TIMEOUT_MS }).toContain('ada@initech.example');
+    await admin.getByPlaceholder('key name').fill('billing');
+    await admin.getByRole('button', { name: 'Create key' }).click();
+    await expect.poll(() => admin.getByTestId('created-key').innerText(), { timeout: STEP_TIMEOUT_MS }).toMatch(/billing.*shown once/);
+    await admin.close();
   }, 60_000);
 
   it('downloads the audit trail as CSV', async () => {
