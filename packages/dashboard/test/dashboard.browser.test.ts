@@ -46,7 +46,8 @@ afterAll(async () => {
 
 describe('dashboard in headless chromium', () => {
   it('serves the app at /dashboard and signs in with a token', async () => {
-    await page.goto(`${server.url}/dashboard/`);
+    await page.goto(`${server.url}/dashboard`); // redirected to /dashboard/
+    expect(page.url()).toBe(`${server.url}/dashboard/`);
     await page.getByTestId('signin-token').fill(adminToken);
     await page.getByTestId('signin-token-submit').click();
     await expect.poll(() => text('who')).toContain('alice');

@@ -27,6 +27,8 @@ export async function serveDashboard(app: NestFastifyApplication, dir: string, l
     );
     return false;
   }
-  await app.register(fastifyStatic as never, { root: dir, prefix: `${DASHBOARD_PATH}/`, decorateReply: false, redirect: true, index: 'index.html', maxAge: 0 });
+  await app.register(fastifyStatic as never, { root: dir, prefix: `${DASHBOARD_PATH}/`, decorateReply: false, index: 'index.html', maxAge: 0 });
+  // The app's asset URLs are relative to `/dashboard/`: send the bare path there.
+  app.getHttpAdapter().getInstance().get(DASHBOARD_PATH, async (_request, reply) => reply.redirect(`${DASHBOARD_PATH}/`, 302));
   return true;
 }
