@@ -24,7 +24,7 @@ export interface TrackingCostResult {
   rate: number;
   seconds: number;
   rounds: TrackingRound[];
-  /** Median over the rounds, per mode. */
+  /** Median over the complete rounds (every publication reached every subscriber), per mode. */
   medianMicrosPerDelivery: Record<TrackingMode, number>;
   /** (on − off) ÷ off: the tracking's share of fan-out CPU per delivery. */
   overhead: number;
@@ -86,7 +86,8 @@ export async function runTrackingCostScenario(ctx: RunContext, options: { rounds
       }
     }
   }
-  const on = median(rounds.filter((r) => r.mode === 'on').map((r) => r.cpuMicrosPerDelivery));
-  const off = median(rounds.filter((r) => r.mode === 'off').map((r) => r.cpuMicrosPerDelivery));
+  const complete = (mode: TrackingMode) => rounds.filter((r) => r.mode === mode && r.complete).map((r) => r.cpuMicrosPerDelivery);
+  const on = complete('on').length > 0 ? median(complete('on')) : 0;
+  const off = complete('off').length > 0 ? median(complete('off')) : 0;
   return { subscribers: settings.subscribers, rate: options.rate, seconds: options.seconds, rounds, medianMicrosPerDelivery: { on, off }, overhead: off > 0 ? (on - off) / off : 0 };
 }

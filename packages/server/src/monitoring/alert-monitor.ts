@@ -13,6 +13,8 @@ export const AuditAlertAction = { RAISED: 'monitoring.alert.raised', CLEARED: 'm
 
 /** Publications a percentile needs before it may raise an alert: p99 of three deliveries says little. */
 const MIN_SAMPLES_FOR_LATENCY_ALERT = 20;
+/** A raised alert stays raised at least this long, so a figure hovering at its threshold cannot flap every second. */
+const MIN_RAISED_MS = 5_000;
 /** Alert notices kept in the alerts channel's history. */
 const ALERT_HISTORY_SIZE = 100;
 const ALERT_HISTORY_TTL_MS = 24 * 3_600_000;
@@ -51,6 +53,8 @@ export class AlertMonitor {
   readonly #audit: AuditLogger;
   readonly #logger: Logger;
   readonly #active = new Map<string, Alert>();
+  /** Monotonic time each active alert was raised. */
+  readonly #raisedAt = new Map<string, number>();
   #cleared: Alert[] = [];
 
   constructor(settings: AlertMonitorSettings, deps: { broker: Broker; audit: AuditLogger; logger: Logger }) {
@@ -105,9 +109,11 @@ export class AlertMonitor {
         clearedAt: null,
       };
       this.#active.set(id, alert);
+      this.#raisedAt.set(id, performance.now());
       this.#announce(alert);
-    } else if (value <= threshold && active) {
+    } else if (value <= threshold && active && performance.now() - (this.#raisedAt.get(id) ?? 0) >= MIN_RAISED_MS) {
       this.#active.delete(id);
+      this.#raisedAt.delete(id);
       const cleared: Alert = { ...active, state: 'cleared', clearedAt: new Date().toISOString(), message: `cleared: ${active.message}` };
       this.#cleared.push(cleared);
       const room = Math.max(0, this.#settings.maxAlerts - this.#active.size);
