@@ -54,14 +54,8 @@ import { SubscriptionManager } from './realtime/subscription-manager.js';
 import { openDatabase, type DatabaseHandle } from './storage/database.js';
 import { createRepositories, type Repositories } from './storage/repositories.js';
 import { APIX_VERSION } from './version.js';
-import { AlertMonitor } from './monitoring/alert-monitor.js';
-import { defaultDashboardDir, serveDashboard } from './monitoring/dashboard-assets.js';
-import { LatencyTracker } from './monitoring/latency-tracker.js';
-import { MonitoringService } from './monitoring/monitoring-service.js';
-import { buildPrometheusRegistry } from './monitoring/prometheus-metrics.js';
-import { METRICS } from './http/metrics.controller.js';
-import { startMetricsServer } from './http/metrics-server.js';
-import { MONITORING } from './http/monitoring.controller.js';
+import type { LatencyTracker } from './monitoring/latency-tracker.js';
+import { createLatencyTracker, startMonitoring } from './monitoring/monitoring-setup.js';
 
 export interface StartOptions {
   /** Settings; anything left out takes its default (see config.ts). */
@@ -144,13 +138,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const broker = options.broker ?? new MemoryBroker();
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
   // Monitoring (docs/monitoring.md). Switched off, the tracker is never called by the data plane.
-  const latency = new LatencyTracker({
-    nodeId,
-    maxOrganizations: config.MONITORING_MAX_ORGANIZATIONS,
-    windowMs: config.MONITORING_WINDOW_MS,
-    timelineLength: config.MONITORING_TIMELINE_SECONDS,
-    sendBufferWarnBytes: Math.floor(config.MAX_SEND_BUFFER_BYTES / 2),
-  });
+  const latency = createLatencyTracker(config, nodeId);
   const probe = config.MONITORING_TRACKING ? latency : undefined;
   const router = new EventRouter(broker, logger, probe);
   await broker.start(router);
@@ -194,12 +182,6 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   observers.add(tracker);
   observers.add(subscriberCounts);
   if (probe) observers.add(probe);
-  latency.addQueue('audit', () => {
-    const s = audit.stats();
-    return { depth: s.queued + s.spooled, failures: s.failedWrites, dropped: s.dropped + s.refused, failing: s.storageFailing };
-  });
-  latency.addQueue('archive', () => ({ depth: archiver.stats.buffered, failures: 0, dropped: archiver.stats.dropped }));
-  latency.addQueue('connection_rows', () => ({ depth: tracker.stats.pending, failures: tracker.stats.failures, dropped: tracker.stats.dropped }));
   const revalidator = new AccessRevalidator(connections, directory, subscriptions, config.REVALIDATE_INTERVAL_MS, logger);
   const maintenance = new StorageMaintenance(
     repositories,
@@ -242,21 +224,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     isReady: () => ready,
   };
 
-  const thresholds = {
-    deliveryP99Ms: config.ALERT_DELIVERY_P99_MS,
-    eventLoopLagMs: config.ALERT_EVENT_LOOP_LAG_MS,
-    queueDepth: config.ALERT_QUEUE_DEPTH,
-    errorRatePerSecond: config.ALERT_ERROR_RATE_PER_SECOND,
-  };
-  const alerts = new AlertMonitor(
-    { nodeId, thresholds, maxAlerts: config.MONITORING_MAX_ALERTS, platformOrganization: config.PLATFORM_ALERTS_ORGANIZATION },
-    { broker, audit, logger: logger.child({ component: 'alerts' }) },
-  );
-  latency.onSample((t) => alerts.evaluate(t));
-  const monitoring = new MonitoringService({ tracker: latency, alerts, thresholds, runtime, database, directory, audit, logger });
-  const metricsRegistry = buildPrometheusRegistry(latency, alerts, runtime, { organizationLabel: config.METRICS_ORGANIZATION_LABEL });
-  const metricsServer =
-    config.METRICS_PORT !== undefined ? await startMetricsServer(metricsRegistry, { port: config.METRICS_PORT, host: config.METRICS_HOST }, logger) : undefined;
+  const monitoring = await startMonitoring(latency, {
+    config, nodeId, broker, audit, runtime, database, directory, logger,
+    queues: { audit, archive: archiver, connectionRows: tracker },
+  });
 
   const adapter = new FastifyAdapter({ bodyLimit: config.MAX_FRAME_BYTES, loggerInstance: logger.child({ component: 'http' }) });
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -268,8 +239,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: SIGNING_KEY, useValue: signingKey },
       { provide: CONTROL_PLANE, useValue: controlPlane },
       { provide: REALTIME_OBSERVER, useValue: observers },
-      { provide: MONITORING, useValue: monitoring },
-      { provide: METRICS, useValue: metricsServer ? null : { registry: metricsRegistry, token: config.METRICS_TOKEN } },
+      ...monitoring.providers,
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
@@ -278,7 +248,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const openApi = buildOpenApiDocument(APIX_VERSION);
   SwaggerModule.setup('api/docs', app, openApi as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
 
-  if (config.DASHBOARD) await serveDashboard(app, config.DASHBOARD_DIR ?? defaultDashboardDir(), logger);
+  await monitoring.serveDashboard(app);
 
   await app.listen({ port: config.PORT, host: config.HOST });
   const httpServer = app.getHttpServer() as Server;
@@ -299,8 +269,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       gateway.stopAccepting();
       revalidator.stop();
       maintenance.stop();
-      latency.close();
-      await metricsServer?.close();
+      await monitoring.close();
       connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down');
       connections.stop();
       await gateway.close();
@@ -328,7 +297,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     maintenance,
     logger,
     latency,
-    metricsPort: metricsServer?.port,
+    metricsPort: monitoring.metricsPort,
     close,
   };
 }
