@@ -140,6 +140,16 @@ describe('dashboard in headless chromium', () => {
     await admin.close();
   }, 60_000);
 
+  it('browses the OpenAPI document and runs a request from the explorer', async () => {
+    await page.getByTestId('nav-explorer').click();
+    await page.getByTestId('explorer-filter').fill('latency');
+    await page.getByText('/api/v1/monitoring/latency/stats').first().click();
+    expect(await text('explorer-curl')).toContain('/api/v1/monitoring/latency/stats');
+    expect(await text('explorer-curl')).not.toContain(adminToken);
+    await page.getByTestId('explorer-send').click();
+    await expect.poll(() => text('explorer-result'), { timeout: STEP_TIMEOUT_MS }).toContain('"namespaces"');
+  }, 60_000);
+
   it('downloads the audit trail as CSV', async () => {
     await page.getByTestId('nav-audit').click();
     await page.getByTestId('audit-table').waitFor();

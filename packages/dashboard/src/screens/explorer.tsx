@@ -12,6 +12,13 @@ interface Operation {
 }
 type OpenApi = { info: { title: string; version: string }; paths: Record<string, Record<string, Operation>> };
 
+/** The request as a shell command, with the token left as a variable (it is never printed). */
+function curlExample(method: string, path: string, body: string): string {
+  const lines = [`curl -X ${method.toUpperCase()} '${location.origin}${path}'`, `  -H "Authorization: Bearer $TOKEN"`];
+  if (body.trim()) lines.push(`  -H 'content-type: application/json' -d '${body.trim()}'`);
+  return lines.join(' \\\n');
+}
+
 /**
  * The server's OpenAPI document (`/api/docs/openapi.json`), browsable, with "Try it" for
  * requests: the signed-in token is sent. The full Swagger UI is at /api/docs.
@@ -91,6 +98,8 @@ export function Explorer() {
                   <pre className="log">{JSON.stringify(op.requestBody.content?.['application/json']?.schema, null, 2)}</pre>
                 </details>
               )}
+              <h4>Example</h4>
+              <pre className="log" data-testid="explorer-curl">{curlExample(selected.method, path, body)}</pre>
               <h4>Try it</h4>
               <input className="wide" value={path} onChange={(e) => setPath(e.target.value)} data-testid="explorer-path" />
               {selected.method !== 'get' && <textarea value={body} onChange={(e) => setBody(e.target.value)} placeholder="JSON body" rows={5} />}
