@@ -23,6 +23,7 @@ export function Console() {
   const [lines, setLines] = useState<Line[]>([]);
   const [state, setState] = useState('disconnected');
   const [resume, setResume] = useState<string>('');
+  const [heartbeatRtt, setHeartbeatRtt] = useState<number>();
   const [channel, setChannel] = useState('agent:console');
   const [eventType, setEventType] = useState('custom.message');
   const [payload, setPayload] = useState('{"text":"hello"}');
@@ -45,6 +46,8 @@ export function Console() {
     c.on('connected', (ctx) => log('event', `connected: session ${ctx.sessionId}`));
     c.on('disconnected', (ctx) => log('event', `disconnected: code ${ctx.code} ${ctx.reason}; reconnecting in ${ctx.reconnectDelayMs} ms`));
     c.on('error', (ctx) => log('event', `error (${ctx.source}): ${ctx.error.message}`));
+    // The application heartbeat's round trip is measured by the client (the server only echoes it).
+    c.on('heartbeat', ({ rttMs }) => setHeartbeatRtt(rttMs));
     client.current = c;
     c.connect();
   };
@@ -79,6 +82,7 @@ export function Console() {
     <div className="screen">
       <h2>
         WebSocket console <span className={`badge ${state === 'connected' ? 'ok' : 'degraded'}`} data-testid="console-state">{state}</span>
+        {heartbeatRtt !== undefined && <span className="muted small"> heartbeat RTT {heartbeatRtt} ms</span>}
       </h2>
       <div className="toolbar">
         <button onClick={connect} data-testid="console-connect">
