@@ -14,3 +14,4 @@ export * from './http.js';
 export const PROTOCOL_VERSION = '1';
 export * from './control-plane.js';
 export * from './encryption.js';
+export * from './monitoring.js';

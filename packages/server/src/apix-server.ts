@@ -71,6 +71,8 @@ import { SubscriptionManager } from './realtime/subscription-manager.js';
 import { openDatabase, type DatabaseHandle } from './storage/database.js';
 import { createRepositories, type Repositories } from './storage/repositories.js';
 import { APIX_VERSION } from './version.js';
+import type { LatencyTracker } from './monitoring/latency-tracker.js';
+import { createLatencyTracker, startMonitoring } from './monitoring/monitoring-setup.js';
 
 export interface StartOptions {
   /** Settings; anything left out takes its default (see config.ts). */
@@ -105,6 +107,10 @@ export interface ApiXServer {
   readonly logger: Logger;
   /** The cluster's live nodes (this one alone on the memory engine). */
   readonly nodes: NodeRegistry;
+  /** The node's LatencyTracker (monitoring). */
+  readonly latency: LatencyTracker;
+  /** The port of `/metrics` when METRICS_PORT is set. */
+  readonly metricsPort: number | undefined;
   /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), flush records, stop the control plane, engine and storage. */
   close(): Promise<void>;
 }
@@ -174,7 +180,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const quotaUsage = new QuotaUsage(quotas);
   observers.add(quotaUsage);
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
-  const router = new EventRouter(broker, logger);
+  // Monitoring (docs/monitoring.md). Switched off, the tracker is never called by the data plane.
+  const latency = createLatencyTracker(config, nodeId);
+  const probe = config.MONITORING_TRACKING ? latency : undefined;
+  const router = new EventRouter(broker, logger, probe);
   await broker.start(router);
   const archiver = new EventArchiver(repositories.events, { batchSize: 500, flushIntervalMs: 250, maxBuffered: 100_000 }, logger);
   const rateLimiterStore = rateLimiterStoreFor(config);
@@ -192,6 +201,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const connections = new ConnectionManager(
     { pingIntervalMs: config.PING_INTERVAL_MS, pongTimeoutMs: config.PONG_TIMEOUT_MS, tokenExpiryGraceMs: config.TOKEN_EXPIRY_GRACE_MS },
     logger,
+    probe,
   );
   const subscriptions = new SubscriptionManager(
     access,
@@ -241,6 +251,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   observers.add(tracker);
   observers.add(presenceTracker);
   observers.add(subscriberCounts);
+  if (probe) observers.add(probe);
   const revalidator = new AccessRevalidator(connections, directory, channelSettings, router, subscriptions, logger);
   const reportRecheckFailure = (error: unknown) => logger.error({ err: error }, 're-checking connections after an access change failed');
   onStaleAccess = (change) => void revalidator.apply(change).catch(reportRecheckFailure);
@@ -311,6 +322,11 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     isReady: () => ready,
   };
 
+  const monitoring = await startMonitoring(latency, {
+    config, nodeId, broker, audit, runtime, database, directory, logger,
+    queues: { audit, archive: archiver, connectionRows: tracker },
+  });
+
   const httpLogger = logger.child({ component: 'http' });
   const adapter = new FastifyAdapter({ ...httpServerOptions(config), loggerInstance: httpLogger });
   useDepthLimitedJsonParser(adapter, config.MAX_FRAME_BYTES);
@@ -327,6 +343,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       { provide: PRESENCE_QUERY, useValue: presenceQuery },
       { provide: RATE_LIMITS, useValue: rateLimits },
       { provide: QUOTAS, useValue: quotas },
+      ...monitoring.providers,
     ]),
     adapter,
     { logger: new NestPinoLogger(logger) },
@@ -335,6 +352,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   app.useGlobalFilters(new ApiExceptionFilter(logger));
   const openApi = buildOpenApiDocument(APIX_VERSION);
   SwaggerModule.setup('api/docs', app, openApi as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
+
+  await monitoring.serveDashboard(app);
 
   await app.listen({ port: config.PORT, host: config.HOST });
   const httpServer = app.getHttpServer() as Server;
@@ -355,6 +374,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       ready = false;
       gateway.stopAccepting();
       maintenance.stop();
+      await monitoring.close();
       connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down', config.RECONNECT_SPREAD_MS);
       connections.stop();
       await gateway.close();
@@ -394,6 +414,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     maintenance,
     logger,
     nodes,
+    latency,
+    metricsPort: monitoring.metricsPort,
     close,
   };
 }

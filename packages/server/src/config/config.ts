@@ -123,6 +123,39 @@ export const configSchema = z.object({
   REDIS_CLUSTER_NODES: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]').optional(),
   /** First part of every Redis key and Pub/Sub channel, so deployments can share one Redis. */
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . : -').default('apix'),
+  /**
+   * Latency and throughput tracking (LatencyTracker; docs/monitoring.md). `false` takes it off
+   * the data plane entirely: the monitoring API then reports zeros, /metrics only process metrics.
+   */
+  MONITORING_TRACKING: bool.default(true),
+  /** Organisations with their own latency/throughput series; later ones are counted under `other` (bounds memory and metric cardinality). */
+  MONITORING_MAX_ORGANIZATIONS: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** One latency window: "recent" percentiles cover the current and the previous window. */
+  MONITORING_WINDOW_MS: ms(10_000),
+  /** Seconds of per-second samples kept for the dashboard's charts. */
+  MONITORING_TIMELINE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(120),
+  /** Alerts kept in the list (active ones always; cleared ones dropped oldest first). */
+  MONITORING_MAX_ALERTS: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** Alert when an organisation's publish→deliver p99 over the recent window passes this (ms). */
+  ALERT_DELIVERY_P99_MS: ms(1_000),
+  /** Alert when the event-loop delay p99 over one second passes this (ms). */
+  ALERT_EVENT_LOOP_LAG_MS: ms(200),
+  /** Alert when a storage write queue (audit, archive, connection rows) holds more rows than this. */
+  ALERT_QUEUE_DEPTH: z.coerce.number().int().min(1).default(5_000),
+  /** Alert when an organisation's rate-limit refusals plus slow-consumer closes pass this per second. */
+  ALERT_ERROR_RATE_PER_SECOND: z.coerce.number().min(0).default(50),
+  /** Organisation whose `system:alerts` channel carries platform-wide alerts (event loop, storage) for platform admins. */
+  PLATFORM_ALERTS_ORGANIZATION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('platform'),
+  /** `/metrics` on the main port accepts `Authorization: Bearer <METRICS_TOKEN>` (besides platform-admin tokens). Unset: platform admins only. */
+  METRICS_TOKEN: z.string().min(16).optional(),
+  /** Serve `/metrics` without a token on this separate port (bind it to a private interface: METRICS_HOST), instead of the main port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Add an `organization` label to per-organisation metrics (bounded by MONITORING_MAX_ORGANIZATIONS). */
+  METRICS_ORGANIZATION_LABEL: bool.default(false),
+  /** Serve the dashboard at /dashboard (from packages/dashboard/dist, or DASHBOARD_DIR). */
+  DASHBOARD: bool.default(true),
+  DASHBOARD_DIR: z.string().min(1).optional(),
   /** Print the start-up banner with a dev token (embedded default). */
   PRINT_DEV_TOKEN: bool.default(true),
 

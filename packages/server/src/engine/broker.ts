@@ -6,7 +6,7 @@ export type { StreamPosition };
 export interface BrokerPublication {
   readonly offset: number;
   readonly data: string;
-  /** When the engine appended it (server clock, ms since the epoch); for latency figures. */
+  /** Server append time, ms since epoch (wall clock: comparable across nodes); absent if the engine does not keep it. */
   readonly publishedAt?: number;
 }
 

@@ -9,6 +9,8 @@ import { PresenceController } from './presence.controller.js';
 import { PrincipalGuard } from './principal-guard.js';
 import { QuotasController } from './quotas.controller.js';
 import { SystemController } from './system.controller.js';
+import { MetricsController } from './metrics.controller.js';
+import { MonitoringController } from './monitoring.controller.js';
 
 /**
  * The control plane. Its collaborators are built by the composition root (apix-server.ts)
@@ -20,7 +22,7 @@ export class AppModule {
   static register(providers: Provider[]): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, PresenceController, QuotasController],
+      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, PresenceController, QuotasController, MonitoringController, MetricsController],
       providers: [...providers, PrincipalGuard],
     };
   }

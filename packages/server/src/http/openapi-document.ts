@@ -11,6 +11,7 @@ import { errorResponse, jsonSchema } from './openapi-schema.js';
 import { adminOpenApiPaths } from './openapi-admin-paths.js';
 import { authOpenApiPaths } from './openapi-auth-paths.js';
 import { applyOperationTable } from './openapi-operations.js';
+import { monitoringOpenApiPaths } from '../monitoring/openapi-monitoring-paths.js';
 
 const channelParam = {
   name: 'channel',
@@ -121,5 +122,6 @@ function buildPaths(historyQuery: { properties?: Record<string, Record<string, u
       '/.well-known/jwks.json': { get: { summary: 'Public keys of APIX-issued tokens', responses: { 200: json('Jwks', 'The key set') } } },
       ...(authOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
       ...(adminOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
+      ...(monitoringOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
   };
 }

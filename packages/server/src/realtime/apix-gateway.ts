@@ -193,6 +193,7 @@ export class ApiXGateway {
     if (connection.isInFlight(frame.id)) return connection.replyError(frame.id, new ApiXError('DUPLICATE_REQUEST_ID'));
     if (frame.type !== 'heartbeat.ping' && !connection.tryStartRequest()) {
       // Refused before any work is done: a flood costs the server one reply per frame.
+      this.#deps.observer?.rateLimited?.(connection);
       if (this.#deps.floodDetector?.refused(connection)) return connection.close(CloseCodes.RATE_LIMITED, 'rate limit exceeded repeatedly');
       return connection.replyError(frame.id, new ApiXError('RATE_LIMITED', undefined, { retryAfterMs: connection.retryAfterMs() }));
     }

@@ -3,6 +3,13 @@ import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { Connection } from './connection.js';
 
+/** Told about pongs, inbound bytes and each connection the sweep visits (monitoring). */
+export interface ConnectionProbe {
+  pong(connection: Connection, rttMs: number): void;
+  received(connection: Connection, bytes: number): void;
+  swept(connection: Connection): void;
+}
+
 export interface HeartbeatSettings {
   readonly pingIntervalMs: number;
   readonly pongTimeoutMs: number;
@@ -34,10 +41,12 @@ export class ConnectionManager {
   readonly #settings: HeartbeatSettings;
   readonly #logger: Logger;
   readonly #timer: NodeJS.Timeout;
+  readonly #probe: ConnectionProbe | undefined;
 
-  constructor(settings: HeartbeatSettings, logger: Logger) {
+  constructor(settings: HeartbeatSettings, logger: Logger, probe?: ConnectionProbe) {
     this.#settings = settings;
     this.#logger = logger;
+    this.#probe = probe;
     const sweepEveryMs = Math.max(20, Math.min(1_000, Math.floor(Math.min(settings.pingIntervalMs, settings.pongTimeoutMs) / 4)));
     this.#timer = setInterval(() => this.sweep(monotonicNow(), Date.now()), sweepEveryMs);
     this.#timer.unref();
@@ -50,9 +59,12 @@ export class ConnectionManager {
   add(connection: Connection): void {
     this.#connections.set(connection.id, connection);
     connection.socket.on('pong', () => {
+      if (connection.awaitingPongSince !== 0) this.#probe?.pong(connection, Date.now() - connection.awaitingPongSince);
       connection.awaitingPongSince = 0;
       connection.lastPongAt = monotonicNow();
     });
+    const probe = this.#probe;
+    if (probe) connection.socket.on('message', (data: Buffer) => probe.received(connection, data.length));
   }
 
   /** The connection now has a principal: index it under what change events name. */
@@ -86,6 +98,7 @@ export class ConnectionManager {
     const { pingIntervalMs, pongTimeoutMs, tokenExpiryGraceMs } = this.#settings;
     for (const connection of this.#connections.values()) {
       if (connection.closed) continue;
+      this.#probe?.swept(connection);
       if (!connection.principal) {
         if (now > connection.handshakeDeadline) connection.close(CloseCodes.HANDSHAKE_TIMEOUT, 'no connect frame in time');
         continue;

@@ -3,6 +3,11 @@ import type { Broker, BrokerEventHandler, BrokerPublication } from '../engine/br
 import type { Logger } from '../logging/logger.js';
 import type { ChannelSubscription, RoutedPublication } from './channel-subscription.js';
 
+/** Told once per publication per node, after its fan-out (monitoring: latency, deliveries, bytes). */
+export interface FanOutProbe {
+  fannedOut(channelKey: string, publication: BrokerPublication, deliveries: number, frameBytes: number): void;
+}
+
 interface ChannelHub {
   readonly channel: ChannelName;
   readonly subscribers: Set<ChannelSubscription>;
@@ -38,10 +43,12 @@ export class EventRouter implements BrokerEventHandler {
   readonly #logger: Logger;
   /** Per-key chain of broker subscribe/unsubscribe calls, so they reach the broker in order. */
   readonly #brokerOps = new Map<string, Promise<void>>();
+  readonly #probe: FanOutProbe | undefined;
 
-  constructor(broker: Broker, logger: Logger) {
+  constructor(broker: Broker, logger: Logger, probe?: FanOutProbe) {
     this.#broker = broker;
     this.#logger = logger;
+    this.#probe = probe;
   }
 
   get channelCount(): number {
@@ -88,6 +95,7 @@ export class EventRouter implements BrokerEventHandler {
     if (!hub) return;
     const routed = routedPublication(hub.channel, publication, epoch);
     for (const subscription of hub.subscribers) subscription.offer(routed);
+    this.#probe?.fannedOut(channelKey, publication, hub.subscribers.size, routed.frame.length);
   }
 
   #brokerOp(key: string, op: () => Promise<void>): Promise<void> {

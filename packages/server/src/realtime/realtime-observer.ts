@@ -37,6 +37,8 @@ export interface RealtimeObserver {
   accessDenied?(principal: Principal, channel: ChannelName, action: ChannelAction): void;
   /** `settings`: the channel's stored settings (audit mode), when it has a row. */
   published?(principal: Principal, result: PublishResult, eventType: string, settings: ChannelSettings | undefined): void;
+  /** A request was refused by the connection's rate limit (before any work). */
+  rateLimited?(connection: Connection): void;
 }
 
 /** Fans one report out to several observers. */
@@ -70,5 +72,8 @@ export class ObserverList implements Required<RealtimeObserver> {
   }
   published(principal: Principal, result: PublishResult, eventType: string, settings: ChannelSettings | undefined): void {
     for (const o of this.#observers) o.published?.(principal, result, eventType, settings);
+  }
+  rateLimited(connection: Connection): void {
+    for (const o of this.#observers) o.rateLimited?.(connection);
   }
 }
