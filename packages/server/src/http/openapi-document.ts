@@ -10,6 +10,7 @@ import {
 import { errorResponse, jsonSchema } from './openapi-schema.js';
 import { adminOpenApiPaths } from './openapi-admin-paths.js';
 import { authOpenApiPaths } from './openapi-auth-paths.js';
+import { quotasOpenApiPaths } from './quotas.controller.js';
 
 
 const channelParam = {
@@ -79,13 +80,14 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
-      '/api/v1/status': { get: { summary: 'Node status', responses: { 200: { description: 'Status', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } } } } },
+      '/api/v1/status': { get: { summary: 'Node status: `status` and `version` for anyone; node id, engine, uptime and counts with a platform admin token', responses: { 200: { description: 'Status', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } } } } },
       '/api/v1': { get: { summary: 'API root: links to the WebSocket endpoint and docs', responses: { 200: { description: 'Links' } } } },
       '/health/live': { get: { summary: 'Liveness', responses: { 200: { description: 'Alive' } } } },
       '/health/ready': { get: { summary: 'Readiness', responses: { 200: { description: 'Ready' }, 503: errorResponse('Starting or shutting down') } } },
       '/.well-known/jwks.json': { get: { summary: 'Public keys of APIX-issued tokens', responses: { 200: { description: 'JWKS' } } } },
       ...authOpenApiPaths,
       ...adminOpenApiPaths,
+      ...quotasOpenApiPaths,
     },
   };
 }
