@@ -74,6 +74,9 @@ import { APIX_VERSION } from './version.js';
 import type { LatencyTracker } from './monitoring/latency-tracker.js';
 import { createLatencyTracker, startMonitoring } from './monitoring/monitoring-setup.js';
 
+/** How long start-up waits for the Redis rate-limit store before going on with memory counters. */
+const RATE_LIMIT_STORE_READY_TIMEOUT_MS = 5_000;
+
 export interface StartOptions {
   /** Settings; anything left out takes its default (see config.ts). */
   readonly config?: ApiXConfig | Partial<ApiXConfigInput>;
@@ -187,6 +190,11 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   await broker.start(router);
   const archiver = new EventArchiver(repositories.events, { batchSize: 500, flushIntervalMs: 250, maxBuffered: 100_000 }, logger);
   const rateLimiterStore = rateLimiterStoreFor(config);
+  // Counting in memory while Redis connects would let the first requests pass uncounted
+  // cluster-wide; a Redis that does not come up is not fatal (memory counters until it does).
+  await rateLimiterStore.ready(RATE_LIMIT_STORE_READY_TIMEOUT_MS).catch((error: unknown) =>
+    logger.warn({ err: error }, 'rate-limit store not ready: counting in memory on this node until Redis is reachable'),
+  );
   const rateLimits = new RateLimits(rateLimiterStore, rateLimitSettingsFrom(config), quotas, historyBytes);
   const publisher = new EventPublisher(
     access,

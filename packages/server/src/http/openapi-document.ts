@@ -12,6 +12,7 @@ import { adminOpenApiPaths } from './openapi-admin-paths.js';
 import { authOpenApiPaths } from './openapi-auth-paths.js';
 import { applyOperationTable } from './openapi-operations.js';
 import { monitoringOpenApiPaths } from '../monitoring/openapi-monitoring-paths.js';
+import { quotasOpenApiPaths } from './quotas.controller.js';
 
 const channelParam = {
   name: 'channel',
@@ -115,7 +116,7 @@ function buildPaths(historyQuery: { properties?: Record<string, Record<string, u
           },
         },
       },
-      '/api/v1/status': { get: { summary: 'Node status', responses: { 200: json('Status', 'Status') } } },
+      '/api/v1/status': { get: { summary: 'Node status: `status` and `version` for anyone; node id, engine, uptime and counts with a platform admin token', responses: { 200: json('Status', 'Status') } } },
       '/api/v1': { get: { summary: 'API root: links to the WebSocket endpoint and docs', responses: { 200: json('ApiRoot', 'Links') } } },
       '/health/live': { get: { summary: 'Liveness: the process answers', responses: { 200: json('Health', 'Alive: `{ "status": "ok" }`') } } },
       '/health/ready': { get: { summary: 'Readiness: the node takes traffic', responses: { 200: json('Health', 'Ready: `{ "status": "ready" }`'), 503: errorResponse('Starting or shutting down') } } },
@@ -123,5 +124,6 @@ function buildPaths(historyQuery: { properties?: Record<string, Record<string, u
       ...(authOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
       ...(adminOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
       ...(monitoringOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
+      ...(quotasOpenApiPaths as Record<string, Record<string, Record<string, unknown>>>),
   };
 }

@@ -10,6 +10,7 @@ import type { StoredQuotas } from '../limits/stored-quotas.js';
 import { AuditActorType, AuditOutcome } from '../storage/schema.js';
 import type { ControlPlaneContext } from './control-plane-context.js';
 import { CONTROL_PLANE, QUOTAS } from './injection-tokens.js';
+import { errorResponse, jsonBody } from './openapi-schema.js';
 import { parseInput } from './parse-input.js';
 import { CurrentPrincipal, PrincipalGuard } from './principal-guard.js';
 
@@ -79,3 +80,24 @@ export class QuotasController {
     };
   }
 }
+
+const organizationParam = { name: 'org', in: 'path', required: true, schema: { type: 'string' } };
+
+/** OpenAPI entries of the quota endpoints (merged into http/openapi-document.ts). */
+export const quotasOpenApiPaths: Record<string, Record<string, unknown>> = {
+  '/api/v1/admin/organizations/{org}/quotas': {
+    get: {
+      tags: ['admin'],
+      summary: "An organisation's quotas: effective values, overrides and server defaults (docs/limits.md)",
+      parameters: [organizationParam],
+      responses: { 200: { description: '{ organizationId, effective, overrides, defaults }' }, 404: errorResponse('Unknown organisation, or not yours') },
+    },
+    put: {
+      tags: ['admin'],
+      summary: "Set an organisation's quota overrides (platform admins only); null or absent fields take the defaults",
+      parameters: [organizationParam],
+      requestBody: jsonBody(quotaOverridesBodySchema),
+      responses: { 200: { description: '{ organizationId, effective, overrides, defaults }' }, 400: errorResponse('Bad body'), 403: errorResponse('Not a platform admin') },
+    },
+  },
+};

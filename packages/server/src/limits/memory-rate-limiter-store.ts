@@ -21,6 +21,8 @@ export class MemoryRateLimiterStore implements RateLimiterStore {
     return limiter;
   }
 
+  async ready(): Promise<void> {}
+
   async close(): Promise<void> {
     this.#limiters.clear();
   }

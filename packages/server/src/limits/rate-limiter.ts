@@ -30,5 +30,7 @@ export interface RateLimiter {
 export interface RateLimiterStore {
   readonly kind: 'memory' | 'redis';
   limiter(name: string, rule: RateLimitRule): RateLimiter;
+  /** Resolves when the store can count (a remote store is connected); rejects after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
