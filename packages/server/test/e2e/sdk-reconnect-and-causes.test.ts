@@ -34,7 +34,7 @@ describe('a mass drop', () => {
   it('200 clients dropped at once come back spread over the whole backoff window, not in one burst', async () => {
     server = await startTestServer();
     const CLIENTS = 200;
-    const WINDOW_MS = 2_000;
+    const WINDOW_MS = 4_000;
     const token = await server.token();
     const reconnectAt: number[] = [];
     let droppedAt = 0;
@@ -54,6 +54,7 @@ describe('a mass drop', () => {
     // Full jitter from the first attempt: uniform over [0, WINDOW_MS) (plus whatever delay
     // the server asked for in connection.closing, which only shifts the window). Each quarter
     // of the span should hold about 25 %; a fixed first delay would put nearly all in one.
+    // The bounds are loose because a loaded machine fires timers late (they pile up at the end).
     const first = reconnectAt.slice(0, CLIENTS).sort((a, b) => a - b);
     const start = first[0]!;
     const quarters = [0, 0, 0, 0];
@@ -61,8 +62,8 @@ describe('a mass drop', () => {
     const shares = quarters.map((q) => q / CLIENTS);
     console.log(`mass reconnect: ${CLIENTS} clients, window ${WINDOW_MS} ms, share per quarter ${shares.map((s) => `${Math.round(s * 100)} %`).join(' / ')}`);
     for (const share of shares) {
-      expect(share).toBeGreaterThan(0.08);
-      expect(share).toBeLessThan(0.5);
+      expect(share).toBeGreaterThan(0.05);
+      expect(share).toBeLessThan(0.55);
     }
   }, 60_000);
 });
