@@ -68,6 +68,8 @@ export function isStorable(value: unknown): boolean {
  * Use on whole request bodies and frames: `schema.superRefine(refineStorable)`.
  */
 export function refineStorable(value: unknown, ctx: z.RefinementCtx): void {
+  // A value that already failed a more precise rule (e.g. a channel name's grammar) keeps that error.
+  if (ctx.issues.length > 0) return;
   const found = findUnstorable(value);
   if (!found) return;
   const what = found.reason === 'nul' ? 'a NUL character (\\u0000)' : 'an unpaired UTF-16 surrogate';
