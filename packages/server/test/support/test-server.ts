@@ -18,7 +18,8 @@ export async function startTestServer(config: Partial<ApiXConfigInput> = {}, opt
   const storage = await prepareTestStorage(dataDir);
   const server = await startApixServer({
     ...options,
-    config: { PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'silent', APIX_DATA_DIR: dataDir, PRINT_DEV_TOKEN: false, ...storage.config, ...config },
+    // STORAGE_TIMEOUT_MS: generous on a loaded 2-core test machine; tests of outages set their own.
+    config: { PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'silent', APIX_DATA_DIR: dataDir, PRINT_DEV_TOKEN: false, STORAGE_TIMEOUT_MS: 30_000, ...storage.config, ...config },
   });
   return Object.assign(Object.create(server) as ApiXServer, server, {
     token: (claims: { org?: string; user?: string; roles?: string[]; ttlSeconds?: number } = {}) =>
