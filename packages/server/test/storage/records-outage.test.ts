@@ -161,6 +161,9 @@ describe('records survive a database outage and a stall, complete and in order (
     });
     await checkRecords();
     await waitFor(async () => (await counts.flush(), counts.stats.dirty === 0), 30_000, 'subscriber counts flushed');
+    // The recompute reads the rows' channel lists: every queued row write must have landed.
+    tracker.flushState();
+    await waitFor(() => tracker.stats.pending === 0, 30_000, 'connection row writes');
     await repos.channels.recomputeSubscribersFromConnections();
     expect(await storedCounts()).toEqual(expectedCounts(false));
 
