@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refineStorable } from './storage-safe.js';
 import { channelNameSchema } from './channel-name.js';
 import { clientTypeSchema } from './enums.js';
 import { publishEventSchema } from './event.js';
@@ -20,7 +21,7 @@ export const connectFrameSchema = z.strictObject({
   token: tokenSchema,
   clientType: clientTypeSchema.optional(),
   metadata: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
-});
+}).superRefine(refineStorable);
 
 /**
  * Subscribe to one or more channels, all or nothing. `since` maps a channel to the last
@@ -34,7 +35,7 @@ export const subscribeFrameSchema = z.strictObject({
   filters: subscriptionFiltersSchema.optional(),
   /** Acknowledged delivery; refused with APIX_ERR_NOT_SUPPORTED until it is implemented. */
   acknowledgment: z.boolean().optional(),
-});
+}).superRefine(refineStorable);
 
 export const unsubscribeFrameSchema = z.strictObject({
   type: z.literal('unsubscribe'),
@@ -49,7 +50,7 @@ export const publishFrameSchema = z.strictObject({
   event: publishEventSchema,
   /** Retries with the same key within the idempotency window return the first position and append nothing. */
   idempotencyKey: z.string().min(1).max(200).optional(),
-});
+}).superRefine(refineStorable);
 
 /** An ISO 8601 instant with a zone, e.g. `2026-11-22T10:00:00Z`. */
 export const instantSchema = z.iso.datetime({ offset: true });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refineStorable } from './storage-safe.js';
 import { channelNameSchema, organizationIdSchema } from './channel-name.js';
 import { channelTypeSchema, clientTypeSchema, connectionStatusSchema } from './enums.js';
 
@@ -31,7 +32,7 @@ export const registerBodySchema = z.strictObject({
    * claim an id that tokens of another issuer already use.
    */
   organization: z.strictObject({ id: organizationIdSchema.optional(), name: z.string().min(1).max(200) }),
-});
+}).superRefine(refineStorable);
 export type RegisterBody = z.infer<typeof registerBodySchema>;
 
 export const loginBodySchema = z.strictObject({
@@ -39,8 +40,8 @@ export const loginBodySchema = z.strictObject({
   password: z.string().min(1).max(200),
   /** Needed when the user belongs to more than one organisation. */
   organizationId: organizationIdSchema.optional(),
-});
-export const refreshBodySchema = z.strictObject({ refreshToken: z.string().min(1).max(500) });
+}).superRefine(refineStorable);
+export const refreshBodySchema = z.strictObject({ refreshToken: z.string().min(1).max(500) }).superRefine(refineStorable);
 export const logoutBodySchema = refreshBodySchema;
 
 export const tokenResponseSchema = z.object({
@@ -87,19 +88,19 @@ export const profileResponseSchema = z.object({
 
 // ---------- administration ----------
 
-export const createOrganizationBodySchema = z.strictObject({ id: organizationIdSchema, name: z.string().min(1).max(200) });
+export const createOrganizationBodySchema = z.strictObject({ id: organizationIdSchema, name: z.string().min(1).max(200) }).superRefine(refineStorable);
 export const addMemberBodySchema = z.strictObject({
   /** An existing user's email; with `password`, a new user is created. */
   email,
   password: password.optional(),
   name: z.string().min(1).max(200).optional(),
   roles: z.array(roleSchema).max(16).default(['member']),
-});
-export const updateMemberBodySchema = z.strictObject({ roles: z.array(roleSchema).max(16) });
+}).superRefine(refineStorable);
+export const updateMemberBodySchema = z.strictObject({ roles: z.array(roleSchema).max(16) }).superRefine(refineStorable);
 export const createApiKeyBodySchema = z.strictObject({
   name: z.string().min(1).max(200),
   scopes: z.array(apiKeyScopeSchema).min(1).max(4),
-});
+}).superRefine(refineStorable);
 export const createdApiKeySchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -136,8 +137,8 @@ const channelSettingsFields = {
   /** Publishes must carry an encrypted envelope (`encryptedPayloadSchema`); plaintext is refused. */
   encrypted: z.boolean().optional(),
 };
-export const createChannelBodySchema = z.strictObject({ name: channelNameSchema, ...channelSettingsFields });
-export const updateChannelBodySchema = z.strictObject(channelSettingsFields);
+export const createChannelBodySchema = z.strictObject({ name: channelNameSchema, ...channelSettingsFields }).superRefine(refineStorable);
+export const updateChannelBodySchema = z.strictObject(channelSettingsFields).superRefine(refineStorable);
 
 // ---------- queries ----------
 
@@ -150,7 +151,7 @@ export const listConnectionsQuerySchema = z.strictObject({
   userId: z.string().max(200).optional(),
   limit,
   cursor: z.string().max(500).optional(),
-});
+}).superRefine(refineStorable);
 
 export const auditQuerySchema = z.strictObject({
   actorId: z.string().max(200).optional(),
@@ -160,13 +161,13 @@ export const auditQuerySchema = z.strictObject({
   to: isoTime.optional(),
   limit,
   cursor: z.string().max(500).optional(),
-});
+}).superRefine(refineStorable);
 
 export const complianceReportQuerySchema = z.strictObject({
   from: isoTime,
   to: isoTime,
   format: z.enum(['json', 'csv']).default('json'),
-});
+}).superRefine(refineStorable);
 
 export const logAuditEventBodySchema = z.strictObject({
   action: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'action must be lower-case words joined by . _ -'),
@@ -174,7 +175,7 @@ export const logAuditEventBodySchema = z.strictObject({
   target: z.string().max(200).optional(),
   outcome: z.enum(['success', 'failure', 'denied']).default('success'),
   details: z.record(z.string(), z.unknown()).optional(),
-});
+}).superRefine(refineStorable);
 
 /** History by time range (served from the archive where the broker's retention no longer reaches). */
 export const historyTimeRangeSchema = z.object({ from: isoTime.optional(), to: isoTime.optional() });
@@ -183,10 +184,10 @@ export const historyTimeRangeSchema = z.object({ from: isoTime.optional(), to: i
 
 const cursor = z.string().max(500).optional();
 /** `limit` and `cursor` (the `nextCursor` of the previous page) of a paginated list. */
-export const pageQuerySchema = z.strictObject({ limit, cursor });
-export const listChannelsQuerySchema = z.strictObject({ type: channelTypeSchema.optional(), limit, cursor });
-export const updateOrganizationBodySchema = z.strictObject({ name: z.string().min(1).max(200) });
-export const auditSummaryQuerySchema = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
+export const pageQuerySchema = z.strictObject({ limit, cursor }).superRefine(refineStorable);
+export const listChannelsQuerySchema = z.strictObject({ type: channelTypeSchema.optional(), limit, cursor }).superRefine(refineStorable);
+export const updateOrganizationBodySchema = z.strictObject({ name: z.string().min(1).max(200) }).superRefine(refineStorable);
+export const auditSummaryQuerySchema = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }).superRefine(refineStorable);
 
 /** One page of a list; pass `nextCursor` back as `cursor` for the next page (null: this was the last). */
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });

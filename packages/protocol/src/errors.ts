@@ -25,6 +25,8 @@ export const ErrorCodes = {
   INVALID_FRAME: define('APIX_ERR_INVALID_FRAME', 400, 'frame does not match its schema'),
   INVALID_REQUEST: define('APIX_ERR_INVALID_REQUEST', 400, 'request does not match its schema'),
   FRAME_TOO_LARGE: define('APIX_ERR_FRAME_TOO_LARGE', 413, 'frame is larger than the size limit'),
+  /** A string (value or key) storage cannot hold: NUL, or an unpaired UTF-16 surrogate. Not retryable: change the data. */
+  UNSTORABLE_VALUE: define('APIX_ERR_UNSTORABLE_VALUE', 400, 'a value contains a character that cannot be stored (NUL or an unpaired UTF-16 surrogate)'),
   DUPLICATE_REQUEST_ID: define('APIX_ERR_DUPLICATE_REQUEST_ID', 409, 'a request with this id is already in flight on this connection'),
   // --- authentication ---
   NOT_AUTHENTICATED: define('APIX_ERR_NOT_AUTHENTICATED', 401, 'authenticate first: send a connect frame with a token'),

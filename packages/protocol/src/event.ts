@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refineStorable } from './storage-safe.js';
 import { channelNameSchema } from './channel-name.js';
 import { domainPayloadSchemas, eventTypeSchema, isDomainEventType, isProtocolEventType } from './event-types.js';
 
@@ -60,12 +61,12 @@ const publishEventFields = {
 };
 
 /** What a publisher sends: an event without its channel (the channel is in the frame or URL). */
-export const publishEventSchema = z.strictObject(publishEventFields).superRefine(refinePayload);
+export const publishEventSchema = z.strictObject(publishEventFields).superRefine(refinePayload).superRefine(refineStorable);
 
 /** Body of `POST /api/v1/channels/:channel/events`: the same event, plus an optional idempotency key. */
 export const httpPublishBodySchema = z
   .strictObject({ ...publishEventFields, idempotencyKey: z.string().min(1).max(200).optional() })
-  .superRefine(refinePayload);
+  .superRefine(refinePayload).superRefine(refineStorable);
 export type HttpPublishBody = z.infer<typeof httpPublishBodySchema>;
 export type PublishEvent = z.infer<typeof publishEventSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refineStorable } from './storage-safe.js';
 import { errorBodySchema } from './server-frames.js';
 import { EPOCH_PATTERN } from './position.js';
 import { instantSchema, MAX_HISTORY_LIMIT } from './client-frames.js';
@@ -20,7 +21,7 @@ export const httpHistoryQuerySchema = z
   .refine((q) => q.sinceOffset === undefined || (q.from === undefined && q.to === undefined), {
     message: 'give either sinceOffset/sinceEpoch or a time range (from/to), not both',
     path: ['sinceOffset'],
-  });
+  }).superRefine(refineStorable);
 
 export const httpErrorResponseSchema = z.object({ error: errorBodySchema });
 

@@ -9,6 +9,7 @@ export * from './client-frames.js';
 export * from './server-frames.js';
 export * from './seed-schemas.js';
 export * from './http.js';
+export * from './storage-safe.js';
 
 /** Protocol version, sent in `metadata.version` when the publisher gives none. */
 export const PROTOCOL_VERSION = '1';

@@ -32,10 +32,17 @@ export class StorageMaintenance {
     this.#timer.unref();
   }
 
-  /** One round of every job; concurrent calls share the round in progress. */
-  runOnce(now = new Date()): Promise<void> {
-    this.#running ??= this.#round(now).finally(() => (this.#running = undefined));
-    return this.#running;
+  /**
+   * One round of every job, started after this call (a caller that just wrote rows must not
+   * get a round that began before them); rounds never overlap on this node.
+   */
+  runOnce(now?: Date): Promise<void> {
+    const round: Promise<void> = (this.#running ?? Promise.resolve()).then(() => this.#round(now ?? new Date()));
+    this.#running = round.finally(() => {
+      if (this.#running === tracked) this.#running = undefined;
+    });
+    const tracked = this.#running;
+    return round;
   }
 
   /**

@@ -138,11 +138,12 @@ async function openPool(
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     // Waiting for a free pooled connection, or for a new one to open.
     connectionTimeoutMillis: timeoutMs,
-    // Client side: a server that stopped answering (SIGSTOP, network partition) fails the call;
-    // node-postgres then discards the connection rather than reuse it.
-    query_timeout: timeoutMs,
     // Server side: PostgreSQL cancels a statement running this long (PGlite ignores it; the client bound holds).
     statement_timeout: timeoutMs,
+    // Client side, a little later than the server's own bound: a slow statement is cancelled by
+    // the server first (so it certainly did not apply), and a server that stopped answering
+    // (SIGSTOP, network partition) still fails the call.
+    query_timeout: timeoutMs + Math.max(500, Math.round(timeoutMs / 5)),
     // A transaction left open by a crashed caller must not hold locks for ever.
     idle_in_transaction_session_timeout: Math.max(timeoutMs * 6, 30_000),
   });
@@ -150,6 +151,19 @@ async function openPool(
     // An idle client lost its connection; the pool replaces it. Without a listener, Node
     // would treat the 'error' event as fatal.
     options.onBackgroundError?.(error);
+  });
+  // A checked-out client whose server goes away (shutdown, restart) emits 'error' too; its
+  // caller gets the error through the query, and the event must not crash the process.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onBackgroundError?.(error));
+    releaseWhenBeginFails(client);
+  });
+  // A client given back with a query still in flight or a transaction still open (a query
+  // timed out inside a transaction: the ROLLBACK never ran) must never serve another caller,
+  // whose statements would run inside that transaction: close it (the server rolls back).
+  pool.on('release', (error, client) => {
+    const idle = client.getTransactionStatus() === 'I' && (client as unknown as { readyForQuery: boolean }).readyForQuery;
+    if (!error && !idle) void client.end().catch(() => undefined);
   });
   const db = drizzleNodePostgres({ client: pool, schema });
   let closed: Promise<void> | undefined;
@@ -160,6 +174,32 @@ async function openPool(
       await pool.query('SELECT 1');
     },
     close: () => (closed ??= pool.end().finally(afterClose)),
+  };
+}
+
+/**
+ * drizzle-orm's node-postgres `transaction()` checks a client out, then runs BEGIN *before*
+ * its try/finally: when BEGIN fails (the database is down or stalled past the timeout) the
+ * client is never released, and after a few outages the pool has no client left — every
+ * storage call then times out for good. This gives such a client back (destroyed) when a
+ * BEGIN on it fails; drizzle does not release it on that path, so it is released once.
+ */
+function releaseWhenBeginFails(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    const first = args[0] as string | { text?: unknown } | undefined;
+    const text = typeof first === 'string' ? first : first?.text;
+    if (typeof text === 'string' && /^\s*begin\b/i.test(text) && result instanceof Promise) {
+      result.catch((error: unknown) => {
+        try {
+          client.release(error instanceof Error ? error : new Error(String(error)));
+        } catch {
+          // Already released by its holder: nothing to give back.
+        }
+      });
+    }
+    return result;
   };
 }
 

@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/storage/database.js';
 import { isStorageUnavailable } from '../../src/storage/storage-errors.js';
-import { prepareTestStorage } from '../support/test-storage.js';
+import { copyPgliteTemplate } from '../support/test-storage.js';
 import { childPids, isAlive } from './support/process-tree.js';
 import { waitFor } from './support/test-databases.js';
 
@@ -30,8 +30,8 @@ describe('embedded PGlite in a child process', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'apix-embedded-'));
     // Copies of a migrated template: a fresh initdb per folder would cost seconds each.
-    await prepareTestStorage(join(root, 'in-process'));
-    await prepareTestStorage(join(root, 'killed-parent'));
+    await copyPgliteTemplate(join(root, 'in-process'));
+    await copyPgliteTemplate(join(root, 'killed-parent'));
     handle = await openDatabase({ dataDir: join(root, 'in-process'), timeoutMs: 1_000 });
   }, 60_000);
 

@@ -52,6 +52,26 @@ describe('every storage call is bounded by the storage timeout (throwaway Postgr
     await waitFor(() => handle.ping().then(() => true, () => false), 20_000, 'the thawed database');
   }, 40_000);
 
+  it('transactions that fail to BEGIN during a stall give their connection back (the pool is not drained)', async () => {
+    const organizations = new OrganizationRepository(handle.db);
+    // Both pooled connections open and idle, so the stalled transactions get one and fail at BEGIN.
+    await Promise.all([1, 2].map(() => handle.db.transaction(async (tx) => tx.execute(sql`SELECT pg_sleep(0.05)`))));
+    await server.pause();
+    try {
+      // Twice as many transactions as pooled connections, all failing at BEGIN.
+      const errors = await Promise.all([1, 2, 3, 4].map(() => failureOf(handle.db.transaction(async (tx) => new OrganizationRepository(tx).create({ id: uniqueId('org'), name: 'never' })))));
+      for (const error of errors) expect(isStorageUnavailable(error)).toBe(true);
+    } finally {
+      await server.resume();
+    }
+    // More transactions than the pool holds, after the stall: each gets a working connection.
+    for (let i = 0; i < 4; i++) {
+      const id = uniqueId('org');
+      await handle.db.transaction(async (tx) => new OrganizationRepository(tx).create({ id, name: `after ${i}` }));
+      expect(await organizations.findById(id)).toMatchObject({ name: `after ${i}` });
+    }
+  }, 40_000);
+
   it('a stopped database fails calls as unavailable; started again, the pool reconnects', async () => {
     await server.stop();
     const error = await failureOf(handle.ping());

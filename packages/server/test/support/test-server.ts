@@ -25,6 +25,8 @@ export async function startTestServer(config: Partial<ApiXConfigInput> = {}, opt
       LOG_LEVEL: 'silent',
       APIX_DATA_DIR: dataDir,
       PRINT_DEV_TOKEN: false,
+      // Generous on a loaded 2-core test machine; tests of outages set their own.
+      STORAGE_TIMEOUT_MS: 30_000,
       // With REDIS_URL, rate-limit counters of one test server never meet another's (or another run's).
       RATE_LIMIT_REDIS_PREFIX: `apix-test:rl:${randomUUID()}`,
       ...storage.config,

@@ -47,11 +47,16 @@ async function pgliteTemplate(): Promise<string> {
   }
 }
 
+/** Copies the migrated PGlite template into `<dataDir>/pglite` (whatever APIX_TEST_STORAGE says). */
+export async function copyPgliteTemplate(dataDir: string): Promise<void> {
+  template ??= pgliteTemplate();
+  await cp(join(await template, 'pglite'), join(dataDir, 'pglite'), { recursive: true });
+}
+
 /** Prepares storage for a server whose data folder is `dataDir`; returns the settings to start it with and a clean-up. */
 export async function prepareTestStorage(dataDir: string): Promise<{ config: { DATABASE_URL?: string }; dispose: () => Promise<void> }> {
   if (TEST_STORAGE === 'pglite') {
-    template ??= pgliteTemplate();
-    await cp(join(await template, 'pglite'), join(dataDir, 'pglite'), { recursive: true });
+    await copyPgliteTemplate(dataDir);
     return { config: {}, dispose: async () => undefined };
   }
   const { url, drop } = await createPostgresDatabase();

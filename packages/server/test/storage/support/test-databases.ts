@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle, type DatabaseKind } from '../../../src/storage/database.js';
+import { copyPgliteTemplate } from '../../support/test-storage.js';
 
 /**
  * The machine's PostgreSQL (trust auth). Each test file creates its own database from this
@@ -29,6 +30,8 @@ export const BACKENDS: readonly DatabaseKind[] = ['pglite', 'postgres'];
 export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
   const dataDir = await mkdtemp(join(tmpdir(), 'apix-storage-test-'));
   if (kind === 'pglite') {
+    // A copy of a migrated template: a fresh initdb costs seconds (much more on a loaded machine).
+    await copyPgliteTemplate(dataDir);
     const handle = await openDatabase({ dataDir });
     return {
       kind,
