@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { EVENT_TYPE_PATTERN, PROTOCOL_EVENT_TYPES } from './wire-constants.js';
+import { EVENT_TYPE_PATTERN, PRESENCE_EVENT_TYPES, PROTOCOL_EVENT_TYPES } from './wire-constants.js';
 
-export { PROTOCOL_EVENT_TYPES };
+export { PRESENCE_EVENT_TYPES, PROTOCOL_EVENT_TYPES };
 export type ProtocolEventType = (typeof PROTOCOL_EVENT_TYPES)[number];
 
 export const DOMAIN_EVENT_TYPES = [
@@ -86,6 +86,10 @@ export const eventTypeSchema = z.string().regex(EVENT_TYPE_PATTERN, 'event type 
 
 export function isProtocolEventType(type: string): type is ProtocolEventType {
   return (PROTOCOL_EVENT_TYPES as readonly string[]).includes(type);
+}
+/** Types only the server may publish: the protocol's own and presence announcements. */
+export function isReservedEventType(type: string): boolean {
+  return isProtocolEventType(type) || (PRESENCE_EVENT_TYPES as readonly string[]).includes(type);
 }
 export function isDomainEventType(type: string): type is DomainEventType {
   return Object.hasOwn(domainPayloadSchemas, type);

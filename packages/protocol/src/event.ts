@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { refineStorable } from './storage-safe.js';
 import { channelNameSchema } from './channel-name.js';
-import { domainPayloadSchemas, eventTypeSchema, isDomainEventType, isProtocolEventType } from './event-types.js';
+import { domainPayloadSchemas, eventTypeSchema, isDomainEventType, isReservedEventType } from './event-types.js';
 
 const scalar = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
 
@@ -34,7 +34,7 @@ export type EventMetadata = z.infer<typeof eventMetadataSchema>;
 
 /** Checks a domain event's payload against its schema; custom types carry any JSON payload. */
 function refinePayload(event: { type: string; payload?: unknown }, ctx: z.RefinementCtx): void {
-  if (isProtocolEventType(event.type)) {
+  if (isReservedEventType(event.type)) {
     ctx.addIssue({
       code: 'custom',
       path: ['type'],

@@ -18,6 +18,13 @@ export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,99}$/;
  * the server only (a client may not publish them); the last seven are domain events that
  * services publish, each with a payload schema checked on publish.
  */
+/**
+ * Sent by the server on channels that carry presence (rooms) when a client joins or leaves,
+ * in the channel's own order: `payload` is `{ clientId, userId }`. Reserved like the
+ * protocol types above.
+ */
+export const PRESENCE_EVENT_TYPES = ['presence.join', 'presence.leave'] as const;
+
 export const PROTOCOL_EVENT_TYPES = [
   'connection.established',
   'connection.error',

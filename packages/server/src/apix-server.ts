@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { CloseCodes } from '@apix/protocol';
+import { CloseCodes, PROTOCOL_VERSION } from '@apix/protocol';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -221,7 +221,14 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     channelSettings,
   );
   const presence = await createPresenceManager(config, DEFAULT_PRESENCE_TTL_MS);
-  const presenceTracker = new PresenceTracker(presence, DEFAULT_PRESENCE_TTL_MS, logger.child({ component: 'presence' }));
+  const presenceLogger = logger.child({ component: 'presence' });
+  const presenceTracker = new PresenceTracker(presence, DEFAULT_PRESENCE_TTL_MS, presenceLogger, (key, type, member) => {
+    // Off the request path: the subscribe or close that caused it never waits for the append.
+    const data = JSON.stringify({ type, payload: member, metadata: { timestamp: Date.now(), version: PROTOCOL_VERSION } });
+    broker
+      .publish(key, data, { historySize: config.HISTORY_SIZE, historyTtlMs: config.HISTORY_TTL_MS })
+      .catch((error: unknown) => presenceLogger.warn({ err: error, channelKey: key, type }, 'presence announcement not published'));
+  });
   const presenceQuery = new PresenceQuery(access, presence);
   const gateway = new ApiXGateway(
     {

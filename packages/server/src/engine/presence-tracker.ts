@@ -4,6 +4,12 @@ import type { Connection } from '../realtime/connection.js';
 import type { RealtimeObserver } from '../realtime/realtime-observer.js';
 import type { PresenceManager } from './presence.js';
 
+/**
+ * Publishes a presence announcement on the channel, in its order (a node that dies announces
+ * nothing: its members just expire from the list after the TTL).
+ */
+export type PresenceAnnouncer = (channelKey: string, type: 'presence.join' | 'presence.leave', member: { clientId: string; userId: string }) => void;
+
 /** Namespaces whose channels carry presence. Rooms are for collaborative work; others may opt in later by channel setting. */
 export const PRESENCE_NAMESPACES: ReadonlySet<string> = new Set(['room']);
 
@@ -21,9 +27,12 @@ export class PresenceTracker implements RealtimeObserver {
   readonly #members = new Map<string, { userId: string; channels: Map<ChannelName, string> }>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(presence: PresenceManager, memberTtlMs: number, logger: Logger) {
+  readonly #announce: PresenceAnnouncer | undefined;
+
+  constructor(presence: PresenceManager, memberTtlMs: number, logger: Logger, announce?: PresenceAnnouncer) {
     this.#presence = presence;
     this.#logger = logger;
+    this.#announce = announce;
     this.#timer = setInterval(() => this.#renew(), Math.max(1_000, Math.floor(memberTtlMs / 3)));
     this.#timer.unref();
   }
@@ -41,6 +50,7 @@ export class PresenceTracker implements RealtimeObserver {
       }
       entry.channels.set(name, subscription.key);
       this.#add(subscription.key, connection.id, userId);
+      this.#announce?.(subscription.key, 'presence.join', { clientId: connection.id, userId });
     }
   }
 
@@ -52,6 +62,7 @@ export class PresenceTracker implements RealtimeObserver {
       if (key === undefined) continue;
       entry.channels.delete(name);
       this.#presence.remove(key, connection.id).catch((error: unknown) => this.#logger.warn({ err: error, channelKey: key }, 'presence remove failed'));
+      this.#announce?.(key, 'presence.leave', { clientId: connection.id, userId: entry.userId });
     }
     if (entry.channels.size === 0) this.#members.delete(connection.id);
   }

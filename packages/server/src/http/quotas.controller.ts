@@ -83,6 +83,24 @@ export class QuotasController {
 
 const organizationParam = { name: 'org', in: 'path', required: true, schema: { type: 'string' } };
 
+const quotasResponse = {
+  description: "The organisation's quotas: effective values, its overrides and the server defaults",
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        required: ['organizationId', 'effective', 'overrides', 'defaults'],
+        properties: {
+          organizationId: { type: 'string' },
+          effective: { type: 'object', additionalProperties: { type: 'number' } },
+          overrides: { type: 'object', additionalProperties: { type: 'number', nullable: true } },
+          defaults: { type: 'object', additionalProperties: { type: 'number' } },
+        },
+      },
+    },
+  },
+};
+
 /** OpenAPI entries of the quota endpoints (merged into http/openapi-document.ts). */
 export const quotasOpenApiPaths: Record<string, Record<string, unknown>> = {
   '/api/v1/admin/organizations/{org}/quotas': {
@@ -90,14 +108,14 @@ export const quotasOpenApiPaths: Record<string, Record<string, unknown>> = {
       tags: ['admin'],
       summary: "An organisation's quotas: effective values, overrides and server defaults (docs/limits.md)",
       parameters: [organizationParam],
-      responses: { 200: { description: '{ organizationId, effective, overrides, defaults }' }, 404: errorResponse('Unknown organisation, or not yours') },
+      responses: { 200: quotasResponse, 404: errorResponse('Unknown organisation, or not yours') },
     },
     put: {
       tags: ['admin'],
       summary: "Set an organisation's quota overrides (platform admins only); null or absent fields take the defaults",
       parameters: [organizationParam],
       requestBody: jsonBody(quotaOverridesBodySchema),
-      responses: { 200: { description: '{ organizationId, effective, overrides, defaults }' }, 400: errorResponse('Bad body'), 403: errorResponse('Not a platform admin') },
+      responses: { 200: quotasResponse, 400: errorResponse('Bad body'), 403: errorResponse('Not a platform admin') },
     },
   },
 };

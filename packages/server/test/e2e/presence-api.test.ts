@@ -49,4 +49,20 @@ describe('presence API', () => {
     expect(refused).toMatchObject({ ok: false, error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } });
     await Promise.all([alice.close(), bob.close()]);
   });
+
+  it('announces joins and leaves on the room itself, in its order; clients may not forge them', async () => {
+    const bob = await RawClient.connect(server.wsUrl, await server.token({ user: 'bob' }));
+    await bob.request({ type: 'subscribe', channels: ['room:announce'] });
+    const alice = await RawClient.connect(server.wsUrl, await server.token({ user: 'alice' }));
+    await alice.request({ type: 'subscribe', channels: ['room:announce'] });
+    const joined = await bob.next((f) => f.type === 'event' && (f.event as { type: string; payload: { userId: string } }).type === 'presence.join' && (f.event as { payload: { userId: string } }).payload.userId === 'alice');
+    expect(joined).toMatchObject({ channel: 'room:announce', event: { payload: { userId: 'alice', clientId: expect.any(String) } } });
+    await alice.close();
+    const left = await bob.next((f) => f.type === 'event' && (f.event as { type: string }).type === 'presence.leave');
+    expect(left).toMatchObject({ event: { payload: { userId: 'alice' } } });
+    expect((left.offset as number) > (joined.offset as number)).toBe(true);
+    const forged = await bob.request({ type: 'publish', channel: 'room:announce', event: { type: 'presence.leave', payload: { userId: 'carol' } } });
+    expect(forged).toMatchObject({ ok: false, error: { code: 'APIX_ERR_EVENT_TYPE_RESERVED' } });
+    await bob.close();
+  });
 });
