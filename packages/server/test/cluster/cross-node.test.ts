@@ -99,7 +99,9 @@ describe('a cluster of two nodes', () => {
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
     const client = await RawClient.connect(b.wsUrl, await cluster.token());
     await b.nodes.refresh(); // counts are renewed with each heartbeat: one now instead of waiting for the next
-    const status = (await (await fetch(`${a.url}/api/v1/status`)).json()) as Record<string, unknown> & { nodes: Array<{ nodeId: string; connections: number }> };
+    // The details are a platform admin's view.
+    const operator = await cluster.token({ user: 'operator', roles: ['platform-admin'] });
+    const status = (await (await fetch(`${a.url}/api/v1/status`, { headers: { authorization: `Bearer ${operator}` } })).json()) as Record<string, unknown> & { nodes: Array<{ nodeId: string; connections: number }> };
     expect(status).toMatchObject({ engine: 'redis', storage: 'postgres', engineHealthy: true });
     expect(status.nodes.map((n) => n.nodeId).sort()).toEqual((await b.nodes.list()).map((n) => n.nodeId).sort());
     expect(status.nodes).toHaveLength(2);

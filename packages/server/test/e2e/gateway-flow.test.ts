@@ -103,14 +103,14 @@ describe('gateway flow', () => {
 
   it('unsubscribes: reply, subscription.removed, and no more events', async () => {
     const client = await RawClient.connect(server.wsUrl, await server.token());
-    await client.request({ type: 'subscribe', channels: ['room:r1', 'room:r2'] });
-    const reply = await client.request({ type: 'unsubscribe', channels: ['room:r1'] });
-    expect(reply).toMatchObject({ ok: true, result: { channels: ['room:r1'] } });
-    expect(await client.next((f) => f.type === 'subscription.removed')).toMatchObject({ channel: 'room:r1', reason: 'unsubscribed' });
-    await client.request({ type: 'publish', channel: 'room:r1', event: { type: 'note', payload: 1 } });
-    await client.request({ type: 'publish', channel: 'room:r2', event: { type: 'note', payload: 2 } });
-    await client.waitForEvents('room:r2', 1);
-    expect(client.events('room:r1')).toHaveLength(0);
+    await client.request({ type: 'subscribe', channels: ['workflow:r1', 'workflow:r2'] });
+    const reply = await client.request({ type: 'unsubscribe', channels: ['workflow:r1'] });
+    expect(reply).toMatchObject({ ok: true, result: { channels: ['workflow:r1'] } });
+    expect(await client.next((f) => f.type === 'subscription.removed')).toMatchObject({ channel: 'workflow:r1', reason: 'unsubscribed' });
+    await client.request({ type: 'publish', channel: 'workflow:r1', event: { type: 'note', payload: 1 } });
+    await client.request({ type: 'publish', channel: 'workflow:r2', event: { type: 'note', payload: 2 } });
+    await client.waitForEvents('workflow:r2', 1);
+    expect(client.events('workflow:r1')).toHaveLength(0);
     await client.close();
   });
 
