@@ -71,7 +71,7 @@ describe('examples/', () => {
     const registered = await fetch(`${server.url}/api/v1/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'pub@example.com', password: 'a long enough password', organization: { id: 'pubdemo', name: 'Pub demo' } }),
+      body: JSON.stringify({ email: 'pub@example.com', password: 'a long enough password', organization: { name: 'Pub demo' } }),
     });
     expect(registered.status).toBe(201);
     const adminToken = ((await registered.json()) as { accessToken: string }).accessToken;
@@ -129,7 +129,7 @@ describe('examples/', () => {
     await tab.goto(url);
     await tab.fill('input[name=email]', 'ada@example.com');
     await tab.fill('input[name=password]', 'correct horse battery');
-    await tab.fill('input[name=organization]', 'webdemo');
+    await tab.fill('input[name=organization]', 'Web demo');
     await tab.click('button[value=register]');
     await tab.waitForFunction(() => document.querySelector('#status')?.textContent === 'subscribed', undefined, { timeout: 30_000 });
 
@@ -138,7 +138,7 @@ describe('examples/', () => {
       await fetch(`${server.url}/api/v1/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery', organizationId: 'webdemo' }),
+        body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery' }),
       })
     ).json()) as { accessToken: string };
     await publish(login.accessToken, 'agent:demo', { hello: 'browser' });
