@@ -48,18 +48,46 @@ export function toChannelSettings(row: ChannelRow): ChannelSettings {
   };
 }
 
+/** An organisation's channel rows: all of them, or the first MAX_PRELOADED_CHANNEL_ROWS. */
+interface OrganizationChannels {
+  readonly rows: ReadonlyMap<string, ChannelSettings>;
+  /** False when the organisation has more rows than were loaded: names not among them are looked up one by one. */
+  readonly complete: boolean;
+}
+
+/** Rows loaded per organisation at most; past it, lookups fall back to one row at a time. */
+export const MAX_PRELOADED_CHANNEL_ROWS = 10_000;
+const PAGE = 1_000;
+
+const sameRows = (a: OrganizationChannels, b: OrganizationChannels) =>
+  a.complete === b.complete && JSON.stringify([...a.rows]) === JSON.stringify([...b.rows]);
+
 /**
- * Channel rows, loaded once per (organisation, name) and kept until a change event names the
- * channel; channels without a row are cached too (made-up names are client input: the cache
- * is bounded). See RefreshingCache for what holds while storage is down.
+ * Channel rows, loaded once per organisation — every row it has (they are created by admins,
+ * so there are few) — and kept until a change event names one of its channels. A channel
+ * name that is not among them has no row: one query per organisation, not one per channel,
+ * so ten thousand first-time subscribes to `user:<id>` channels cost no query each. The
+ * cache is bounded in organisations; an organisation with more rows than
+ * MAX_PRELOADED_CHANNEL_ROWS falls back to a bounded per-channel cache for the rest. See
+ * RefreshingCache for what holds while storage is down.
  */
 export class StoredChannelSettings implements ChannelSettingsSource {
   readonly #channels: ChannelRepository;
-  readonly #cache: RefreshingCache<ChannelSettings | undefined>;
+  readonly #organizations: RefreshingCache<OrganizationChannels>;
+  readonly #single: RefreshingCache<ChannelSettings | undefined>;
 
   constructor(channels: ChannelRepository, settings: PermissionCacheSettings, onStale?: (organizationId: string, channel: string) => void) {
     this.#channels = channels;
-    this.#cache = new RefreshingCache({
+    this.#organizations = new RefreshingCache<OrganizationChannels>({
+      ...settings,
+      equals: sameRows,
+      onChanged: (organizationId, next, previous) => {
+        for (const name of new Set([...next.rows.keys(), ...previous.rows.keys()])) {
+          if (JSON.stringify(next.rows.get(name)) !== JSON.stringify(previous.rows.get(name))) onStale?.(organizationId, name);
+        }
+      },
+    });
+    this.#single = new RefreshingCache({
       ...settings,
       onChanged: (key) => {
         const at = key.indexOf('\u0000');
@@ -69,28 +97,42 @@ export class StoredChannelSettings implements ChannelSettingsSource {
   }
 
   async get(organizationId: string, channel: string): Promise<ChannelSettings | undefined> {
-    return this.#cache.get(`${organizationId}\u0000${channel}`, this.#load);
+    const organization = await this.#organizations.get(organizationId, this.#loadOrganization);
+    if (organization.complete || organization.rows.has(channel)) return organization.rows.get(channel);
+    return this.#single.get(`${organizationId}\u0000${channel}`, this.#loadOne);
   }
 
   async reload(organizationId: string, channel: string): Promise<void> {
-    const key = `${organizationId}\u0000${channel}`;
-    if (this.#cache.peek(key) === undefined) {
-      this.#cache.invalidate((k) => k === key);
-      return;
+    if (this.#organizations.peek(organizationId) !== undefined) {
+      await this.#organizations.reload(organizationId, this.#loadOrganization).catch(() => undefined);
     }
-    await this.#cache.reload(key, this.#load).catch(() => undefined);
+    const key = `${organizationId}\u0000${channel}`;
+    if (this.#single.peek(key) !== undefined) await this.#single.reload(key, this.#loadOne).catch(() => undefined);
   }
 
   markAllStale(): void {
-    this.#cache.markStale();
+    this.#organizations.markStale();
+    this.#single.markStale();
   }
 
-  /** Channels held in the cache (bounded by the cache's maxEntries). */
+  /** Organisations and single channels held in the caches (each bounded by maxEntries). */
   get cachedEntries(): number {
-    return this.#cache.size;
+    return this.#organizations.size + this.#single.size;
   }
 
-  readonly #load = async (key: string): Promise<ChannelSettings | undefined> => {
+  readonly #loadOrganization = async (organizationId: string): Promise<OrganizationChannels> => {
+    const rows = new Map<string, ChannelSettings>();
+    let afterName: string | undefined;
+    while (rows.size < MAX_PRELOADED_CHANNEL_ROWS) {
+      const page = await this.#channels.list(organizationId, { limit: PAGE, ...(afterName !== undefined ? { afterName } : {}) });
+      for (const row of page) rows.set(row.name, toChannelSettings(row));
+      if (page.length < PAGE) return { rows, complete: true };
+      afterName = page.at(-1)!.name;
+    }
+    return { rows, complete: false };
+  };
+
+  readonly #loadOne = async (key: string): Promise<ChannelSettings | undefined> => {
     const at = key.indexOf('\u0000');
     const row = await this.#channels.findByName(key.slice(0, at), key.slice(at + 1));
     return row ? toChannelSettings(row) : undefined;

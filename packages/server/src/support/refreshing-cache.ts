@@ -17,8 +17,8 @@ export interface RefreshingCacheOptions<V> {
   readonly maxStaleMs: number;
   /** A load that takes longer than this fails: the data plane must not wait on a stalled database. */
   readonly loadTimeoutMs: number;
-  /** Called when a background reload finds a value that differs from the cached one. */
-  readonly onChanged?: (key: string, value: V) => void;
+  /** Called when a reload finds a value that differs from the cached one. */
+  readonly onChanged?: (key: string, value: V, previous: V) => void;
   /** Value equality for `onChanged`; JSON equality by default. */
   readonly equals?: (a: V, b: V) => boolean;
   readonly now?: () => number;
@@ -130,13 +130,14 @@ export class RefreshingCache<V> {
       void inFlight.finally(() => this.#loading.delete(key)).catch(() => undefined);
       try {
         const value = await inFlight;
-        const changed = !this.#equals(entry.value, value);
+        const previous = entry.value;
+        const changed = !this.#equals(previous, value);
         entry.value = value;
         entry.loadedAt = this.#now();
         entry.refreshDue = false;
         // Re-insert: the key may have been evicted while the reload ran.
         this.#entries.set(key, { entry });
-        if (changed) this.#options.onChanged?.(key, value);
+        if (changed) this.#options.onChanged?.(key, value, previous);
         return value;
       } catch (error) {
         if (this.#now() - entry.loadedAt > this.#options.maxStaleMs && this.#entries.peek(key)?.entry === entry) this.#entries.delete(key);

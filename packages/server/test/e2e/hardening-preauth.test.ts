@@ -11,8 +11,14 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const closedWithin = (client: RawClient, ms = 10_000) =>
-  Promise.race([client.closed, new Promise<{ code: number }>((resolve) => setTimeout(() => resolve({ code: -1 }), ms))]);
+const closedWithin = async (client: RawClient, ms = 10_000) => {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([client.closed, new Promise<{ code: number }>((resolve) => (timer = setTimeout(() => resolve({ code: -1 }), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 describe('before authentication', () => {
   it('a message larger than the pre-auth cap (but under MAX_FRAME_BYTES) closes the socket with 1009', async () => {

@@ -124,6 +124,7 @@ describe('stored permissions', () => {
 
   it('refuses to serve a channel that requires acknowledgments without them (not silently)', async () => {
     await server.repositories.channels.create('managed', 'workflow:acked', { acknowledgmentRequired: true });
+    await server.controlPlane.accessChanged({ kind: 'channel', organizationId: 'managed', channel: 'workflow:acked' });
     const cyd = await RawClient.connect(server.wsUrl, await tokenFor('cyd'));
     expect(await cyd.request({ type: 'subscribe', channels: ['workflow:acked'] })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_NOT_SUPPORTED', details: { channel: 'workflow:acked' } } });
     await cyd.close();

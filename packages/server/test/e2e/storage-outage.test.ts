@@ -45,24 +45,30 @@ describe('storage outage', () => {
     expect(listener.socket.readyState).toBe(listener.socket.OPEN);
   });
 
-  it('refuses what needs a first-time lookup with APIX_ERR_UNAVAILABLE (retryable), fast; the connection stays', async () => {
+  it('serves a new channel of an organisation it knows: its channel rows are all in memory', async () => {
+    expect(await client.request({ type: 'publish', channel: 'agent:brand-new', event: { type: 'note', payload: 1 } })).toMatchObject({ ok: true });
+  });
+
+  it('refuses what needs a first-time lookup (an organisation never seen) with APIX_ERR_UNAVAILABLE (retryable), fast; the connection stays', async () => {
+    const stranger = await RawClient.connect(server.wsUrl, await server.token({ org: 'never-seen-org', user: 'sam' }));
     for (const frame of [
       { type: 'subscribe', channels: ['agent:never-seen'] },
       { type: 'publish', channel: 'agent:never-seen', event: { type: 'note', payload: 2 } },
       { type: 'history', channel: 'agent:never-seen' },
     ]) {
       const startedAt = performance.now();
-      const reply = await client.request(frame);
+      const reply = await stranger.request(frame);
       expect(reply, frame.type).toMatchObject({ ok: false, error: { code: 'APIX_ERR_UNAVAILABLE', retryable: true } });
       expect(performance.now() - startedAt, frame.type).toBeLessThan(server.config.STORAGE_TIMEOUT_MS + 2_000);
     }
-    expect(await client.request({ type: 'heartbeat.ping' })).toMatchObject({ type: 'heartbeat.pong' });
+    expect(await stranger.request({ type: 'heartbeat.ping' })).toMatchObject({ type: 'heartbeat.pong' });
+    await stranger.close();
   });
 
   it('answers HTTP with 503 and a code for what needs storage, and the process stays up', async () => {
     const response = await fetch(`${server.url}/api/v1/channels/agent:never-seen/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await server.token()}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await server.token({ org: 'another-unseen-org' })}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'note', payload: 3 }),
     });
     expect({ status: response.status, body: await response.json() }).toMatchObject({ status: 503, body: { error: { code: 'APIX_ERR_UNAVAILABLE' } } });

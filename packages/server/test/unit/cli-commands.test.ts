@@ -80,7 +80,11 @@ describe('apix publish, tail, status, migrate against a real server', () => {
   }, 30_000);
 
   it('status shows the engine and readiness (exit 0); an unreachable server exits 1 and says so', async () => {
-    const { stdout } = await cli(['status'], env);
+    const { stdout: publicView } = await cli(['status'], { ...env, APIX_TOKEN: '' });
+    expect(publicView).toMatch(/: ready\n/);
+    expect(publicView).not.toMatch(/engine\s+memory/);
+    const operator = await server.token({ user: 'operator', roles: ['platform-admin'] });
+    const { stdout } = await cli(['status', '--token', operator], env);
     expect(stdout).toMatch(/: ready\n/);
     expect(stdout).toMatch(/engine\s+memory/);
     const down = await failure(['status', '--url', 'http://127.0.0.1:1']);
