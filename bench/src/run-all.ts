@@ -66,10 +66,10 @@ async function main(): Promise<void> {
       try {
         database = await openBenchDatabase(process.env);
         databaseUrl = database.url;
-        log(`PostgreSQL database for APIX (PG): ${database.url}`);
+        log(`PostgreSQL database of the run (APIX (PG), the fanout-cluster nodes): ${database.url}`);
       } catch (error) {
         databaseUrl = { unavailable: error instanceof Error ? error.message : String(error) };
-        log(`no PostgreSQL database (APIX (PG) will fail): ${databaseUrl.unavailable}`);
+        log(`no PostgreSQL database (APIX (PG) and the fanout-cluster nodes will fail): ${databaseUrl.unavailable}`);
       }
     }
     const ctx: RunContext = { settings, environment: { dataDir, databaseUrl }, tokens: await tokenBook.tokens(50), tokenBook, log };
