@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: every selected scenario against each of its targets (APIX on PGlite, on
- * PostgreSQL and on the Redis engine, raw ws, Socket.IO), one after another, each server in its own process and
- * the load in forked processes. Prints the tables and writes JSON to bench/results/.
+ * PostgreSQL and on the Redis engine, raw ws, Socket.IO), one after another, each server in
+ * its own process and the load in forked processes. Prints the tables and writes JSON to bench/results/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { openBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { TokenBook } from './bench-tokens.js';
 import { parseSettings, UsageError } from './bench-settings.js';
+import { deleteBenchRedisKeys } from './redis-cleanup.js';
 import { renderReport } from './report.js';
 import { writeResults } from './results-file.js';
 import type { Outcome, RunResults } from './run-results.js';
-import { deleteBenchRedisKeys } from './redis-cleanup.js';
 import { bystanderScenario } from './scenarios/bystander-scenario.js';
 import { clusterFanoutScenario } from './scenarios/cluster-fanout-scenario.js';
 import { connectionsScenario } from './scenarios/connections-scenario.js';
