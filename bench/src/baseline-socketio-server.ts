@@ -43,6 +43,11 @@ io.on('connection', (socket) => {
   socket.on('heartbeat.ping', (request: { ts?: number }, ack: (result: unknown) => void) => {
     ack({ type: 'heartbeat.pong', ts: request.ts, serverTime: Date.now() });
   });
+  // No history kept: the latest position and no publications (the bystander scenario's storm reads history).
+  socket.on('history', (request: { channel: string }, ack: (result: unknown) => void) => {
+    const offset = offsets.get(request.channel) ?? 0;
+    ack({ channel: request.channel, epoch, publications: [], position: { offset, epoch }, complete: true });
+  });
   socket.on('publish', (request: PublishRequest, ack: (result: unknown) => void) => {
     const offset = (offsets.get(request.channel) ?? 0) + 1;
     offsets.set(request.channel, offset);

@@ -95,6 +95,11 @@ http.on('upgrade', (request, socket, head) => {
           for (const subscriber of channel.subscribers) subscriber.send(bytes, { binary: false });
           return reply({ channel: name, offset, epoch, duplicate: false });
         }
+        case 'history': {
+          // No history kept: the latest position and no publications (the bystander scenario's storm reads history).
+          const offset = channels.get(frame.channel!)?.offset ?? 0;
+          return reply({ channel: frame.channel, epoch, publications: [], position: { offset, epoch }, complete: true });
+        }
         case 'heartbeat.ping':
           return ws.send(JSON.stringify({ type: 'heartbeat.pong', id: frame.id, serverTime: Date.now() }));
         default:

@@ -42,6 +42,8 @@ export interface BenchSettings {
   bystanderSeconds: number;
   churnRate: number;
   pingIntervalMs: number;
+  /** bystander's storm phase: connections of the tenant doing subscribe → history → unsubscribe of made-up channels back to back (0: no storm phase). */
+  stormConnections: number;
   /** idle-rss: how long after ready the RSS is read. */
   idleSeconds: number;
   /** Where the JSON results go. */
@@ -77,6 +79,7 @@ const DEFAULTS: BenchSettings = {
   bystanderSeconds: 10,
   churnRate: 1_000,
   pingIntervalMs: 10,
+  stormConnections: 4,
   idleSeconds: 10,
   resultsDir: fileURLToPath(new URL('../results', import.meta.url)),
 };
@@ -112,6 +115,7 @@ const SPEC: Record<string, { env: string; key: keyof BenchSettings; kind: Kind }
   'bystander-seconds': { env: 'BENCH_BYSTANDER_SECONDS', key: 'bystanderSeconds', kind: 'int' },
   'churn-rate': { env: 'BENCH_CHURN_RATE', key: 'churnRate', kind: 'int' },
   'ping-interval-ms': { env: 'BENCH_PING_INTERVAL_MS', key: 'pingIntervalMs', kind: 'int' },
+  'storm-connections': { env: 'BENCH_STORM_CONNECTIONS', key: 'stormConnections', kind: 'int' },
   'idle-seconds': { env: 'BENCH_IDLE_SECONDS', key: 'idleSeconds', kind: 'int' },
   'results-dir': { env: 'BENCH_RESULTS_DIR', key: 'resultsDir', kind: 'string' },
 };
@@ -215,7 +219,7 @@ function usage(scenarios: readonly ScenarioListing[]): string {
     'scenarios (--only / --scenarios, comma-separated; default: all, in this order):',
     ...scenarios.map((s) => `  ${s.id.padEnd(22)} ${s.summary}`),
     '',
-    `targets (--targets, comma-separated): ${TARGET_IDS.join(', ')}; apix-pg runs on a throwaway database made with createdb (or BENCH_DATABASE_URL)`,
+    `targets (--targets, comma-separated): ${TARGET_IDS.join(', ')}; apix-pg runs on a throwaway database made with createdb (or BENCH_DATABASE_URL); apix-redis on BENCH_REDIS_URL (default redis://127.0.0.1:6379) under a prefix of the run, deleted afterwards`,
     '',
     ...lines,
   ].join('\n');

@@ -52,6 +52,13 @@ export type LoadCommand =
       maxInFlight: number;
     }
   | { cmd: 'ping-phase'; intervalMs: number; durationMs: number; timeoutMs: number }
+  | {
+      /** Closed-loop subscribe → history → unsubscribe of made-up channels on the first `connections` connections (storm-runner.ts). */
+      cmd: 'storm';
+      connections: number;
+      prefix: string;
+      durationMs: number;
+    }
   | { cmd: 'close' };
 
 export interface FanoutPhaseSpec {
@@ -152,6 +159,19 @@ export interface PingPhaseResult {
   errors: Record<string, number>;
   elapsedMs: number;
   /** Ping → pong, µs. */
+  latency: SerializedHistogram;
+}
+
+export interface StormResult {
+  connections: number;
+  /** subscribe + history + unsubscribe batches answered (each answer ok or refused). */
+  batches: number;
+  /** Batches not answered within 10 s (that connection then stopped). */
+  timedOut: number;
+  /** Per request: `ok`, or the refusal's error code. */
+  answers: Record<string, number>;
+  elapsedMs: number;
+  /** One batch, sent → last answer, µs. */
   latency: SerializedHistogram;
 }
 

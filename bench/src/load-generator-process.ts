@@ -10,6 +10,7 @@ import type {
   LoadResponse,
   PingPhaseResult,
   PublishThroughputResult,
+  StormResult,
   SubscribeResult,
 } from './ipc-protocol.js';
 import type { SubscriptionPlan } from './subscription-plan.js';
@@ -71,6 +72,10 @@ export class LoadGeneratorProcess {
 
   churn(command: Omit<Extract<LoadCommand, { cmd: 'churn' }>, 'cmd'>): Promise<ChurnResult> {
     return this.#request({ cmd: 'churn', ...command }) as Promise<ChurnResult>;
+  }
+
+  storm(command: Omit<Extract<LoadCommand, { cmd: 'storm' }>, 'cmd'>): Promise<StormResult> {
+    return this.#request({ cmd: 'storm', ...command }) as Promise<StormResult>;
   }
 
   /** Round trips on the process's first connection. */

@@ -10,6 +10,7 @@ import { FanoutPhaseRunner } from './fanout-phase-runner.js';
 import type { LoadCommand, LoadRequest, LoadResponse } from './ipc-protocol.js';
 import { runPingPhase } from './ping-runner.js';
 import { runPublishThroughput } from './publish-throughput-runner.js';
+import { runStorm } from './storm-runner.js';
 
 if (!process.send) {
   process.stderr.write('load-generator: run me with child_process.fork (I take commands over IPC)\n');
@@ -47,6 +48,8 @@ async function execute(command: LoadCommand): Promise<unknown> {
       return runChurn(pool.clients.slice(command.skip), command.plan, command.rate, command.durationMs, command.maxInFlight);
     case 'ping-phase':
       return runPingPhase(publisherClient(), command.intervalMs, command.durationMs, command.timeoutMs);
+    case 'storm':
+      return runStorm(pool.clients.slice(0, command.connections), command.prefix, command.durationMs);
     case 'close':
       return { closed: pool.closeAll() };
   }

@@ -92,18 +92,19 @@ export interface CpuShares {
 
 /** CPU use of the server, the load generator(s) and everything else, between `start()` and `stop()`. */
 export class CpuSharesMeter {
-  readonly #server: CpuMeter;
+  readonly #servers: CpuMeter[];
   readonly #loads: CpuMeter[];
   #machineMs = 0;
   #wallMs = 0;
 
-  constructor(serverPid: number, loadPids: number | readonly number[]) {
-    this.#server = new CpuMeter(serverPid);
+  /** Several server pids (a cluster's nodes): their CPU is added up as the server's. */
+  constructor(serverPids: number | readonly number[], loadPids: number | readonly number[]) {
+    this.#servers = (typeof serverPids === 'number' ? [serverPids] : serverPids).map((pid) => new CpuMeter(pid));
     this.#loads = (typeof loadPids === 'number' ? [loadPids] : loadPids).map((pid) => new CpuMeter(pid));
   }
 
   start(): this {
-    this.#server.start();
+    for (const server of this.#servers) server.start();
     for (const load of this.#loads) load.start();
     this.#machineMs = readMachineBusyMs();
     this.#wallMs = performance.now();
@@ -111,18 +112,18 @@ export class CpuSharesMeter {
   }
 
   stop(): CpuShares {
-    const server = this.#server.read();
+    const serverCpuMs = this.#servers.reduce((sum, server) => sum + server.read().cpuMs, 0);
     const loadCpuMs = this.#loads.reduce((sum, load) => sum + load.read().cpuMs, 0);
     const wall = performance.now() - this.#wallMs;
     const percent = (ms: number) => (wall > 0 ? (ms / wall) * 100 : 0);
-    const serverCpuPercent = percent(server.cpuMs);
+    const serverCpuPercent = percent(serverCpuMs);
     const loadCpuPercent = percent(loadCpuMs);
     const machine = percent(readMachineBusyMs() - this.#machineMs);
     return {
       serverCpuPercent,
       loadCpuPercent,
       otherCpuPercent: Math.max(0, machine - serverCpuPercent - loadCpuPercent),
-      serverCpuMs: server.cpuMs,
+      serverCpuMs,
       wallMs: wall,
     };
   }

@@ -24,7 +24,7 @@ export function renderReport(run: RunResults, scenarios: readonly AnyScenario[])
   const out: string[] = [
     `APIX benchmarks — ${run.startedAt}, ${run.machine.cpus} × ${run.machine.cpuModel}, Node ${run.machine.node}, ${formatNumber(run.durationMs / 1000, 0)} s`,
     `Load average (1 min) at start ${run.loadAverage.start.toFixed(2)}, at end ${run.loadAverage.end.toFixed(2)}: anything else running on the machine skews the figures.`,
-    'Ratios are APIX / baseline: above 1 means APIX has more of the figure (good for "higher", bad for "lower").',
+    'Ratios are APIX / baseline (and Redis/memory: APIX (Redis) / APIX): above 1 means the first has more of the figure (good for "higher", bad for "lower").',
   ];
   run.scenarios.forEach((id, i) => {
     const scenario = scenarios.find((s) => s.id === id);
@@ -41,8 +41,8 @@ export function renderReport(run: RunResults, scenarios: readonly AnyScenario[])
 export function section<T>(targets: readonly TargetId[], outcomes: TargetOutcomes<T>, metrics: readonly Metric<T>[]): string {
   const subjects = targets.filter((t) => TARGETS[t].role === 'subject');
   const baselines = targets.filter((t) => TARGETS[t].role === 'baseline');
-  const pairs = subjects.flatMap((s) => baselines.map((b) => [s, b] as const));
-  const header = ['', ...targets.map((t) => TARGETS[t].label), ...pairs.map(([s, b]) => `${TARGETS[s].label}/${TARGETS[b].label}`), 'better'];
+  const pairs = ratioPairs(subjects, baselines);
+  const header = ['', ...targets.map((t) => TARGETS[t].label), ...pairs.map(([s, b]) => ratioLabel(s, b)), 'better'];
   const result = (t: TargetId) => {
     const outcome = outcomes[t];
     return outcome?.ok ? outcome.result : undefined;
@@ -64,6 +64,20 @@ export function section<T>(targets: readonly TargetId[], outcomes: TargetOutcome
     return [metric.label, ...cells, ...ratios, metric.better];
   });
   return [textTable(header, rows), ...failures(targets, outcomes)].join('\n');
+}
+
+/**
+ * Which ratios a table shows: every APIX variant against every baseline, and the Redis
+ * engine against the memory one (`apix`) when both ran, so the engine's own cost reads off one column.
+ */
+function ratioPairs(subjects: readonly TargetId[], baselines: readonly TargetId[]): Array<readonly [TargetId, TargetId]> {
+  const pairs: Array<readonly [TargetId, TargetId]> = subjects.flatMap((s) => baselines.map((b) => [s, b] as const));
+  if (subjects.includes('apix-redis') && subjects.includes('apix')) pairs.push(['apix-redis', 'apix']);
+  return pairs;
+}
+
+function ratioLabel(subject: TargetId, other: TargetId): string {
+  return subject === 'apix-redis' && other === 'apix' ? 'Redis/memory' : `${TARGETS[subject].label}/${TARGETS[other].label}`;
 }
 
 /** "  <target> failed: <why>" for every target without figures. */

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: every selected scenario against each of its targets (APIX on PGlite and
- * on PostgreSQL, raw ws, Socket.IO), one after another, each server in its own process and
- * the load in forked processes. Prints the tables and writes JSON to bench/results/.
+ * `npm run bench`: every selected scenario against each of its targets (APIX on PGlite, on
+ * PostgreSQL and on the Redis engine, raw ws, Socket.IO), one after another, each server in
+ * its own process and the load in forked processes. Prints the tables and writes JSON to bench/results/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { openBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { TokenBook } from './bench-tokens.js';
 import { parseSettings, UsageError } from './bench-settings.js';
+import { deleteBenchRedisKeys } from './redis-cleanup.js';
 import { renderReport } from './report.js';
 import { writeResults } from './results-file.js';
 import type { Outcome, RunResults } from './run-results.js';
 import { bystanderScenario } from './scenarios/bystander-scenario.js';
+import { clusterFanoutScenario } from './scenarios/cluster-fanout-scenario.js';
 import { connectionsScenario } from './scenarios/connections-scenario.js';
 import { fanoutScenario } from './scenarios/fanout-scenario.js';
 import { idleRssScenario } from './scenarios/idle-rss-scenario.js';
@@ -28,6 +30,7 @@ import { TARGETS, type TargetEnvironment, type TargetId } from './targets.js';
 const SCENARIOS: readonly AnyScenario[] = [
   connectionsScenario,
   fanoutScenario,
+  clusterFanoutScenario,
   publishScenario,
   oneChannelPerUserScenario,
   manyChannelsScenario,
@@ -58,14 +61,15 @@ async function main(): Promise<void> {
   try {
     const tokenBook = await TokenBook.open(dataDir);
     let databaseUrl: TargetEnvironment['databaseUrl'] = { unavailable: 'not needed by the selected scenarios' };
-    if ([...plan.values()].some((targets) => targets.includes('apix-pg'))) {
+    const needsDatabase = selected.some((s) => plan.get(s.id)!.some((t) => t === 'apix-pg' || s.databaseTargets?.includes(t)));
+    if (needsDatabase) {
       try {
         database = await openBenchDatabase(process.env);
         databaseUrl = database.url;
-        log(`PostgreSQL database for APIX (PG): ${database.url}`);
+        log(`PostgreSQL database of the run (APIX (PG), the fanout-cluster nodes): ${database.url}`);
       } catch (error) {
         databaseUrl = { unavailable: error instanceof Error ? error.message : String(error) };
-        log(`no PostgreSQL database (APIX (PG) will fail): ${databaseUrl.unavailable}`);
+        log(`no PostgreSQL database (APIX (PG) and the fanout-cluster nodes will fail): ${databaseUrl.unavailable}`);
       }
     }
     const ctx: RunContext = { settings, environment: { dataDir, databaseUrl }, tokens: await tokenBook.tokens(50), tokenBook, log };
@@ -87,6 +91,9 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    if ([...plan.values()].some((targets) => targets.includes('apix-redis'))) {
+      await deleteBenchRedisKeys().catch((error: unknown) => log(`could not delete the run's Redis keys: ${error instanceof Error ? error.message : String(error)}`));
+    }
     await database?.drop().catch((error: unknown) => log(`could not drop the bench database: ${error instanceof Error ? error.message : String(error)}`));
     await rm(dataDir, { recursive: true, force: true });
   }

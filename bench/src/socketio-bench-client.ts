@@ -43,6 +43,10 @@ export class SocketIoBenchClient implements BenchClient {
     await this.#socket!.emitWithAck('unsubscribe', { channels: asList(channels) });
   }
 
+  async history(channel: string, limit: number): Promise<void> {
+    await this.#socket!.emitWithAck('history', { channel, limit });
+  }
+
   async ping(): Promise<void> {
     await this.#socket!.emitWithAck('heartbeat.ping', { ts: Date.now() });
   }

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { ClientKind } from './bench-client.js';
+import { BENCH_REDIS_PREFIX, BENCH_REDIS_URL } from './redis-cleanup.js';
 
-export type TargetId = 'apix' | 'apix-pg' | 'ws' | 'socketio';
-export const TARGET_IDS: readonly TargetId[] = ['apix', 'apix-pg', 'ws', 'socketio'];
+export type TargetId = 'apix' | 'apix-pg' | 'apix-redis' | 'ws' | 'socketio';
+export const TARGET_IDS: readonly TargetId[] = ['apix', 'apix-pg', 'apix-redis', 'ws', 'socketio'];
 
 /** Where a run keeps its state: what a target's server is started with. */
 export interface TargetEnvironment {
@@ -81,6 +82,27 @@ export const TARGETS: Record<TargetId, Target> = {
     authenticated: true,
     url: (port) => `ws://127.0.0.1:${port}/ws`,
     env: (port, environment) => ({ ...apixEnv(port, environment), DATABASE_URL: requireDatabaseUrl(environment) }),
+  },
+  /**
+   * APIX on the Redis engine (streams + Pub/Sub) on BENCH_REDIS_URL (default: the machine's
+   * Redis), under a key prefix of this run (redis-cleanup.ts deletes its keys afterwards).
+   * Embedded storage otherwise, as `apix`, so the two columns differ only by the engine.
+   */
+  'apix-redis': {
+    id: 'apix-redis',
+    label: 'APIX (Redis)',
+    role: 'subject',
+    clientKind: 'ws',
+    script: APIX_MAIN,
+    authenticated: true,
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    env: (port, environment) => ({
+      ...apixEnv(port, environment),
+      REDIS_URL: BENCH_REDIS_URL,
+      REDIS_KEY_PREFIX: BENCH_REDIS_PREFIX,
+      // Rate-limit counters under the run's prefix too, so the cleanup finds them.
+      RATE_LIMIT_REDIS_PREFIX: `${BENCH_REDIS_PREFIX}:rl`,
+    }),
   },
   ws: {
     id: 'ws',

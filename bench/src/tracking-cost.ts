@@ -10,8 +10,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintTokens } from './bench-tokens.js';
-import { parseSettings } from './bench-settings.js';
+import { TokenBook } from './bench-tokens.js';
+import { parseSettings, UsageError } from './bench-settings.js';
 import { runTrackingCostScenario } from './scenarios/tracking-cost-scenario.js';
 import { LatencyTracker } from '../../packages/server/dist/monitoring/latency-tracker.js';
 import { openDatabase } from '../../packages/server/dist/storage/database.js';
@@ -49,19 +49,32 @@ const intFromEnv = (name: string, fallback: number) => {
 };
 
 async function main(): Promise<void> {
-  const settings = parseSettings(process.argv.slice(2), process.env);
+  let settings;
+  try {
+    // No scenario list: this script runs one measurement of its own (the run-all flags it reads are above).
+    settings = parseSettings(process.argv.slice(2), process.env, []);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      (error.exitCode === 0 ? process.stdout : process.stderr).write(`${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    throw error;
+  }
   const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
   const dataDir = await mkdtemp(join(tmpdir(), 'apix-bench-tracking-'));
   const loadAtStart = loadavg()[0]!;
   try {
-    const tokens = await mintTokens(dataDir, 50);
+    const tokenBook = await TokenBook.open(dataDir);
     // Create the embedded database once, here: a fresh PGlite folder takes seconds to initialise
     // (more on a loaded machine), which would eat the servers' readiness budget.
     await (await openDatabase({ dataDir })).close();
     const options = { rounds: intFromEnv('BENCH_TRACKING_ROUNDS', 3), rate: intFromEnv('BENCH_TRACKING_RATE', 50), seconds: intFromEnv('BENCH_TRACKING_SECONDS', 10) };
     log(`tracking cost: ${settings.subscribers} subscribers, ${options.rate} publications/s, ${options.seconds} s × ${options.rounds} rounds per mode`);
     const micro = microCost();
-    const result = await runTrackingCostScenario({ settings, dataDir, tokens, log }, options);
+    const result = await runTrackingCostScenario(
+      { settings, environment: { dataDir, databaseUrl: { unavailable: 'not used: tracking cost runs on the embedded database' } }, tokens: await tokenBook.tokens(50), tokenBook, log },
+      options,
+    );
     const lines = [
       'Tracking cost (fan-out, APIX tracking on vs off, same run)',
       'mode  round  delivered  complete  server CPU %  other CPU %  CPU µs/delivery',

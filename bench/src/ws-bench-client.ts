@@ -97,6 +97,10 @@ export class WsBenchClient implements BenchClient {
     return this.#request({ type: 'unsubscribe', channels: asList(channels) });
   }
 
+  history(channel: string, limit: number): Promise<void> {
+    return this.#request({ type: 'history', channel, limit });
+  }
+
   ping(): Promise<void> {
     return this.#request({ type: 'heartbeat.ping' });
   }

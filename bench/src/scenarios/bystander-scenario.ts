@@ -1,5 +1,5 @@
 import { Histogram, type HistogramSummary } from '../histogram.js';
-import type { ChurnResult, PingPhaseResult } from '../ipc-protocol.js';
+import type { ChurnResult, PingPhaseResult, StormResult } from '../ipc-protocol.js';
 import { LoadGeneratorProcess } from '../load-generator-process.js';
 import { CpuSharesMeter, type CpuShares } from '../process-stats.js';
 import { sectionsByPart, type Metric } from '../report.js';
@@ -17,7 +17,7 @@ export const BYSTANDER_ORGANIZATION = 'bench-bystander';
 const PING_TIMEOUT_MS = 5_000;
 
 export interface BystanderPhaseReport extends CpuShares {
-  phase: 'hold' | 'churn';
+  phase: BystanderPhase;
   /** The tenant's subscriptions at the start of the phase. */
   subscriptionsWanted: number;
   subscriptionsHeld: number;
@@ -29,7 +29,14 @@ export interface BystanderPhaseReport extends CpuShares {
   pingMs: HistogramSummary;
   /** The other tenant's unsubscribe + subscribe cycles (churn phase only). */
   churn: (Omit<ChurnResult, 'latency'> & { cyclesPerSecond: number; cycleMs: HistogramSummary }) | null;
+  /** The tenant's subscribe → history → unsubscribe storm (storm phase only). */
+  storm: (Omit<StormResult, 'latency'> & { requests: number; refused: number; batchesPerSecond: number; batchMs: HistogramSummary }) | null;
 }
+
+type BystanderPhase = 'hold' | 'churn' | 'storm';
+
+/** The storm's made-up channels: connection i cycles through `agent:bench-storm-<i>-<n>`, none of them held by anyone. */
+const STORM_PREFIX = 'agent:bench-storm-';
 
 export interface BystanderResult {
   /** Subscriptions the other tenant asked for, and held (a connection whose subscribe failed holds none). */
@@ -44,8 +51,11 @@ export interface BystanderResult {
  * Bystander: tenant `bench` holds `bystanderConnections` × `bystanderChannelsPerConnection`
  * subscriptions (distinct channels) while one connection of another organisation measures
  * `heartbeat.ping` round trips, first with the subscriptions just held, then while the first
- * tenant churns (unsubscribes and resubscribes a channel, `churnRate` times per second). The
- * bystander has a load-generator process of its own, so its round trips wait only on the server.
+ * tenant churns (unsubscribes and resubscribes a channel, `churnRate` times per second), then
+ * while `stormConnections` of the tenant's connections storm the server with back-to-back
+ * subscribe → history → unsubscribe of made-up channels (what bench/src/bystander-isolation.ts
+ * measured before this scenario took it over: every answer tallied, typed refusals vs timeouts).
+ * The bystander has a load-generator process of its own, so its round trips wait only on the server.
  */
 export async function runBystander(target: Target, ctx: RunContext): Promise<BystanderResult> {
   const { settings } = ctx;
@@ -84,6 +94,16 @@ export async function runBystander(target: Target, ctx: RunContext): Promise<Bys
       ping(),
     ]);
     phases.push(phaseReport('churn', held, churnPings, churned, cpu.stop()));
+
+    if (settings.stormConnections > 0) {
+      ctx.log(`  ${target.label} bystander: storm…`);
+      cpu = new CpuSharesMeter(server.pid, [tenant.pid, bystander.pid]).start();
+      const [stormed, stormPings] = await Promise.all([
+        tenant.storm({ connections: Math.min(settings.stormConnections, settings.bystanderConnections), prefix: STORM_PREFIX, durationMs }),
+        ping(),
+      ]);
+      phases.push(phaseReport('storm', held, stormPings, null, cpu.stop(), stormed));
+    }
     return { ...held, subscribeErrors: subscribed.errors, subscribeMs: subscribed.elapsedMs, phases };
   } finally {
     await Promise.all([tenant.stop(), bystander.stop()]);
@@ -92,12 +112,14 @@ export async function runBystander(target: Target, ctx: RunContext): Promise<Bys
 }
 
 function phaseReport(
-  phase: 'hold' | 'churn',
+  phase: BystanderPhase,
   held: { subscriptionsWanted: number; subscriptionsHeld: number },
   pings: PingPhaseResult,
   churn: ChurnResult | null,
   cpu: CpuShares,
+  storm: StormResult | null = null,
 ): BystanderPhaseReport {
+  const requests = storm ? Object.values(storm.answers).reduce((sum, n) => sum + n, 0) : 0;
   return {
     phase,
     ...held,
@@ -116,6 +138,17 @@ function phaseReport(
       elapsedMs: churn.elapsedMs,
       cyclesPerSecond: (churn.completed / churn.elapsedMs) * 1000,
       cycleMs: toMs(Histogram.from(churn.latency).summary()),
+    },
+    storm: storm && {
+      connections: storm.connections,
+      batches: storm.batches,
+      timedOut: storm.timedOut,
+      answers: storm.answers,
+      elapsedMs: storm.elapsedMs,
+      requests,
+      refused: requests - (storm.answers.ok ?? 0),
+      batchesPerSecond: (storm.batches / storm.elapsedMs) * 1000,
+      batchMs: toMs(Histogram.from(storm.latency).summary()),
     },
     ...cpu,
   };
@@ -147,6 +180,16 @@ const metrics: Metric<BystanderPhaseReport>[] = [
     text: (r) => (r.churn ? `${formatNumber(r.churn.failed)} / ${formatNumber(r.churn.skipped)} / ${formatNumber(r.churn.unfinished)}` : '—'),
   },
   { label: 'churn cycle p99 (ms)', better: 'lower', decimals: 2, value: (r) => sampled(r.churn?.cycleMs)?.p99 },
+  { label: 'storm batches done (/s)', better: 'higher', decimals: 0, value: (r) => r.storm?.batchesPerSecond },
+  {
+    label: 'storm requests refused / batches timed out',
+    better: '',
+    decimals: 0,
+    noRatio: true,
+    value: (r) => r.storm?.refused,
+    text: (r) => (r.storm ? `${formatNumber(r.storm.refused)}/${formatNumber(r.storm.requests)} / ${formatNumber(r.storm.timedOut)}` : '—'),
+  },
+  { label: 'storm batch p99 (ms)', better: 'lower', decimals: 2, value: (r) => sampled(r.storm?.batchMs)?.p99 },
   { label: 'server CPU (%)', better: '', decimals: 0, value: (r) => r.serverCpuPercent },
   { label: 'load-gen CPU (%)', better: '', decimals: 0, value: (r) => r.loadCpuPercent },
   { label: 'other CPU on the machine (%)', better: '', decimals: 0, value: (r) => r.otherCpuPercent, noRatio: true },
@@ -154,7 +197,8 @@ const metrics: Metric<BystanderPhaseReport>[] = [
 
 export const bystanderScenario: Scenario<BystanderResult> = {
   id: 'bystander',
-  summary: "another organisation's ping round trips while one tenant holds (then churns) --bystander-connections × --bystander-channels-per-connection subscriptions",
+  summary:
+    "another organisation's ping round trips while one tenant holds (then churns) --bystander-connections × --bystander-channels-per-connection subscriptions, then storms subscribe→history→unsubscribe (--storm-connections)",
   defaultTargets: ALL_TARGETS,
   run: runBystander,
   render: ({ number, settings, targets, outcomes }) => {
@@ -169,7 +213,9 @@ export const bystanderScenario: Scenario<BystanderResult> = {
       (p) =>
         p.phase === 'hold'
           ? `${number}. Bystander: ${who}; ${pings}`
-          : `${number}. Bystander during churn: the same while tenant "bench" unsubscribes and resubscribes ${formatNumber(settings.churnRate)} channels/s`,
+          : p.phase === 'churn'
+            ? `${number}. Bystander during churn: the same while tenant "bench" unsubscribes and resubscribes ${formatNumber(settings.churnRate)} channels/s`
+            : `${number}. Bystander during a storm: the same while ${p.storm?.connections ?? settings.stormConnections} of tenant "bench"'s connections subscribe to 10 made-up channels, read one's history and unsubscribe, back to back (baselines keep no history: they answer it empty)`,
       metrics,
       `${number}. Bystander: ${who}; ${pings}`,
     );
@@ -182,6 +228,7 @@ export const bystanderScenario: Scenario<BystanderResult> = {
       for (const p of outcome.result.phases) {
         if (p.pingsLost > 0) out.push(`  ${TARGETS[t].label}, ${p.phase}: ${formatNumber(p.pingsLost)} pings lost: ${JSON.stringify(p.pingErrors)}`);
         if (p.churn && Object.keys(p.churn.errors).length > 0) out.push(`  ${TARGETS[t].label}, ${p.phase}: churn: ${JSON.stringify(p.churn.errors)}`);
+        if (p.storm && p.storm.refused > 0) out.push(`  ${TARGETS[t].label}, ${p.phase}: storm answers: ${JSON.stringify(p.storm.answers)}`);
       }
     }
     return out.join('\n');

@@ -8,7 +8,7 @@ import { startServer } from '../server-process.js';
 import { TARGETS, type Target } from '../targets.js';
 import { formatNumber } from '../text-table.js';
 import { stopServer, type RunContext } from './run-context.js';
-import { CLASSIC_TARGETS, type Scenario } from './scenario.js';
+import { ENGINE_TARGETS, type Scenario } from './scenario.js';
 
 export interface ConnectionsResult extends CpuShares {
   requested: number;
@@ -117,7 +117,7 @@ const metrics: Metric<ConnectionsResult>[] = [
 export const connectionsScenario: Scenario<ConnectionsResult> = {
   id: 'connections',
   summary: 'N concurrent connections (--connections): connect rate, latency, server RSS per connection',
-  defaultTargets: CLASSIC_TARGETS,
+  defaultTargets: ENGINE_TARGETS,
   run: runConnectionsScenario,
   render: ({ number, settings, targets, outcomes }) => {
     const out = [

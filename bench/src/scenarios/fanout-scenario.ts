@@ -8,7 +8,7 @@ import type { Target } from '../targets.js';
 import { formatNumber } from '../text-table.js';
 import { toMs } from './connections-scenario.js';
 import { connectClients, stopServer, type RunContext } from './run-context.js';
-import { CLASSIC_TARGETS, type Scenario } from './scenario.js';
+import { ENGINE_TARGETS, type Scenario } from './scenario.js';
 
 export const FANOUT_CHANNEL = 'agent:bench';
 
@@ -55,50 +55,68 @@ export async function runFanoutScenario(target: Target, ctx: RunContext): Promis
     const subscribed = await load.subscribe({ kind: 'shared', channel: FANOUT_CHANNEL }, 1, 100);
     if (subscribed.failed > 0) throw new Error(`${subscribed.failed} subscriptions failed: ${JSON.stringify(subscribed.errors)}`);
 
-    const base = { channels: [FANOUT_CHANNEL], publishers: 1, payloadBytes: settings.payloadBytes, stallTimeoutMs: 5_000 };
-    await load.fanoutPhase({ ...base, phase: 'warmup', mode: 'rate', rate: 50, window: 0, durationMs: 1_000 });
-
-    const specs: FanoutPhaseSpec[] = settings.fanoutRates.map((rate) => ({
-      ...base,
-      phase: `rate-${rate}`,
-      mode: 'rate',
-      rate,
-      window: 0,
-      durationMs: settings.phaseSeconds * 1000,
-    }));
-    if (settings.maxSeconds > 0) {
-      specs.push({ ...base, phase: 'max', mode: 'closed', rate: 0, window: settings.maxWindow, durationMs: settings.maxSeconds * 1000 });
-    }
-    const phases: FanoutPhaseReport[] = [];
-    for (const spec of specs) {
-      ctx.log(`  ${target.label} fan-out ${spec.phase}…`);
-      const cpu = new CpuSharesMeter(server.pid, load.pid).start();
-      const r = await load.fanoutPhase(spec);
-      const cpuShares = cpu.stop();
-      const elapsedMs = Math.max(r.lastDeliveryAt, r.publishEndedAt) - r.publishStartedAt;
-      phases.push({
-        phase: spec.phase,
-        mode: spec.mode,
-        targetRate: spec.mode === 'rate' ? spec.rate : null,
-        window: spec.mode === 'closed' ? spec.window : null,
-        subscribers: r.subscribers,
-        published: r.published,
-        publishErrors: r.publishErrors,
-        expected: r.expected,
-        delivered: r.delivered,
-        complete: r.complete,
-        elapsedMs,
-        deliveredPerSecond: (r.delivered / elapsedMs) * 1000,
-        publicationsPerSecond: (r.delivered / r.subscribers / elapsedMs) * 1000,
-        latencyMs: toMs(Histogram.from(r.latency).summary()),
-        ...cpuShares,
-      });
-    }
+    const phases = await measureFanoutPhases(load, server.pid, target, ctx, 'fan-out');
     return { subscribers: subscribed.subscribed, subscribeMs: subscribed.elapsedMs, subscribeFailed: subscribed.failed, phases };
   } finally {
     await load.stop();
     await stopServer(server, target, ctx);
   }
+}
+
+/**
+ * The fan-out phases on a load generator whose first connection publishes and whose others
+ * subscribed to {@link FANOUT_CHANNEL}: a 1 s warm-up, one open-loop phase per rate, then
+ * the closed-loop max-throughput phase. `serverPids`: every process serving the subscribers
+ * (their CPU is added up).
+ */
+export async function measureFanoutPhases(
+  load: LoadGeneratorProcess,
+  serverPids: number | readonly number[],
+  target: Target,
+  ctx: RunContext,
+  what: string,
+): Promise<FanoutPhaseReport[]> {
+  const { settings } = ctx;
+  const base = { channels: [FANOUT_CHANNEL], publishers: 1, payloadBytes: settings.payloadBytes, stallTimeoutMs: 5_000 };
+  await load.fanoutPhase({ ...base, phase: 'warmup', mode: 'rate', rate: 50, window: 0, durationMs: 1_000 });
+
+  const specs: FanoutPhaseSpec[] = settings.fanoutRates.map((rate) => ({
+    ...base,
+    phase: `rate-${rate}`,
+    mode: 'rate',
+    rate,
+    window: 0,
+    durationMs: settings.phaseSeconds * 1000,
+  }));
+  if (settings.maxSeconds > 0) {
+    specs.push({ ...base, phase: 'max', mode: 'closed', rate: 0, window: settings.maxWindow, durationMs: settings.maxSeconds * 1000 });
+  }
+const phases: FanoutPhaseReport[] = [];
+  for (const spec of specs) {
+    ctx.log(`  ${target.label} ${what} ${spec.phase}…`);
+    const cpu = new CpuSharesMeter(serverPids, load.pid).start();
+    const r = await load.fanoutPhase(spec);
+    const cpuShares = cpu.stop();
+    const elapsedMs = Math.max(r.lastDeliveryAt, r.publishEndedAt) - r.publishStartedAt;
+    phases.push({
+      phase: spec.phase,
+      mode: spec.mode,
+      targetRate: spec.mode === 'rate' ? spec.rate : null,
+      window: spec.mode === 'closed' ? spec.window : null,
+      subscribers: r.subscribers,
+      published: r.published,
+      publishErrors: r.publishErrors,
+      expected: r.expected,
+      delivered: r.delivered,
+      complete: r.complete,
+      elapsedMs,
+      deliveredPerSecond: (r.delivered / elapsedMs) * 1000,
+      publicationsPerSecond: (r.delivered / r.subscribers / elapsedMs) * 1000,
+      latencyMs: toMs(Histogram.from(r.latency).summary()),
+      ...cpuShares,
+    });
+  }
+  return phases;
 }
 
 export const fanoutPhaseMetrics: Metric<FanoutPhaseReport>[] = [
@@ -117,7 +135,7 @@ export const fanoutPhaseMetrics: Metric<FanoutPhaseReport>[] = [
 export const fanoutScenario: Scenario<FanoutResult> = {
   id: 'fanout',
   summary: 'N subscribers on one channel (--subscribers): open-loop rates, then max throughput; publish → deliver latency',
-  defaultTargets: CLASSIC_TARGETS,
+  defaultTargets: ENGINE_TARGETS,
   run: runFanoutScenario,
   render: ({ number, settings, targets, outcomes }) =>
     sectionsByPart(

@@ -18,6 +18,8 @@ export interface Scenario<R = unknown> {
   readonly defaultTargets: readonly TargetId[];
   /** The targets it can run against at all (`--targets` is cut down to these); default: every target. */
   readonly supportedTargets?: readonly TargetId[];
+  /** Targets that use the run's PostgreSQL database in this scenario besides `apix-pg` (run-all creates it when one runs). */
+  readonly databaseTargets?: readonly TargetId[];
   run(target: Target, ctx: RunContext): Promise<R>;
   render(view: ScenarioView<R>): string;
 }
@@ -43,5 +45,7 @@ export function targetsOf(scenario: AnyScenario, requested: readonly TargetId[] 
 
 /** APIX variants and baselines, the columns every scenario's table has. */
 export const ALL_TARGETS: readonly TargetId[] = ['apix', 'apix-pg', 'ws', 'socketio'];
+/** APIX on the memory engine and on the Redis engine, and the baselines: where the engine is what is measured. */
+export const ENGINE_TARGETS: readonly TargetId[] = ['apix', 'apix-redis', 'ws', 'socketio'];
 /** The three the first benchmarks ran against (APIX on its embedded default). */
 export const CLASSIC_TARGETS: readonly TargetId[] = ['apix', 'ws', 'socketio'];

@@ -3,7 +3,7 @@ import { CpuSharesMeter } from '../process-stats.js';
 import { startServer } from '../server-process.js';
 import { TARGETS, type Target } from '../targets.js';
 import { FANOUT_CHANNEL } from './fanout-scenario.js';
-import { connectClients, type RunContext } from './run-context.js';
+import { connectClients, stopServer, type RunContext } from './run-context.js';
 
 export type TrackingMode = 'on' | 'off';
 
@@ -33,7 +33,7 @@ export interface TrackingCostResult {
 /** APIX with the LatencyTracker switched on or off (MONITORING_TRACKING), everything else equal. */
 function apixWithTracking(mode: TrackingMode): Target {
   const base = TARGETS.apix;
-  return { ...base, label: `APIX tracking ${mode}`, env: (port, dataDir) => ({ ...base.env(port, dataDir), MONITORING_TRACKING: mode === 'on' ? 'true' : 'false' }) };
+  return { ...base, label: `APIX tracking ${mode}`, env: (port, environment) => ({ ...base.env(port, environment), MONITORING_TRACKING: mode === 'on' ? 'true' : 'false' }) };
 }
 
 const median = (values: number[]) => {
@@ -56,13 +56,13 @@ export async function runTrackingCostScenario(ctx: RunContext, options: { rounds
     for (const mode of order) {
       const target = apixWithTracking(mode);
       ctx.log(`  round ${round + 1}/${options.rounds}: tracking ${mode}`);
-      const server = await startServer(target, ctx.dataDir);
+      const server = await startServer(target, ctx.environment);
       const load = LoadGeneratorProcess.start();
       try {
         await connectClients(load, target, server.url, ctx, settings.subscribers + 1, 100);
-        const subscribed = await load.subscribe(FANOUT_CHANNEL, 1, 100);
+        const subscribed = await load.subscribe({ kind: 'shared', channel: FANOUT_CHANNEL }, 1, 100);
         if (subscribed.failed > 0) throw new Error(`${subscribed.failed} subscriptions failed`);
-        const base = { channel: FANOUT_CHANNEL, payloadBytes: settings.payloadBytes, stallTimeoutMs: 5_000 };
+        const base = { channels: [FANOUT_CHANNEL], publishers: 1, payloadBytes: settings.payloadBytes, stallTimeoutMs: 5_000 };
         await load.fanoutPhase({ ...base, phase: 'warmup', mode: 'rate', rate: options.rate, window: 0, durationMs: 2_000 });
         const cpu = new CpuSharesMeter(server.pid, load.pid).start();
         const r = await load.fanoutPhase({ ...base, phase: `tracking-${mode}`, mode: 'rate', rate: options.rate, window: 0, durationMs: options.seconds * 1000 });
@@ -82,7 +82,7 @@ export async function runTrackingCostScenario(ctx: RunContext, options: { rounds
         });
       } finally {
         await load.stop();
-        await server.stop();
+        await stopServer(server, target, ctx);
       }
     }
   }
