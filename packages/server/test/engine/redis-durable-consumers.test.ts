@@ -1,0 +1,41 @@
+import { afterAll } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
+import { describeDurableConsumersContract } from './durable-consumers-contract.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Every key this run writes starts with this, so cleanup cannot touch anyone else's keys. */
+const KEY_PREFIX = `apix-test:durable:${process.pid}-${Date.now()}:`;
+const DEFAULT_RETENTION = 10_000;
+
+const clients: Redis[] = [];
+
+afterAll(async () => {
+  const redis = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 1_000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.quit();
+  await Promise.all(clients.map((c) => c.quit()));
+});
+
+describeDurableConsumersContract('redis', async () => {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  clients.push(redis);
+  const consumers = new RedisDurableConsumers({ redis, keyPrefix: KEY_PREFIX });
+  const top = new Map<string, number>();
+  return {
+    consumers,
+    // Writes the log as the Redis broker's default layout does: id `<offset>-0`, body in `d`.
+    append: async (channelKey, data, keepLast = DEFAULT_RETENTION) => {
+      const offset = (top.get(channelKey) ?? 0) + 1;
+      top.set(channelKey, offset);
+      await redis.call('XADD', consumers.logKey(channelKey), 'MAXLEN', keepLast, `${offset}-0`, 'd', data);
+      return offset;
+    },
+    close: () => consumers.close(),
+  };
+});
