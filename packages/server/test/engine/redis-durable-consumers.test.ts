@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
-import { describeDurableConsumersContract } from './durable-consumers-contract.js';
+import { describeDurableConsumersContract, type DurableFixture } from './durable-consumers-contract.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Every key this run writes starts with this, so cleanup cannot touch anyone else's keys. */
@@ -22,8 +22,8 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.quit()));
 });
 
-describeDurableConsumersContract('redis', async () => {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const fixture = (protocol: 2 | 3) => async (): Promise<DurableFixture> => {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, protocol });
   clients.push(redis);
   const consumers = new RedisDurableConsumers({ redis, keyPrefix: KEY_PREFIX });
   const top = new Map<string, number>();
@@ -38,4 +38,8 @@ describeDurableConsumersContract('redis', async () => {
     },
     close: () => consumers.close(),
   };
-});
+};
+
+// ioredis 6 speaks RESP3 by default and flattens map replies; a caller's connection may speak RESP2.
+describeDurableConsumersContract('redis (RESP3)', fixture(3));
+describeDurableConsumersContract('redis (RESP2)', fixture(2));
