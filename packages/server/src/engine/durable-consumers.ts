@@ -22,6 +22,11 @@
  * - **trimmed while pending** (the log's retention dropped an entry before it was acked): the
  *   entry is dropped from the pending list and reported in `gone` by the call that found it
  *   (read of pending entries or claim), counted, never thrown, never a crash;
+ * - **a lost log loses its groups**: when the channel's log is lost (the broker starts a new
+ *   epoch: stream removed, expired, store restarted), its groups and their pending lists go with
+ *   it (Redis keeps groups inside the stream key). Calls on such a group reject with
+ *   `DurableGroupMissingError`; the caller joins again and tells its subscribers
+ *   `recovered: false`, exactly as for a `since` position from a foreign epoch;
  * - **errors**: bad arguments throw `RangeError` at once; store failures reject the promise and
  *   leave the group as it was.
  *
@@ -136,9 +141,9 @@ export interface DurableConsumers {
   readonly name: string;
   /** Creates the group at `start` unless it exists, and registers `member` in it. */
   join(channelKey: string, group: string, member: string, options: JoinOptions): Promise<JoinOutcome>;
-  /** Hands entries to `member` (see `ReadOptions.from`). Rejects when the group does not exist. */
+  /** Hands entries to `member` (see `ReadOptions.from`). Rejects with `DurableGroupMissingError` when the group does not exist. */
   read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome>;
-  /** Removes entries from the group's pending list. Returns how many were pending. */
+  /** Removes entries from the group's pending list. Returns how many were pending (0 for an unknown group). */
   ack(channelKey: string, group: string, ids: readonly DurableEntryId[]): Promise<number>;
   /**
    * Moves to `member` up to `count` pending entries, oldest first, that nobody was handed for
@@ -160,8 +165,22 @@ export interface DurableConsumers {
    * from the log), with its delivery count carried on. False when no such letter exists.
    */
   redeliver(channelKey: string, id: string): Promise<boolean>;
+  /**
+   * Forgets the group: its cursor, pending list and redrive queue (not its dead letters, which
+   * belong to the channel). For groups whose owner is gone for good, e.g. the group of one behind
+   * an acknowledged subscription that was unsubscribed. True when the group existed.
+   */
+  removeGroup(channelKey: string, group: string): Promise<boolean>;
   /** Releases what the implementation owns (timers, connections it created). Idempotent. */
   close(): Promise<void>;
+}
+
+/** The group does not exist: never joined, removed, or lost with the channel's log (new epoch). */
+export class DurableGroupMissingError extends Error {
+  override readonly name = 'DurableGroupMissingError';
+  constructor(readonly channelKey: string, readonly group: string) {
+    super(`no consumer group '${group}' on this channel (join first; its log may have been lost)`);
+  }
 }
 
 /** Upper bound on `count` / `limit` of one call: a caller's typo must not read a whole stream. */

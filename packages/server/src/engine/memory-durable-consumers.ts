@@ -4,6 +4,7 @@ import {
   checkMinIdle,
   checkName,
   checkStart,
+  DurableGroupMissingError,
   type ClaimOptions,
   type DeadLetter,
   type DeadLetterOutcome,
@@ -93,6 +94,8 @@ export class MemoryDurableConsumers implements DurableConsumers {
     const groups = this.#groups.get(channelKey) ?? new Map<string, GroupState>();
     this.#groups.set(channelKey, groups);
     let state = groups.get(group);
+    // A group whose log was lost (new epoch) is gone, as it would be in Redis: create it afresh.
+    if (state && state.epoch !== position.epoch) state = undefined;
     const created = state === undefined;
     if (!state) {
       const start = options.start;
@@ -108,7 +111,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
     this.#checkOpen();
     checkName('member', member);
     checkCount('count', options.count);
-    const state = this.#group(channelKey, group);
+    const state = await this.#liveGroup(channelKey, group);
     state.members.add(member);
     const entries: DurableEntry[] = [];
     const gone: GoneEntry[] = [];
@@ -134,7 +137,8 @@ export class MemoryDurableConsumers implements DurableConsumers {
 
   async ack(channelKey: string, group: string, ids: readonly DurableEntryId[]): Promise<number> {
     this.#checkOpen();
-    const state = this.#group(channelKey, group);
+    const state = this.#groups.get(channelKey)?.get(group);
+    if (!state) return 0;
     let acked = 0;
     for (const id of ids) if (state.pending.delete(id)) acked++;
     return acked;
@@ -145,7 +149,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
     checkName('member', member);
     checkCount('count', options.count);
     checkMinIdle(options.minIdleMs);
-    const state = this.#group(channelKey, group);
+    const state = await this.#liveGroup(channelKey, group);
     state.members.add(member);
     const now = this.#now();
     const idle = [...state.pending.values()]
@@ -159,7 +163,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
 
   async deadLetter(channelKey: string, group: string, id: DurableEntryId, reason: string): Promise<DeadLetterOutcome> {
     this.#checkOpen();
-    const state = this.#group(channelKey, group);
+    const state = await this.#liveGroup(channelKey, group);
     const pending = state.pending.get(id);
     if (!pending) return 'not-pending';
     const data = pending.data ?? (await this.#body(channelKey, pending));
@@ -222,6 +226,14 @@ export class MemoryDurableConsumers implements DurableConsumers {
     return true;
   }
 
+  async removeGroup(channelKey: string, group: string): Promise<boolean> {
+    this.#checkOpen();
+    const groups = this.#groups.get(channelKey);
+    const existed = groups?.delete(group) ?? false;
+    if (groups?.size === 0) this.#groups.delete(channelKey);
+    return existed;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }
@@ -259,13 +271,8 @@ export class MemoryDurableConsumers implements DurableConsumers {
 
   async #readNew(channelKey: string, state: GroupState, member: string, count: number, entries: DurableEntry[]): Promise<void> {
     const slice = await this.#broker.history(channelKey, { since: { offset: state.cursor, epoch: state.epoch }, limit: count });
-    if (slice.position.epoch !== state.epoch) {
-      // The log was lost and restarted: the old cursor means nothing in the new epoch; pending
-      // entries of the old epoch turn up as gone when next read or claimed.
-      state.epoch = slice.position.epoch;
-      state.cursor = 0;
-      return this.#readNew(channelKey, state, member, count, entries);
-    }
+    // The log was lost between the epoch check and now: the group goes with it (see #liveGroup).
+    if (slice.position.epoch !== state.epoch) return;
     const now = this.#now();
     for (const publication of slice.publications) {
       // Another read may have advanced the cursor while we awaited: never hand an entry twice.
@@ -296,9 +303,19 @@ export class MemoryDurableConsumers implements DurableConsumers {
     return publication?.offset === pending.offset ? publication.data : undefined;
   }
 
-  #group(channelKey: string, group: string): GroupState {
+  /**
+   * The group, if it exists and its log is still the one it was created on. A new epoch means
+   * the log was lost; Redis loses a stream's groups with it, and so does this class, so both
+   * engines tell the caller the same thing: join again and report `recovered: false`.
+   */
+  async #liveGroup(channelKey: string, group: string): Promise<GroupState> {
     const state = this.#groups.get(channelKey)?.get(group);
-    if (!state) throw new Error(`no consumer group '${group}' on this channel (join first)`);
+    if (!state) throw new DurableGroupMissingError(channelKey, group);
+    const { position } = await this.#broker.history(channelKey, { limit: 0 });
+    if (position.epoch !== state.epoch) {
+      if (this.#groups.get(channelKey)?.get(group) === state) await this.removeGroup(channelKey, group);
+      throw new DurableGroupMissingError(channelKey, group);
+    }
     return state;
   }
 

@@ -4,6 +4,7 @@ import {
   checkMinIdle,
   checkName,
   checkStart,
+  DurableGroupMissingError,
   type ClaimOptions,
   type DeadLetter,
   type DeadLetterOutcome,
@@ -169,6 +170,10 @@ export class RedisDurableConsumers implements DurableConsumers {
   }
 
   async read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
+    return this.#groupCall(channelKey, group, () => this.#read(channelKey, group, member, options));
+  }
+
+  async #read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
     this.#checkOpen();
     checkName('member', member);
     checkCount('count', options.count);
@@ -207,6 +212,10 @@ export class RedisDurableConsumers implements DurableConsumers {
   }
 
   async claim(channelKey: string, group: string, member: string, options: ClaimOptions): Promise<ReadOutcome> {
+    return this.#groupCall(channelKey, group, () => this.#claim(channelKey, group, member, options));
+  }
+
+  async #claim(channelKey: string, group: string, member: string, options: ClaimOptions): Promise<ReadOutcome> {
     this.#checkOpen();
     checkName('member', member);
     checkCount('count', options.count);
@@ -222,10 +231,16 @@ export class RedisDurableConsumers implements DurableConsumers {
   }
 
   async deadLetter(channelKey: string, group: string, id: DurableEntryId, reason: string): Promise<DeadLetterOutcome> {
+    return this.#groupCall(channelKey, group, () => this.#deadLetter(channelKey, group, id, reason));
+  }
+
+  async #deadLetter(channelKey: string, group: string, id: DurableEntryId, reason: string): Promise<DeadLetterOutcome> {
     this.#checkOpen();
     const redrive = id.startsWith(REDRIVE_PREFIX);
-    const streamId = redrive ? id.slice(REDRIVE_PREFIX.length) : id;
-    if (!STREAM_ID.test(streamId)) return 'not-pending';
+    const given = redrive ? id.slice(REDRIVE_PREFIX.length) : id;
+    // An id that is no stream id is never pending; 0-0 never is either, and still lets the script
+    // report a missing group the same way as for a well-formed id.
+    const streamId = STREAM_ID.test(given) ? given : '0-0';
     const stream = redrive ? this.redriveKey(channelKey, group) : this.logKey(channelKey);
     const offset = redrive ? '' : String(this.#layout.offsetOf(streamId) ?? '');
     const outcome = await this.#redis.eval(
@@ -278,9 +293,32 @@ export class RedisDurableConsumers implements DurableConsumers {
     return Number(moved) === 1;
   }
 
+  async removeGroup(channelKey: string, group: string): Promise<boolean> {
+    this.#checkOpen();
+    let existed = false;
+    try {
+      existed = Number(await this.#redis.call('XGROUP', 'DESTROY', this.logKey(channelKey), group)) === 1;
+    } catch (error) {
+      // XGROUP on a missing key is an error, not 0: the log (and so the group) is gone already.
+      if (!(error instanceof Error && /requires the key to exist/i.test(error.message))) throw error;
+    }
+    await this.#redis.call('DEL', this.redriveKey(channelKey, group));
+    return existed;
+  }
+
   /** The connection belongs to the caller; closing only stops this instance. */
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** Runs a call on an existing group; Redis's NOGROUP (group never made, or lost with the log) becomes the typed error. */
+  async #groupCall<T>(channelKey: string, group: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOGROUP')) throw new DurableGroupMissingError(channelKey, group);
+      throw error;
+    }
   }
 
   #startId(start: GroupStart): string {

@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import type { DurableConsumers, DurableEntry, ReadOutcome } from '../../src/engine/durable-consumers.js';
+import { DurableGroupMissingError, type DurableConsumers, type DurableEntry, type ReadOutcome } from '../../src/engine/durable-consumers.js';
 
 /** What the contract needs around an implementation: the engine and a way to write the log. */
 export interface DurableFixture {
   readonly consumers: DurableConsumers;
   /** Appends to the channel's log as the broker does, keeping the last `keepLast`; returns the offset. */
   append(channelKey: string, data: string, keepLast?: number): Promise<number>;
+  /** Loses the channel's log as the broker does when the stream is gone (the next append starts a new epoch). */
+  removeLog(channelKey: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,8 +54,41 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       expect(await consumers.join(k, 'other', 'a', { start: { kind: 'new' } })).toEqual({ created: true });
     });
 
-    it('rejects reads from a group that was never created', { timeout: TEST_TIMEOUT_MS }, async () => {
-      await expect(consumers.read(key(), 'nobody', 'a', { count: 1, from: 'new' })).rejects.toThrow();
+    it('rejects calls on a group that was never created with the typed error; acks count 0', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await fixture.append(k, '{"n":1}');
+      await expect(consumers.read(k, 'nobody', 'a', { count: 1, from: 'new' })).rejects.toThrow(DurableGroupMissingError);
+      await expect(consumers.claim(k, 'nobody', 'a', { count: 1, minIdleMs: 0 })).rejects.toThrow(DurableGroupMissingError);
+      await expect(consumers.deadLetter(k, 'nobody', '1', 'x')).rejects.toThrow(DurableGroupMissingError);
+      expect(await consumers.ack(k, 'nobody', ['1'])).toBe(0);
+      expect(await consumers.ack(key(), 'nobody', ['1'])).toBe(0);
+    });
+
+    it('loses a group with its log; a new join starts it afresh on the new log', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+      await appendMany(k, 3);
+      expect((await consumers.read(k, 'g', 'a', { count: 10, from: 'new' })).entries).toHaveLength(3);
+      await fixture.removeLog(k);
+      await fixture.append(k, '{"epoch":2}');
+      await expect(consumers.read(k, 'g', 'a', { count: 10, from: 'both' })).rejects.toThrow(DurableGroupMissingError);
+      await expect(consumers.claim(k, 'g', 'b', { count: 10, minIdleMs: 0 })).rejects.toThrow(DurableGroupMissingError);
+      expect(await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } })).toEqual({ created: true });
+      const fresh = await consumers.read(k, 'g', 'a', { count: 10, from: 'both' });
+      expect(fresh.entries.map((e) => e.data)).toEqual(['{"epoch":2}']);
+    });
+
+    it('removes a group: its pending list goes, other groups stay', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+      await consumers.join(k, 'keep', 'a', { start: { kind: 'retained' } });
+      await appendMany(k, 2);
+      await consumers.read(k, 'g', 'a', { count: 10, from: 'new' });
+      expect(await consumers.removeGroup(k, 'g')).toBe(true);
+      expect(await consumers.removeGroup(k, 'g')).toBe(false);
+      expect(await consumers.removeGroup(key(), 'g')).toBe(false);
+      await expect(consumers.read(k, 'g', 'a', { count: 10, from: 'both' })).rejects.toThrow(DurableGroupMissingError);
+      expect(offsets((await consumers.read(k, 'keep', 'a', { count: 10, from: 'new' })).entries)).toEqual([1, 2]);
     });
 
     it('rejects bad arguments with a RangeError', { timeout: TEST_TIMEOUT_MS }, async () => {

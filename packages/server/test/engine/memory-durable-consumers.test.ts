@@ -11,6 +11,7 @@ describeDurableConsumersContract('memory', async () => {
     consumers,
     append: async (channelKey, data, keepLast = DEFAULT_RETENTION) =>
       (await broker.publish(channelKey, data, { historySize: keepLast, historyTtlMs: 3_600_000 })).offset,
+    removeLog: (channelKey) => broker.removeHistory(channelKey),
     close: async () => {
       await consumers.close();
       await broker.close();

@@ -36,6 +36,11 @@ const fixture = (protocol: 2 | 3) => async (): Promise<DurableFixture> => {
       await redis.call('XADD', consumers.logKey(channelKey), 'MAXLEN', keepLast, `${offset}-0`, 'd', data);
       return offset;
     },
+    // The Redis broker loses a log by losing its stream key; offsets restart with the new epoch.
+    removeLog: async (channelKey) => {
+      await redis.del(consumers.logKey(channelKey));
+      top.delete(channelKey);
+    },
     close: () => consumers.close(),
   };
 };
