@@ -152,6 +152,12 @@ export interface DurableConsumers {
    */
   claim(channelKey: string, group: string, member: string, options: ClaimOptions): Promise<ReadOutcome>;
   /**
+   * Hands the given pending entries to `member` again now, whoever holds them and however long
+   * they were idle (the RetryManager's per-entry timer fired): delivery count +1, idle clock
+   * reset. Ids not pending are skipped; trimmed ones leave pending and are reported in `gone`.
+   */
+  retry(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReadOutcome>;
+  /**
    * Moves a pending entry to the channel's dead letters with `reason` and its delivery count,
    * and removes it from the group's pending list, as one step.
    */

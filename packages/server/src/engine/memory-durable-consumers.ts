@@ -5,6 +5,7 @@ import {
   checkName,
   checkStart,
   DurableGroupMissingError,
+  MAX_ENTRIES_PER_CALL,
   type ClaimOptions,
   type DeadLetter,
   type DeadLetterOutcome,
@@ -158,6 +159,19 @@ export class MemoryDurableConsumers implements DurableConsumers {
     const entries: DurableEntry[] = [];
     const gone: GoneEntry[] = [];
     await this.#deliver(channelKey, state, member, idle, entries, gone, options.minIdleMs);
+    return { entries, gone };
+  }
+
+  async retry(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReadOutcome> {
+    this.#checkOpen();
+    checkName('member', member);
+    if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per retry`);
+    const state = await this.#liveGroup(channelKey, group);
+    state.members.add(member);
+    const candidates = [...new Set(ids)].map((id) => state.pending.get(id)).filter((p): p is PendingEntry => p !== undefined);
+    const entries: DurableEntry[] = [];
+    const gone: GoneEntry[] = [];
+    await this.#deliver(channelKey, state, member, candidates, entries, gone);
     return { entries, gone };
   }
 

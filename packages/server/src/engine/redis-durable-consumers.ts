@@ -5,6 +5,7 @@ import {
   checkName,
   checkStart,
   DurableGroupMissingError,
+  MAX_ENTRIES_PER_CALL,
   type ClaimOptions,
   type DeadLetter,
   type DeadLetterOutcome,
@@ -100,6 +101,29 @@ end
 if data == nil then return 'gone' end
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 'g', ARGV[1], 'o', offset, 'd', data, 'r', ARGV[3], 'c', count, 't', ARGV[6])
 return 'dead-lettered'
+`;
+
+/**
+ * Hands pending entries to a member again, whatever their idle time. KEYS: stream. ARGV: group,
+ * member, ids… Returns a flat list of triples: id, delivery count (0 when the entry was trimmed:
+ * Redis 7.0's XCLAIM drops it from the pending list and returns nothing), fields.
+ */
+const RETRY_SCRIPT = `
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if #pending > 0 then
+    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id)
+    if #claimed == 0 or not claimed[1][2] then
+      redis.call('XACK', KEYS[1], ARGV[1], id)
+      table.insert(out, id); table.insert(out, 0); table.insert(out, {})
+    else
+      table.insert(out, id); table.insert(out, tonumber(pending[1][4]) + 1); table.insert(out, claimed[1][2])
+    end
+  end
+end
+return out
 `;
 
 /**
@@ -228,6 +252,36 @@ export class RedisDurableConsumers implements DurableConsumers {
       await this.#autoClaim(this.redriveKey(channelKey, group), group, member, { ...options, count: room }, true, entries, gone);
     }
     return { entries, gone };
+  }
+
+  async retry(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReadOutcome> {
+    this.#checkOpen();
+    checkName('member', member);
+    if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per retry`);
+    return this.#groupCall(channelKey, group, async () => {
+      const entries: DurableEntry[] = [];
+      const gone: GoneEntry[] = [];
+      const unique = [...new Set(ids)];
+      const logIds = unique.filter((id) => !id.startsWith(REDRIVE_PREFIX) && STREAM_ID.test(id));
+      const redriveIds = unique
+        .filter((id) => id.startsWith(REDRIVE_PREFIX))
+        .map((id) => id.slice(REDRIVE_PREFIX.length))
+        .filter((id) => STREAM_ID.test(id));
+      for (const [key, streamIds, redrive] of [
+        [this.logKey(channelKey), logIds, false],
+        [this.redriveKey(channelKey, group), redriveIds, true],
+      ] as const) {
+        // An empty id list still runs once, so a missing group is reported the same way.
+        const reply = (await this.#redis.eval(RETRY_SCRIPT, 1, key, group, member, ...(streamIds.length > 0 ? streamIds : ['0-0']))) as unknown[];
+        for (let i = 0; i + 2 < reply.length; i += 3) {
+          const id = String(reply[i]);
+          const count = Number(reply[i + 1]);
+          if (count === 0) gone.push(this.#gone(id, redrive));
+          else entries.push(this.#entry(id, reply[i + 2] as string[], count, redrive));
+        }
+      }
+      return { entries, gone };
+    });
   }
 
   async deadLetter(channelKey: string, group: string, id: DurableEntryId, reason: string): Promise<DeadLetterOutcome> {

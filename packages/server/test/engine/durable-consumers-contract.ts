@@ -192,6 +192,33 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       expect(await consumers.ack(k, 'g', mine.entries.map((e) => e.id))).toBe(3);
     });
 
+    it('retries given pending entries at once: counts +1, new holder, unknown ids skipped, trimmed ones gone', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+      await consumers.join(k, 'g', 'b', { start: { kind: 'retained' } });
+      await appendMany(k, 3, 100);
+      const held = (await consumers.read(k, 'g', 'a', { count: 10, from: 'new' })).entries;
+      const [one, two, three] = held.map((e) => e.id) as [string, string, string];
+      await consumers.ack(k, 'g', [two]);
+      const retried = await consumers.retry(k, 'g', 'b', [one, two, three, 'no-such-id']);
+      expect(retried.entries.map((e) => [e.id, e.offset, e.data, e.deliveryCount])).toEqual([
+        [one, 1, '{"n":1}', 2],
+        [three, 3, '{"n":3}', 2],
+      ]);
+      expect(retried.gone).toEqual([]);
+      expect((await consumers.read(k, 'g', 'a', { count: 10, from: 'pending' })).entries).toEqual([]);
+      expect(offsets((await consumers.read(k, 'g', 'b', { count: 10, from: 'pending' })).entries)).toEqual([1, 3]);
+      await fixture.append(k, '{"n":4}', 1); // trims 1..3
+      const after = await consumers.retry(k, 'g', 'b', [one, three]);
+      expect(after.entries).toEqual([]);
+      expect(after.gone.map((g) => [g.id, g.offset])).toEqual([
+        [one, 1],
+        [three, 3],
+      ]);
+      expect(await consumers.ack(k, 'g', [one, three])).toBe(0);
+      await expect(consumers.retry(k, 'nobody', 'b', [one])).rejects.toThrow(DurableGroupMissingError);
+    });
+
     it('dead-letters an entry after the max deliveries, and lists it with reason and count', { timeout: TEST_TIMEOUT_MS }, async () => {
       const k = key();
       const maxDeliveries = 3;
