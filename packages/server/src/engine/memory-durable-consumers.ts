@@ -110,6 +110,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
 
   async read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
     this.#checkOpen();
+    checkName('group', group);
     checkName('member', member);
     checkCount('count', options.count);
     const state = await this.#liveGroup(channelKey, group);
@@ -147,6 +148,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
 
   async claim(channelKey: string, group: string, member: string, options: ClaimOptions): Promise<ReadOutcome> {
     this.#checkOpen();
+    checkName('group', group);
     checkName('member', member);
     checkCount('count', options.count);
     checkMinIdle(options.minIdleMs);
@@ -164,6 +166,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
 
   async retry(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReadOutcome> {
     this.#checkOpen();
+    checkName('group', group);
     checkName('member', member);
     if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per retry`);
     const state = await this.#liveGroup(channelKey, group);

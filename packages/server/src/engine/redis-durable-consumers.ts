@@ -199,6 +199,7 @@ export class RedisDurableConsumers implements DurableConsumers {
 
   async #read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
     this.#checkOpen();
+    checkName('group', group);
     checkName('member', member);
     checkCount('count', options.count);
     const log = this.logKey(channelKey);
@@ -228,9 +229,18 @@ export class RedisDurableConsumers implements DurableConsumers {
     if (logIds.length > 0) acked += Number(await this.#redis.call('XACK', this.logKey(channelKey), group, ...logIds));
     if (redriveIds.length > 0) {
       const redrive = this.redriveKey(channelKey, group);
-      acked += Number(await this.#redis.call('XACK', redrive, group, ...redriveIds));
-      // Redrive entries are this group's alone: once acked nobody needs them.
-      await this.#redis.call('XDEL', redrive, ...redriveIds);
+      const pipeline = this.#redis.pipeline();
+      for (const id of redriveIds) pipeline.call('XACK', redrive, group, id);
+      const results = (await pipeline.exec()) ?? [];
+      // Redrive entries are this group's alone: once acked nobody needs them. Only the ones this
+      // call acked are deleted, so an id not yet handed out cannot be dropped unread.
+      const done = redriveIds.filter((_, i) => {
+        const [error, reply] = results[i] ?? [null, 0];
+        if (error) throw error;
+        return Number(reply) === 1;
+      });
+      acked += done.length;
+      if (done.length > 0) await this.#redis.call('XDEL', redrive, ...done);
     }
     return acked;
   }
@@ -241,6 +251,7 @@ export class RedisDurableConsumers implements DurableConsumers {
 
   async #claim(channelKey: string, group: string, member: string, options: ClaimOptions): Promise<ReadOutcome> {
     this.#checkOpen();
+    checkName('group', group);
     checkName('member', member);
     checkCount('count', options.count);
     checkMinIdle(options.minIdleMs);
@@ -256,6 +267,7 @@ export class RedisDurableConsumers implements DurableConsumers {
 
   async retry(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReadOutcome> {
     this.#checkOpen();
+    checkName('group', group);
     checkName('member', member);
     if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per retry`);
     return this.#groupCall(channelKey, group, async () => {
