@@ -299,6 +299,28 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       expect(await consumers.redeliver(k, 'no-such-letter')).toBe(false);
     });
 
+    it('treats a redelivered entry like any pending one: claimable, retried, dead-lettered again with its count', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+      await consumers.join(k, 'g', 'b', { start: { kind: 'retained' } });
+      await fixture.append(k, '{"n":1}');
+      const first = (await consumers.read(k, 'g', 'a', { count: 1, from: 'new' })).entries[0]!;
+      expect(await consumers.deadLetter(k, 'g', first.id, 'first failure')).toBe('dead-lettered');
+      expect(await consumers.redeliver(k, (await consumers.deadLetters(k, { limit: 1 })).letters[0]!.id)).toBe(true);
+      const handed = (await consumers.read(k, 'g', 'a', { count: 1, from: 'new' })).entries[0]!;
+      expect([handed.offset, handed.deliveryCount]).toEqual([1, 2]);
+      const claimed = await consumers.claim(k, 'g', 'b', { minIdleMs: 0, count: 10 });
+      expect(claimed.entries.map((e) => [e.id, e.offset, e.data, e.deliveryCount])).toEqual([[handed.id, 1, '{"n":1}', 3]]);
+      const retried = await consumers.retry(k, 'g', 'a', [handed.id]);
+      expect(retried.entries.map((e) => [e.id, e.deliveryCount])).toEqual([[handed.id, 4]]);
+      expect(await consumers.deadLetter(k, 'g', handed.id, 'second failure')).toBe('dead-lettered');
+      expect(await consumers.ack(k, 'g', [handed.id])).toBe(0);
+      const letters = (await consumers.deadLetters(k, { limit: 10 })).letters;
+      expect(letters.map((l) => [l.group, l.offset, l.data, l.reason, l.deliveryCount])).toEqual([[
+        'g', 1, '{"n":1}', 'second failure', 4,
+      ]]);
+    });
+
     describe.each([
       {
         how: 'a re-read of pending',

@@ -1,4 +1,4 @@
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
 import { describeDurableConsumersContract, type DurableFixture } from './durable-consumers-contract.js';
@@ -48,3 +48,39 @@ const fixture = (protocol: 2 | 3) => async (): Promise<DurableFixture> => {
 // ioredis 6 speaks RESP3 by default and flattens map replies; a caller's connection may speak RESP2.
 describeDurableConsumersContract('redis (RESP3)', fixture(3));
 describeDurableConsumersContract('redis (RESP2)', fixture(2));
+
+describe('RedisDurableConsumers across nodes', () => {
+  it('two nodes (two connections) reading one group concurrently hand each entry to exactly one member', { timeout: 20_000 }, async () => {
+    const nodes = [new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }), new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })];
+    clients.push(...nodes);
+    const [one, two] = nodes.map((redis) => new RedisDurableConsumers({ redis, keyPrefix: KEY_PREFIX })) as [RedisDurableConsumers, RedisDurableConsumers];
+    const k = `org${process.pid}/agent:nodes-${Date.now()}`;
+    const members = [
+      { node: one, name: 'n1-a' },
+      { node: one, name: 'n1-b' },
+      { node: two, name: 'n2-a' },
+    ];
+    for (const m of members) await m.node.join(k, 'workers', m.name, { start: { kind: 'retained' } });
+    const total = 300;
+    const writer = nodes[0]!.pipeline();
+    for (let offset = 1; offset <= total; offset++) writer.call('XADD', one.logKey(k), `${offset}-0`, 'd', `{"n":${offset}}`);
+    await writer.exec();
+    const seen = new Map<number, string>();
+    const duplicates: number[] = [];
+    for (let round = 0; round < 200 && seen.size < total; round++) {
+      const outcomes = await Promise.all(members.map((m) => m.node.read(k, 'workers', m.name, { count: 7, from: 'new' })));
+      outcomes.forEach((outcome, i) => {
+        for (const entry of outcome.entries) {
+          if (seen.has(entry.offset)) duplicates.push(entry.offset);
+          seen.set(entry.offset, members[i]!.name);
+        }
+      });
+      await Promise.all(outcomes.map((o) => one.ack(k, 'workers', o.entries.map((e) => e.id))));
+    }
+    expect(duplicates).toEqual([]);
+    expect([...seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    // Every member took part: the group shares the work across nodes.
+    expect(new Set(seen.values()).size).toBe(3);
+    await Promise.all([one.close(), two.close()]);
+  });
+});
