@@ -16,19 +16,21 @@
  * - **one holder**: a pending entry is held by exactly one member at a time; `read` hands a
  *   new entry to one member only, and `claim` moves it from its holder to the claimer;
  * - **delivery counts** start at 1 and grow by one on every delivery of the entry: a re-read
- *   of a member's pending entries, a claim, a redelivery from the dead letters;
+ *   of a member's pending entries, a claim, a retry, a redelivery from the dead letters (which
+ *   carries the letter's count on);
  * - **claims respect the idle time**: an entry is claimable only after nobody was handed it
- *   for `minIdleMs` (a read, claim or redelivery resets the clock);
+ *   for `minIdleMs` (every delivery resets the clock);
  * - **trimmed while pending** (the log's retention dropped an entry before it was acked): the
  *   entry is dropped from the pending list and reported in `gone` by the call that found it
- *   (read of pending entries or claim), counted, never thrown, never a crash;
+ *   (read of pending entries, claim, retry; `deadLetter` answers `'gone'`), never thrown;
  * - **a lost log loses its groups**: when the channel's log is lost (the broker starts a new
  *   epoch: stream removed, expired, store restarted), its groups and their pending lists go with
  *   it (Redis keeps groups inside the stream key). Calls on such a group reject with
  *   `DurableGroupMissingError`; the caller joins again and tells its subscribers
  *   `recovered: false`, exactly as for a `since` position from a foreign epoch;
- * - **errors**: bad arguments throw `RangeError` at once; store failures reject the promise and
- *   leave the group as it was.
+ * - **errors**: bad arguments reject with `RangeError` before anything is done; store failures
+ *   reject the promise, and entries a failed call had already handed out stay pending (the
+ *   member re-reads them or another claims them after the idle time): nothing is lost.
  *
  * Channel keys come from `channelKey(organisation, channel)` as for the broker; group and member
  * names are opaque here (the data plane derives them from validated input, see the ADR).
@@ -80,7 +82,8 @@ export interface ReadOptions {
   /** At most this many entries (and gone reports) in total. */
   readonly count: number;
   /**
-   * `pending`: the member's own unacked entries again, oldest first (after a reconnect);
+   * `pending`: the member's own unacked entries again, the oldest `count` of them (after a
+   * reconnect; each counts as a delivery — to resend particular entries use `retry`);
    * `new`: entries never handed to any member; `both`: pending first, then new.
    */
   readonly from: 'pending' | 'new' | 'both';
