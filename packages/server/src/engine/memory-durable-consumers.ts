@@ -60,6 +60,16 @@ interface GroupState {
 const logEntryId = (offset: number): DurableEntryId => String(offset);
 
 /**
+ * Pending entries in the order Redis walks them: log entries by offset, then redelivered ones
+ * in redelivery order (Redis keeps them in a second stream it reads after the log). Count-limited
+ * reads and claims then pick the same entries on both engines.
+ */
+function pendingInOrder(state: GroupState): PendingEntry[] {
+  const all = [...state.pending.values()];
+  return [...all.filter((p) => p.data === undefined), ...all.filter((p) => p.data !== undefined)];
+}
+
+/**
  * In-process durable consumers for the embedded engine, with the same semantics as the Redis
  * implementation. It reads entries through the `Broker` interface (`history`), so it works
  * over any broker and sees exactly the log, retention and epochs the broker keeps; group
@@ -118,7 +128,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
     const entries: DurableEntry[] = [];
     const gone: GoneEntry[] = [];
     if (options.from !== 'new') {
-      const mine = [...state.pending.values()].filter((p) => p.holder === member).slice(0, options.count);
+      const mine = pendingInOrder(state).filter((p) => p.holder === member).slice(0, options.count);
       await this.#deliver(channelKey, state, member, mine, entries, gone);
     }
     if (options.from !== 'pending') {
@@ -155,7 +165,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
     const state = await this.#liveGroup(channelKey, group);
     state.members.add(member);
     const now = this.#now();
-    const idle = [...state.pending.values()]
+    const idle = pendingInOrder(state)
       .filter((p) => p.holder !== undefined && now - p.deliveredAt >= options.minIdleMs)
       .slice(0, options.count);
     const entries: DurableEntry[] = [];
@@ -291,9 +301,11 @@ export class MemoryDurableConsumers implements DurableConsumers {
     // The log was lost between the epoch check and now: the group goes with it (see #liveGroup).
     if (slice.position.epoch !== state.epoch) return;
     const now = this.#now();
+    let added = 0;
     for (const publication of slice.publications) {
       // Another read may have advanced the cursor while we awaited: never hand an entry twice.
-      if (publication.offset <= state.cursor || entries.length >= count) continue;
+      if (publication.offset <= state.cursor || added >= count) continue;
+      added++;
       state.cursor = publication.offset;
       const entry: PendingEntry = {
         id: logEntryId(publication.offset),

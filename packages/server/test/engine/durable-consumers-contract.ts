@@ -163,6 +163,19 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       expect((await consumers.read(k, 'g', 'a', { count: 10, from: 'both' })).entries).toEqual([]);
     });
 
+    it('fills a "both" read with new entries after the pending ones, up to the count', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+      await fixture.append(k, '{"n":1}');
+      await consumers.read(k, 'g', 'a', { count: 1, from: 'new' });
+      await appendMany(k, 3);
+      const both = await consumers.read(k, 'g', 'a', { count: 2, from: 'both' });
+      expect(both.entries.map((e) => [e.offset, e.deliveryCount])).toEqual([
+        [1, 2],
+        [2, 1],
+      ]);
+    });
+
     it('claims an idle member\'s entries only after the idle time, with delivery counts incremented', { timeout: TEST_TIMEOUT_MS }, async () => {
       const k = key();
       const minIdleMs = 300;
