@@ -84,3 +84,21 @@ describe('RedisDurableConsumers across nodes', () => {
     await Promise.all([one.close(), two.close()]);
   });
 });
+
+describe('RedisDurableConsumers on a key of the wrong type', () => {
+  it('rejects with the Redis error and keeps working for other channels', { timeout: 10_000 }, async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    clients.push(redis);
+    const consumers = new RedisDurableConsumers({ redis, keyPrefix: KEY_PREFIX });
+    const broken = `org${process.pid}/agent:wrongtype-${Date.now()}`;
+    await redis.set(consumers.logKey(broken), 'not a stream');
+    await expect(consumers.join(broken, 'g', 'a', { start: { kind: 'retained' } })).rejects.toThrow(/WRONGTYPE/);
+    await expect(consumers.read(broken, 'g', 'a', { count: 1, from: 'both' })).rejects.toThrow(/WRONGTYPE/);
+    await expect(consumers.claim(broken, 'g', 'a', { count: 1, minIdleMs: 0 })).rejects.toThrow(/WRONGTYPE/);
+    const fine = `org${process.pid}/agent:fine-${Date.now()}`;
+    await redis.call('XADD', consumers.logKey(fine), '1-0', 'd', '{"ok":true}');
+    await consumers.join(fine, 'g', 'a', { start: { kind: 'retained' } });
+    expect((await consumers.read(fine, 'g', 'a', { count: 1, from: 'new' })).entries.map((e) => e.data)).toEqual(['{"ok":true}']);
+    await consumers.close();
+  });
+});
