@@ -188,7 +188,11 @@ export class RedisDurableConsumers implements DurableConsumers {
     checkName('member', member);
     checkStart(options.start);
     const created = await this.#createGroup(this.logKey(channelKey), group, this.#startId(options.start));
-    await this.#createGroup(this.redriveKey(channelKey, group), group, '0');
+    const redrive = this.redriveKey(channelKey, group);
+    // A new group on the log may follow a group lost with its log: its redrive stream (a key of
+    // its own) survived and holds offsets of the old epoch. A new group starts with none.
+    if (created) await this.#redis.call('DEL', redrive);
+    await this.#createGroup(redrive, group, '0');
     await this.#redis.call('XGROUP', 'CREATECONSUMER', this.logKey(channelKey), group, member);
     return { created };
   }

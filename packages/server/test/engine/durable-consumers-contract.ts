@@ -68,7 +68,11 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       const k = key();
       await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
       await appendMany(k, 3);
-      expect((await consumers.read(k, 'g', 'a', { count: 10, from: 'new' })).entries).toHaveLength(3);
+      const held = (await consumers.read(k, 'g', 'a', { count: 10, from: 'new' })).entries;
+      expect(held).toHaveLength(3);
+      // A redelivered letter waiting for the group goes with the group too.
+      expect(await consumers.deadLetter(k, 'g', held[0]!.id, 'x')).toBe('dead-lettered');
+      expect(await consumers.redeliver(k, (await consumers.deadLetters(k, { limit: 1 })).letters[0]!.id)).toBe(true);
       await fixture.removeLog(k);
       await fixture.append(k, '{"epoch":2}');
       await expect(consumers.read(k, 'g', 'a', { count: 10, from: 'both' })).rejects.toThrow(DurableGroupMissingError);
