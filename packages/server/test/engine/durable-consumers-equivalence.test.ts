@@ -25,7 +25,9 @@ type Op =
   | { kind: 'claim'; member: number }
   | { kind: 'retry'; member: number; picks: number[] }
   | { kind: 'deadLetter'; pick: number }
-  | { kind: 'redeliver'; pick: number };
+  | { kind: 'redeliver'; pick: number }
+  /** The log is lost (new epoch), one entry is appended, every member joins again. */
+  | { kind: 'loseLog' };
 
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('append' as const), keepLast: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined, freq: 4 }) }) },
@@ -35,12 +37,14 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retry' as const), member: fc.nat(2), picks: fc.array(fc.nat(30), { maxLength: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('deadLetter' as const), pick: fc.nat(30) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('redeliver' as const), pick: fc.nat(10) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('loseLog' as const) }) },
 );
 
 /** One engine under test, with the ids it handed out in first-seen order (same order on both engines when they agree). */
 interface Side {
   readonly consumers: DurableConsumers;
   append(data: string, keepLast: number | undefined): Promise<number>;
+  removeLog(): Promise<void>;
   readonly ids: DurableEntryId[];
 }
 
@@ -52,6 +56,15 @@ const normal = (outcome: ReadOutcome) => ({
   entries: outcome.entries.map((e) => [e.offset, e.data, e.deliveryCount, e.id.startsWith('r')]),
   gone: outcome.gone.map((g) => g.offset),
 });
+
+/** An operation's answer, or the name of the error it rejected with (both engines must agree on either). */
+async function answer(side: Side, key: string, op: Op, n: number): Promise<unknown> {
+  try {
+    return await step(side, key, op, n);
+  } catch (error) {
+    return { rejected: error instanceof Error ? error.name : String(error) };
+  }
+}
 
 async function step(side: Side, key: string, op: Op, n: number): Promise<unknown> {
   const c = side.consumers;
@@ -83,6 +96,13 @@ async function step(side: Side, key: string, op: Op, n: number): Promise<unknown
       const letter = letters[op.pick % Math.max(letters.length, 1)];
       return letter ? c.redeliver(key, letter.id) : 'no letters';
     }
+    case 'loseLog': {
+      await side.removeLog();
+      await side.append(`{"n":${n}}`, undefined);
+      const joins = [];
+      for (const m of MEMBERS) joins.push(await c.join(key, 'g', m, { start: { kind: 'retained' } }));
+      return joins;
+    }
   }
 }
 
@@ -108,6 +128,7 @@ describe('DurableConsumers: memory and Redis answer alike', () => {
         const memory: Side = {
           consumers: new MemoryDurableConsumers(broker),
           append: async (data, keepLast) => (await broker.publish(key, data, { historySize: keepLast ?? 10_000, historyTtlMs: 3_600_000 })).offset,
+          removeLog: () => broker.removeHistory(key),
           ids: [],
         };
         const redisConsumers = new RedisDurableConsumers({ redis, keyPrefix: KEY_PREFIX });
@@ -119,6 +140,10 @@ describe('DurableConsumers: memory and Redis answer alike', () => {
             await redis.call('XADD', redisConsumers.logKey(key), 'MAXLEN', keepLast ?? 10_000, `${top}-0`, 'd', data);
             return top;
           },
+          removeLog: async () => {
+            await redis.del(redisConsumers.logKey(key));
+            top = 0;
+          },
           ids: [],
         };
         try {
@@ -126,7 +151,7 @@ describe('DurableConsumers: memory and Redis answer alike', () => {
             for (const m of MEMBERS) await side.consumers.join(key, 'g', m, { start: { kind: 'retained' } });
           }
           for (const [i, op] of ops.entries()) {
-            const [a, b] = [await step(memory, key, op, i), await step(onRedis, key, op, i)];
+            const [a, b] = [await answer(memory, key, op, i), await answer(onRedis, key, op, i)];
             expect({ step: i, op, answer: b }).toEqual({ step: i, op, answer: a });
           }
           const letters = async (side: Side) =>
