@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type { Broker } from './broker.js';
 import {
   checkCount,
   checkMinIdle,
@@ -22,49 +23,36 @@ import {
   type ReadOutcome,
 } from './durable-consumers.js';
 import { DEFAULT_MAX_DEAD_LETTERS_PER_CHANNEL } from './memory-durable-consumers.js';
+import { assertRedisPrefix, channelKeys, DEFAULT_REDIS_PREFIX, encodeTagContent } from './redis-keys.js';
+
+/** The largest sequence part of a stream id: `<offset>-MAX` sorts after every id of that offset. */
+const MAX_SEQUENCE = '18446744073709551615';
 
 /**
- * How the channel's log is laid out in Redis: the Redis broker writes it, this class reads it.
- * The default is one stream per channel at `{<channelKey>}:log` whose entry ids are
- * `<offset>-0` with the encoded event in field `d`, so an offset and a stream id map onto each
- * other without a lookup (XGROUP CREATE at a `since` offset, XACK by offset). The lead aligns
- * this with the Redis broker when wiring (ADR 0035).
+ * How entries of the Redis broker's log read (ADR 0015): ids `<offset>-<append ms>`, the encoded
+ * event in field `d`. So an entry's offset is the first part of its id, and "after offset N" is
+ * the id `N-<max>`.
  */
-export interface RedisLogLayout {
-  /** Suffix after the channel's hash tag: `{<channelKey>}<logSuffix>`. */
-  readonly logSuffix: string;
-  readonly dataField: string;
-  idOf(offset: number): string;
-  /** The offset of a log entry id; undefined when the id is not a log entry id. */
-  offsetOf(id: string): number | undefined;
+export function offsetOfLogId(id: string): number | undefined {
+  const match = /^(\d+)-\d+$/.exec(id);
+  return match ? Number(match[1]) : undefined;
 }
 
-export const DEFAULT_REDIS_LOG_LAYOUT: RedisLogLayout = {
-  logSuffix: ':log',
-  dataField: 'd',
-  idOf: (offset) => `${offset}-0`,
-  offsetOf: (id) => {
-    const match = /^(\d+)-0$/.exec(id);
-    return match ? Number(match[1]) : undefined;
-  },
-};
-
-/**
- * `{<channelKey>}` with `%`, `{` and `}` percent-encoded: Redis hashes only what is between the
- * first `{` and the next `}`, so the key must hold no brace of its own, and the encoding keeps
- * the mapping injective. Every key of one channel starts with this tag, so they share a slot
- * (multi-key scripts work on a Redis Cluster). It must stay the same function as the broker's.
- */
-export function channelHashTag(channelKey: string): string {
-  return `{${channelKey.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)}}`;
+export function logIdAfterOffset(offset: number): string {
+  return `${offset}-${MAX_SEQUENCE}`;
 }
 
 export interface RedisDurableConsumersOptions {
   /** A connection the caller owns (not closed by `close`). RESP2 and RESP3 replies are both understood. */
-  readonly redis: Redis;
-  /** Put before every key (tests: a unique prefix per run). */
-  readonly keyPrefix?: string;
-  readonly layout?: RedisLogLayout;
+  readonly redis: Redis | Cluster;
+  /**
+   * The broker that writes the channels' logs, with the same `prefix`. `join` reads the
+   * channel's position through it first, so the log and its epoch exist before the group does:
+   * the broker recreates a stream it finds without an epoch, which would drop a group made on it.
+   */
+  readonly broker?: Broker;
+  /** The broker's key prefix (`REDIS_KEY_PREFIX`); default `apix`. */
+  readonly prefix?: string;
   readonly maxDeadLettersPerChannel?: number;
 }
 
@@ -156,30 +144,37 @@ return 1
  */
 export class RedisDurableConsumers implements DurableConsumers {
   readonly name = 'redis';
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
+  readonly #broker: Broker | undefined;
   readonly #prefix: string;
-  readonly #layout: RedisLogLayout;
   readonly #maxDeadLetters: number;
   #closed = false;
 
   constructor(options: RedisDurableConsumersOptions) {
     this.#redis = options.redis;
-    this.#prefix = options.keyPrefix ?? '';
-    this.#layout = options.layout ?? DEFAULT_REDIS_LOG_LAYOUT;
+    this.#broker = options.broker;
+    this.#prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    assertRedisPrefix(this.#prefix);
     this.#maxDeadLetters = options.maxDeadLettersPerChannel ?? DEFAULT_MAX_DEAD_LETTERS_PER_CHANNEL;
   }
 
-  /** The channel's log stream key (tests append to it as the broker would). */
+  /** The channel's log: the broker's stream (redis-keys.ts). */
   logKey(channelKey: string): string {
-    return `${this.#prefix}${channelHashTag(channelKey)}${this.#layout.logSuffix}`;
+    return channelKeys(this.#prefix, channelKey).stream;
   }
 
+  /** Beside the broker's keys, under the same hash tag: `<prefix>:{<channel>}:dlq`. */
   deadLetterKey(channelKey: string): string {
-    return `${this.#prefix}${channelHashTag(channelKey)}:dlq`;
+    return `${this.#channelBase(channelKey)}:dlq`;
   }
 
+  /** `<prefix>:{<channel>}:g:<group>:r`; the group name is last but one and the suffix fixed, so keys stay distinct. */
   redriveKey(channelKey: string, group: string): string {
-    return `${this.#prefix}${channelHashTag(channelKey)}:g:${group}:redrive`;
+    return `${this.#channelBase(channelKey)}:g:${group}:r`;
+  }
+
+  #channelBase(channelKey: string): string {
+    return `${this.#prefix}:{${encodeTagContent(channelKey)}}`;
   }
 
   async join(channelKey: string, group: string, member: string, options: JoinOptions): Promise<JoinOutcome> {
@@ -187,6 +182,7 @@ export class RedisDurableConsumers implements DurableConsumers {
     checkName('group', group);
     checkName('member', member);
     checkStart(options.start);
+    if (this.#broker) await this.#broker.history(channelKey, { limit: 0 });
     const created = await this.#createGroup(this.logKey(channelKey), group, this.#startId(options.start));
     const redrive = this.redriveKey(channelKey, group);
     // A new group on the log may follow a group lost with its log: its redrive stream (a key of
@@ -312,7 +308,7 @@ export class RedisDurableConsumers implements DurableConsumers {
     // report a missing group the same way as for a well-formed id.
     const streamId = STREAM_ID.test(given) ? given : '0-0';
     const stream = redrive ? this.redriveKey(channelKey, group) : this.logKey(channelKey);
-    const offset = redrive ? '' : String(this.#layout.offsetOf(streamId) ?? '');
+    const offset = redrive ? '' : String(offsetOfLogId(streamId) ?? '');
     const outcome = await this.#redis.eval(
       DEAD_LETTER_SCRIPT,
       2,
@@ -324,7 +320,7 @@ export class RedisDurableConsumers implements DurableConsumers {
       offset,
       this.#maxDeadLetters,
       Date.now(),
-      this.#layout.dataField,
+      'd',
       redrive ? '1' : '0',
     );
     return String(outcome) as DeadLetterOutcome;
@@ -392,7 +388,7 @@ export class RedisDurableConsumers implements DurableConsumers {
   }
 
   #startId(start: GroupStart): string {
-    return start.kind === 'new' ? '$' : start.kind === 'retained' ? '0' : this.#layout.idOf(start.offset);
+    return start.kind === 'new' ? '$' : start.kind === 'retained' ? '0' : logIdAfterOffset(start.offset);
   }
 
   /** XGROUP CREATE … MKSTREAM; true when created, false when the group existed (BUSYGROUP). */
@@ -493,11 +489,11 @@ export class RedisDurableConsumers implements DurableConsumers {
         deliveryCount: Number(field('c') ?? 0) + pendingCount,
       };
     }
-    return { id, offset: this.#layout.offsetOf(id) ?? 0, data: field(this.#layout.dataField) ?? '', deliveryCount: pendingCount };
+    return { id, offset: offsetOfLogId(id) ?? 0, data: field('d') ?? '', deliveryCount: pendingCount };
   }
 
   #gone(id: string, redrive: boolean): GoneEntry {
-    return redrive ? { id: `${REDRIVE_PREFIX}${id}`, offset: undefined } : { id, offset: this.#layout.offsetOf(id) };
+    return redrive ? { id: `${REDRIVE_PREFIX}${id}`, offset: undefined } : { id, offset: offsetOfLogId(id) };
   }
 
   #checkOpen(): void {

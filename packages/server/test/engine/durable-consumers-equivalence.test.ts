@@ -4,7 +4,9 @@ import { Redis } from 'ioredis';
 import type { DurableConsumers, DurableEntryId, ReadOutcome } from '../../src/engine/durable-consumers.js';
 import { MemoryBroker } from '../../src/engine/memory-broker.js';
 import { MemoryDurableConsumers } from '../../src/engine/memory-durable-consumers.js';
+import { RedisBroker } from '../../src/engine/redis-broker.js';
 import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
+import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
 
 /**
  * Model-based check beside the contract suite: random sequences of operations (appends with
@@ -14,8 +16,8 @@ import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.
  * wrote a case for.
  */
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const KEY_PREFIX = `apix-test:durable-eq:${process.pid}-${Date.now()}:`;
+const REDIS_URL = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `apixtest-durable-eq-${process.pid}-${Date.now()}`;
 const MEMBERS = ['a', 'b', 'c'] as const;
 
 type Op =
@@ -108,18 +110,17 @@ async function step(side: Side, key: string, op: Op, n: number): Promise<unknown
 
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 
+const redisBroker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
+
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 1_000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
   await redis.quit();
+  await redisBroker.close();
+  await deleteKeysWithPrefix(REDIS_URL, PREFIX);
 });
 
 describe('DurableConsumers: memory and Redis answer alike', () => {
   it('for random operation sequences', { timeout: 60_000 }, async () => {
+    await redisBroker.start({ onPublication: () => undefined });
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), async (ops) => {
@@ -131,19 +132,12 @@ describe('DurableConsumers: memory and Redis answer alike', () => {
           removeLog: () => broker.removeHistory(key),
           ids: [],
         };
-        const redisConsumers = new RedisDurableConsumers({ redis, keyPrefix: KEY_PREFIX });
-        let top = 0;
+        const redisConsumers = new RedisDurableConsumers({ redis, broker: redisBroker, prefix: PREFIX });
         const onRedis: Side = {
           consumers: redisConsumers,
-          append: async (data, keepLast) => {
-            top += 1;
-            await redis.call('XADD', redisConsumers.logKey(key), 'MAXLEN', keepLast ?? 10_000, `${top}-0`, 'd', data);
-            return top;
-          },
-          removeLog: async () => {
-            await redis.del(redisConsumers.logKey(key));
-            top = 0;
-          },
+          append: async (data, keepLast) =>
+            (await redisBroker.publish(key, data, { historySize: keepLast ?? 10_000, historyTtlMs: 3_600_000 })).offset,
+          removeLog: () => redisBroker.removeHistory(key),
           ids: [],
         };
         try {
