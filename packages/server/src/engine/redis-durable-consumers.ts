@@ -134,7 +134,7 @@ return 1
 /**
  * Durable consumers on Redis Streams consumer groups: a group on the channel's log stream
  * (XGROUP CREATE … MKSTREAM, XREADGROUP, XACK, XAUTOCLAIM, XPENDING), dead letters in one
- * stream per channel (`{ch}:dlq`), and per group a small redrive stream (`{ch}:g:<group>:redrive`)
+ * stream per channel (`<prefix>:{ch}:dlq`), and per group a small redrive stream (`<prefix>:{ch}:g:<group>:r`)
  * with a consumer group of the same name, for entries redelivered from the dead letters (Redis
  * cannot put an acked entry back into a pending list).
  *
