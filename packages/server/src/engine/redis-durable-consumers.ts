@@ -1,0 +1,523 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Broker } from './broker.js';
+import {
+  checkCount,
+  checkMinIdle,
+  checkName,
+  checkStart,
+  DurableGroupMissingError,
+  MAX_ENTRIES_PER_CALL,
+  type ClaimOptions,
+  type DeadLetter,
+  type DeadLetterOutcome,
+  type DeadLetterPage,
+  type DeadLetterQuery,
+  type DurableConsumers,
+  type DurableEntry,
+  type DurableEntryId,
+  type GoneEntry,
+  type GroupStart,
+  type JoinOptions,
+  type JoinOutcome,
+  type ReadOptions,
+  type ReadOutcome,
+} from './durable-consumers.js';
+import { DEFAULT_MAX_DEAD_LETTERS_PER_CHANNEL } from './memory-durable-consumers.js';
+import { assertRedisPrefix, channelKeys, DEFAULT_REDIS_PREFIX, encodeTagContent } from './redis-keys.js';
+
+/** The largest sequence part of a stream id: `<offset>-MAX` sorts after every id of that offset. */
+const MAX_SEQUENCE = '18446744073709551615';
+
+/**
+ * How entries of the Redis broker's log read (ADR 0015): ids `<offset>-<append ms>`, the encoded
+ * event in field `d`. So an entry's offset is the first part of its id, and "after offset N" is
+ * the id `N-<max>`.
+ */
+export function offsetOfLogId(id: string): number | undefined {
+  const match = /^(\d+)-\d+$/.exec(id);
+  return match ? Number(match[1]) : undefined;
+}
+
+export function logIdAfterOffset(offset: number): string {
+  return `${offset}-${MAX_SEQUENCE}`;
+}
+
+export interface RedisDurableConsumersOptions {
+  /** A connection the caller owns (not closed by `close`). RESP2 and RESP3 replies are both understood. */
+  readonly redis: Redis | Cluster;
+  /**
+   * The broker that writes the channels' logs, with the same `prefix`. `join` reads the
+   * channel's position through it first, so the log and its epoch exist before the group does:
+   * the broker recreates a stream it finds without an epoch, which would drop a group made on it.
+   */
+  readonly broker?: Broker;
+  /** The broker's key prefix (`REDIS_KEY_PREFIX`); default `apix`. */
+  readonly prefix?: string;
+  readonly maxDeadLettersPerChannel?: number;
+}
+
+/** Ids of entries redelivered from the dead letters live in the group's redrive stream. */
+const REDRIVE_PREFIX = 'r:';
+/** XAUTOCLAIM scans at most COUNT×10 pending entries per call; a few calls bound one claim. */
+const MAX_AUTOCLAIM_ROUNDS = 8;
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+type StreamEntry = [id: string, fields: string[] | null];
+
+/**
+ * Moves a pending entry to the dead letters in one step, so two nodes dead-lettering the same
+ * entry store it once. KEYS: stream, dlq. ARGV: group, id, reason, offset ('' when the entry
+ * carries its own), maxLen, nowMs, dataField, redrive ('1' when the stream is a redrive stream).
+ */
+const DEAD_LETTER_SCRIPT = `
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 then return 'not-pending' end
+local count = tonumber(pending[1][4])
+local found = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[8] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+if #found == 0 then return 'gone' end
+local fields = found[1][2]
+local data = nil
+local offset = ARGV[4]
+for i = 1, #fields, 2 do
+  local name = fields[i]
+  if name == ARGV[7] then data = fields[i + 1] end
+  if ARGV[8] == '1' and name == 'o' then offset = fields[i + 1] end
+  if ARGV[8] == '1' and name == 'c' then count = count + tonumber(fields[i + 1]) end
+end
+if data == nil then return 'gone' end
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 'g', ARGV[1], 'o', offset, 'd', data, 'r', ARGV[3], 'c', count, 't', ARGV[6])
+return 'dead-lettered'
+`;
+
+/**
+ * Hands pending entries to a member again, whatever their idle time. KEYS: stream. ARGV: group,
+ * member, ids… Returns a flat list of triples: id, delivery count (0 when the entry was trimmed:
+ * Redis 7.0's XCLAIM drops it from the pending list and returns nothing), fields.
+ */
+const RETRY_SCRIPT = `
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if #pending > 0 then
+    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id)
+    if #claimed == 0 or not claimed[1][2] then
+      redis.call('XACK', KEYS[1], ARGV[1], id)
+      table.insert(out, id); table.insert(out, 0); table.insert(out, {})
+    else
+      table.insert(out, id); table.insert(out, tonumber(pending[1][4]) + 1); table.insert(out, claimed[1][2])
+    end
+  end
+end
+return out
+`;
+
+/**
+ * Moves a dead letter back to its group's redrive stream in one step. KEYS: dlq, redrive.
+ * ARGV: letter id, group. Returns 1 when moved.
+ */
+const REDELIVER_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #found == 0 then return 0 end
+local f = {}
+local fields = found[1][2]
+for i = 1, #fields, 2 do f[fields[i]] = fields[i + 1] end
+if f['g'] ~= ARGV[2] then return 0 end
+redis.call('XADD', KEYS[2], '*', 'o', f['o'], 'd', f['d'], 'c', f['c'])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * Durable consumers on Redis Streams consumer groups: a group on the channel's log stream
+ * (XGROUP CREATE … MKSTREAM, XREADGROUP, XACK, XAUTOCLAIM, XPENDING), dead letters in one
+ * stream per channel (`<prefix>:{ch}:dlq`), and per group a small redrive stream (`<prefix>:{ch}:g:<group>:r`)
+ * with a consumer group of the same name, for entries redelivered from the dead letters (Redis
+ * cannot put an acked entry back into a pending list).
+ *
+ * Redis 7.0 traps, handled: an entry trimmed while pending comes back from XREADGROUP with id
+ * 0 as `[id, nil]`, and XAUTOCLAIM lists it in its third element (and drops it from the pending
+ * list itself). Both are acked away (the former) and reported in `gone`, never thrown.
+ */
+export class RedisDurableConsumers implements DurableConsumers {
+  readonly name = 'redis';
+  readonly #redis: Redis | Cluster;
+  readonly #broker: Broker | undefined;
+  readonly #prefix: string;
+  readonly #maxDeadLetters: number;
+  #closed = false;
+
+  constructor(options: RedisDurableConsumersOptions) {
+    this.#redis = options.redis;
+    this.#broker = options.broker;
+    this.#prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    assertRedisPrefix(this.#prefix);
+    this.#maxDeadLetters = options.maxDeadLettersPerChannel ?? DEFAULT_MAX_DEAD_LETTERS_PER_CHANNEL;
+  }
+
+  /** The channel's log: the broker's stream (redis-keys.ts). */
+  logKey(channelKey: string): string {
+    return channelKeys(this.#prefix, channelKey).stream;
+  }
+
+  /** Beside the broker's keys, under the same hash tag: `<prefix>:{<channel>}:dlq`. */
+  deadLetterKey(channelKey: string): string {
+    return `${this.#channelBase(channelKey)}:dlq`;
+  }
+
+  /** `<prefix>:{<channel>}:g:<group>:r`; the group name is last but one and the suffix fixed, so keys stay distinct. */
+  redriveKey(channelKey: string, group: string): string {
+    return `${this.#channelBase(channelKey)}:g:${group}:r`;
+  }
+
+  #channelBase(channelKey: string): string {
+    return `${this.#prefix}:{${encodeTagContent(channelKey)}}`;
+  }
+
+  async join(channelKey: string, group: string, member: string, options: JoinOptions): Promise<JoinOutcome> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    checkStart(options.start);
+    if (this.#broker) await this.#broker.history(channelKey, { limit: 0 });
+    const created = await this.#createGroup(this.logKey(channelKey), group, this.#startId(options.start));
+    const redrive = this.redriveKey(channelKey, group);
+    // A new group on the log may follow a group lost with its log: its redrive stream (a key of
+    // its own) survived and holds offsets of the old epoch. A new group starts with none.
+    if (created) await this.#redis.call('DEL', redrive);
+    await this.#createGroup(redrive, group, '0');
+    await this.#redis.call('XGROUP', 'CREATECONSUMER', this.logKey(channelKey), group, member);
+    return { created };
+  }
+
+  async read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
+    return this.#groupCall(channelKey, group, () => this.#read(channelKey, group, member, options));
+  }
+
+  async #read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    checkCount('count', options.count);
+    const log = this.logKey(channelKey);
+    const redrive = this.redriveKey(channelKey, group);
+    const entries: DurableEntry[] = [];
+    const gone: GoneEntry[] = [];
+    const room = () => options.count - entries.length - gone.length;
+    if (options.from !== 'new') {
+      await this.#readGroup(log, group, member, '0', room(), false, entries, gone);
+      if (room() > 0) await this.#readGroup(redrive, group, member, '0', room(), true, entries, gone);
+    }
+    if (options.from !== 'pending') {
+      if (room() > 0) await this.#readGroup(redrive, group, member, '>', room(), true, entries, gone);
+      if (room() > 0) await this.#readGroup(log, group, member, '>', room(), false, entries, gone);
+    }
+    return { entries, gone };
+  }
+
+  async ack(channelKey: string, group: string, ids: readonly DurableEntryId[]): Promise<number> {
+    this.#checkOpen();
+    const logIds = ids.filter((id) => !id.startsWith(REDRIVE_PREFIX) && STREAM_ID.test(id));
+    const redriveIds = ids
+      .filter((id) => id.startsWith(REDRIVE_PREFIX))
+      .map((id) => id.slice(REDRIVE_PREFIX.length))
+      .filter((id) => STREAM_ID.test(id));
+    let acked = 0;
+    if (logIds.length > 0) acked += Number(await this.#redis.call('XACK', this.logKey(channelKey), group, ...logIds));
+    if (redriveIds.length > 0) {
+      const redrive = this.redriveKey(channelKey, group);
+      const pipeline = this.#redis.pipeline();
+      for (const id of redriveIds) pipeline.call('XACK', redrive, group, id);
+      const results = (await pipeline.exec()) ?? [];
+      // Redrive entries are this group's alone: once acked nobody needs them. Only the ones this
+      // call acked are deleted, so an id not yet handed out cannot be dropped unread.
+      const done = redriveIds.filter((_, i) => {
+        const [error, reply] = results[i] ?? [null, 0];
+        if (error) throw error;
+        return Number(reply) === 1;
+      });
+      acked += done.length;
+      if (done.length > 0) await this.#redis.call('XDEL', redrive, ...done);
+    }
+    return acked;
+  }
+
+  async claim(channelKey: string, group: string, member: string, options: ClaimOptions): Promise<ReadOutcome> {
+    return this.#groupCall(channelKey, group, () => this.#claim(channelKey, group, member, options));
+  }
+
+  async #claim(channelKey: string, group: string, member: string, options: ClaimOptions): Promise<ReadOutcome> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    checkCount('count', options.count);
+    checkMinIdle(options.minIdleMs);
+    const entries: DurableEntry[] = [];
+    const gone: GoneEntry[] = [];
+    await this.#autoClaim(this.logKey(channelKey), group, member, options, false, entries, gone);
+    const room = options.count - entries.length - gone.length;
+    if (room > 0) {
+      await this.#autoClaim(this.redriveKey(channelKey, group), group, member, { ...options, count: room }, true, entries, gone);
+    }
+    return { entries, gone };
+  }
+
+  async retry(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReadOutcome> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per retry`);
+    return this.#groupCall(channelKey, group, async () => {
+      const entries: DurableEntry[] = [];
+      const gone: GoneEntry[] = [];
+      const unique = [...new Set(ids)];
+      const logIds = unique.filter((id) => !id.startsWith(REDRIVE_PREFIX) && STREAM_ID.test(id));
+      const redriveIds = unique
+        .filter((id) => id.startsWith(REDRIVE_PREFIX))
+        .map((id) => id.slice(REDRIVE_PREFIX.length))
+        .filter((id) => STREAM_ID.test(id));
+      for (const [key, streamIds, redrive] of [
+        [this.logKey(channelKey), logIds, false],
+        [this.redriveKey(channelKey, group), redriveIds, true],
+      ] as const) {
+        // An empty id list still runs once, so a missing group is reported the same way.
+        const reply = (await this.#redis.eval(RETRY_SCRIPT, 1, key, group, member, ...(streamIds.length > 0 ? streamIds : ['0-0']))) as unknown[];
+        for (let i = 0; i + 2 < reply.length; i += 3) {
+          const id = String(reply[i]);
+          const count = Number(reply[i + 1]);
+          if (count === 0) gone.push(this.#gone(id, redrive));
+          else entries.push(this.#entry(id, reply[i + 2] as string[], count, redrive));
+        }
+      }
+      return { entries, gone };
+    });
+  }
+
+  async deadLetter(channelKey: string, group: string, id: DurableEntryId, reason: string): Promise<DeadLetterOutcome> {
+    return this.#groupCall(channelKey, group, () => this.#deadLetter(channelKey, group, id, reason));
+  }
+
+  async #deadLetter(channelKey: string, group: string, id: DurableEntryId, reason: string): Promise<DeadLetterOutcome> {
+    this.#checkOpen();
+    const redrive = id.startsWith(REDRIVE_PREFIX);
+    const given = redrive ? id.slice(REDRIVE_PREFIX.length) : id;
+    // An id that is no stream id is never pending; 0-0 never is either, and still lets the script
+    // report a missing group the same way as for a well-formed id.
+    const streamId = STREAM_ID.test(given) ? given : '0-0';
+    const stream = redrive ? this.redriveKey(channelKey, group) : this.logKey(channelKey);
+    const offset = redrive ? '' : String(offsetOfLogId(streamId) ?? '');
+    const outcome = await this.#redis.eval(
+      DEAD_LETTER_SCRIPT,
+      2,
+      stream,
+      this.deadLetterKey(channelKey),
+      group,
+      streamId,
+      reason,
+      offset,
+      this.#maxDeadLetters,
+      Date.now(),
+      'd',
+      redrive ? '1' : '0',
+    );
+    return String(outcome) as DeadLetterOutcome;
+  }
+
+  async deadLetters(channelKey: string, query: DeadLetterQuery): Promise<DeadLetterPage> {
+    this.#checkOpen();
+    checkCount('limit', query.limit);
+    if (query.after !== undefined && !STREAM_ID.test(query.after)) {
+      throw new RangeError(`malformed dead-letter cursor: ${query.after}`);
+    }
+    const from = query.after === undefined ? '-' : `(${query.after}`;
+    const reply = (await this.#redis.call('XRANGE', this.deadLetterKey(channelKey), from, '+', 'COUNT', query.limit + 1)) as StreamEntry[];
+    const letters = reply.slice(0, query.limit).map(toDeadLetter);
+    return { letters, next: reply.length > query.limit ? letters.at(-1)!.id : undefined };
+  }
+
+  async deadLetterById(channelKey: string, id: string): Promise<DeadLetter | undefined> {
+    this.#checkOpen();
+    if (!STREAM_ID.test(id)) return undefined;
+    const reply = (await this.#redis.call('XRANGE', this.deadLetterKey(channelKey), id, id)) as StreamEntry[];
+    return reply.length > 0 ? toDeadLetter(reply[0]!) : undefined;
+  }
+
+  async redeliver(channelKey: string, id: string): Promise<boolean> {
+    const letter = await this.deadLetterById(channelKey, id);
+    if (!letter) return false;
+    const moved = await this.#redis.eval(
+      REDELIVER_SCRIPT,
+      2,
+      this.deadLetterKey(channelKey),
+      this.redriveKey(channelKey, letter.group),
+      id,
+      letter.group,
+    );
+    return Number(moved) === 1;
+  }
+
+  async removeGroup(channelKey: string, group: string): Promise<boolean> {
+    this.#checkOpen();
+    let existed = false;
+    try {
+      existed = Number(await this.#redis.call('XGROUP', 'DESTROY', this.logKey(channelKey), group)) === 1;
+    } catch (error) {
+      // XGROUP on a missing key is an error, not 0: the log (and so the group) is gone already.
+      if (!(error instanceof Error && /requires the key to exist/i.test(error.message))) throw error;
+    }
+    await this.#redis.call('DEL', this.redriveKey(channelKey, group));
+    return existed;
+  }
+
+  /** The connection belongs to the caller; closing only stops this instance. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  /** Runs a call on an existing group; Redis's NOGROUP (group never made, or lost with the log) becomes the typed error. */
+  async #groupCall<T>(channelKey: string, group: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOGROUP')) throw new DurableGroupMissingError(channelKey, group);
+      throw error;
+    }
+  }
+
+  #startId(start: GroupStart): string {
+    return start.kind === 'new' ? '$' : start.kind === 'retained' ? '0' : logIdAfterOffset(start.offset);
+  }
+
+  /** XGROUP CREATE … MKSTREAM; true when created, false when the group existed (BUSYGROUP). */
+  async #createGroup(key: string, group: string, startId: string): Promise<boolean> {
+    try {
+      await this.#redis.call('XGROUP', 'CREATE', key, group, startId, 'MKSTREAM');
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('BUSYGROUP')) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * One XREADGROUP on one stream. `'0'` re-reads the member's pending entries (each one a new
+   * delivery: Redis increments its count); `'>'` takes entries no member was handed yet.
+   */
+  async #readGroup(
+    key: string,
+    group: string,
+    member: string,
+    from: '0' | '>',
+    count: number,
+    redrive: boolean,
+    entries: DurableEntry[],
+    gone: GoneEntry[],
+  ): Promise<void> {
+    const reply = await this.#redis.call('XREADGROUP', 'GROUP', group, member, 'COUNT', count, 'STREAMS', key, from);
+    const read = streamEntries(reply);
+    const trimmed = read.filter(([, fields]) => fields === null).map(([id]) => id);
+    if (trimmed.length > 0) {
+      // Redis 7.0 keeps an entry trimmed while pending in the list and answers it with a nil
+      // body forever: ack it away and report it.
+      await this.#redis.call('XACK', key, group, ...trimmed);
+      for (const id of trimmed) gone.push(this.#gone(id, redrive));
+    }
+    const live = read.filter((entry): entry is [string, string[]] => entry[1] !== null);
+    const counts = from === '>' && !redrive ? live.map(() => 1) : await this.#deliveryCounts(key, group, live.map(([id]) => id));
+    live.forEach(([id, fields], i) => entries.push(this.#entry(id, fields, counts[i] ?? 1, redrive)));
+  }
+
+  async #autoClaim(
+    key: string,
+    group: string,
+    member: string,
+    options: ClaimOptions,
+    redrive: boolean,
+    entries: DurableEntry[],
+    gone: GoneEntry[],
+  ): Promise<void> {
+    let cursor = '0-0';
+    const claimed: Array<[string, string[]]> = [];
+    for (let round = 0; round < MAX_AUTOCLAIM_ROUNDS; round++) {
+      const want = options.count - claimed.length - gone.length;
+      if (want <= 0) break;
+      const reply = (await this.#redis.call('XAUTOCLAIM', key, group, member, Math.floor(options.minIdleMs), cursor, 'COUNT', want)) as [
+        string,
+        StreamEntry[],
+        string[]?,
+      ];
+      cursor = reply[0];
+      for (const [id, fields] of reply[1]) {
+        if (fields === null) gone.push(this.#gone(id, redrive));
+        else claimed.push([id, fields]);
+      }
+      // Redis 7.0: the third element lists entries trimmed while pending (already dropped from the list).
+      for (const id of reply[2] ?? []) gone.push(this.#gone(id, redrive));
+      if (cursor === '0-0') break;
+    }
+    const counts = await this.#deliveryCounts(key, group, claimed.map(([id]) => id));
+    claimed.forEach(([id, fields], i) => entries.push(this.#entry(id, fields, counts[i] ?? 1, redrive)));
+  }
+
+  /** Delivery counts from the pending list, one XPENDING per id in one round trip. */
+  async #deliveryCounts(key: string, group: string, ids: readonly string[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.call('XPENDING', key, group, id, id, 1);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, reply]) => {
+      if (error) throw error;
+      const row = (reply as Array<[string, string, number, number]>)[0];
+      return row ? Number(row[3]) : 1;
+    });
+  }
+
+  #entry(id: string, fields: string[], pendingCount: number, redrive: boolean): DurableEntry {
+    const field = (name: string) => {
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+      return undefined;
+    };
+    if (redrive) {
+      // The carried count is what the entry had when dead-lettered; the redrive pending count adds to it.
+      return {
+        id: `${REDRIVE_PREFIX}${id}`,
+        offset: Number(field('o')),
+        data: field('d') ?? '',
+        deliveryCount: Number(field('c') ?? 0) + pendingCount,
+      };
+    }
+    return { id, offset: offsetOfLogId(id) ?? 0, data: field('d') ?? '', deliveryCount: pendingCount };
+  }
+
+  #gone(id: string, redrive: boolean): GoneEntry {
+    return redrive ? { id: `${REDRIVE_PREFIX}${id}`, offset: undefined } : { id, offset: offsetOfLogId(id) };
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('durable consumers are closed');
+  }
+}
+
+/** One stream's entries from an XREADGROUP reply: RESP2 `[[key, entries]]`, ioredis RESP3 `[key, entries]`, or nil. */
+function streamEntries(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  if (Array.isArray(reply[0])) return ((reply[0] as unknown[])[1] as StreamEntry[]) ?? [];
+  return (reply[1] as StreamEntry[]) ?? [];
+}
+
+function toDeadLetter([id, fields]: StreamEntry): DeadLetter {
+  const f = new Map<string, string>();
+  for (let i = 0; fields && i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  return {
+    id,
+    group: f.get('g') ?? '',
+    offset: Number(f.get('o') ?? 0),
+    data: f.get('d') ?? '',
+    reason: f.get('r') ?? '',
+    deliveryCount: Number(f.get('c') ?? 0),
+    deadLetteredAt: Number(f.get('t') ?? 0),
+  };
+}
