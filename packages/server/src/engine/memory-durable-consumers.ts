@@ -57,7 +57,11 @@ interface GroupState {
   readonly redrive: PendingEntry[];
 }
 
-const logEntryId = (offset: number): DurableEntryId => String(offset);
+/**
+ * Unique across epochs, like Redis's `<offset>-<ms>`: after a lost log restarts offsets at 1,
+ * an id handed out before must never name an entry of the new log.
+ */
+const logEntryId = (offset: number, epoch: string): DurableEntryId => `${offset}@${epoch}`;
 
 /**
  * Pending entries in the order Redis walks them: log entries by offset, then redelivered ones
@@ -308,7 +312,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
       added++;
       state.cursor = publication.offset;
       const entry: PendingEntry = {
-        id: logEntryId(publication.offset),
+        id: logEntryId(publication.offset, state.epoch),
         offset: publication.offset,
         epoch: state.epoch,
         data: undefined,

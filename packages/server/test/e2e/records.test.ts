@@ -54,6 +54,8 @@ describe('audit rows from the data plane', () => {
   it('audits publishes per channel: all, sampled or none; channels without a setting follow AUDIT_PUBLISH_MODE', async () => {
     await server.repositories.channels.create('audited', 'agent:quiet', { auditPublishMode: 'none' });
     await server.repositories.channels.create('audited', 'agent:sampled', { auditPublishMode: 'sampled', auditSampleRate: 0.5 });
+    // As the admin API does after a change: the node's in-memory channel rows follow.
+    for (const channel of ['agent:quiet', 'agent:sampled']) await server.controlPlane.accessChanged({ kind: 'channel', organizationId: 'audited', channel });
     const client = await RawClient.connect(server.wsUrl, await server.token({ org: 'audited', user: 'ann' }));
     for (let i = 0; i < 200; i++) {
       await client.request({ type: 'publish', channel: 'agent:quiet', event: { type: 'note', payload: i } });
