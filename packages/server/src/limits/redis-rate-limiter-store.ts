@@ -1,4 +1,7 @@
 import { Redis } from 'ioredis';
+
+/** Longest a rate-limit check waits for Redis before counting in memory instead. */
+const RATE_LIMIT_COMMAND_TIMEOUT_MS = 500;
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { FlexibleRateLimiter } from './flexible-rate-limiter.js';
 import type { RateLimitRule, RateLimiter, RateLimiterStore } from './rate-limiter.js';
@@ -25,7 +28,10 @@ export class RedisRateLimiterStore implements RateLimiterStore {
 
   constructor(options: RedisRateLimiterStoreOptions) {
     this.#keyPrefix = options.keyPrefix;
-    this.#client = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    // A stalled Redis (SIGSTOP, a full network buffer) keeps the connection "ready" while no
+    // command returns: without a command timeout every request would wait on it. With one, the
+    // command fails fast and the insurance limiter (this process's memory) counts instead.
+    this.#client = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, commandTimeout: RATE_LIMIT_COMMAND_TIMEOUT_MS, autoResendUnfulfilledCommands: false });
     // Connection errors are reported by failing consumes (answered by the insurance limiter).
     this.#client.on('error', () => {});
   }
