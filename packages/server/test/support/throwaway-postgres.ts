@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmod, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { childPids } from '../storage/support/process-tree.js';
 
 const run = promisify(execFile);
 
@@ -95,7 +96,7 @@ export class ThrowawayPostgres {
     const pidFile = await readFile(join(this.#dataDir, 'postmaster.pid'), 'utf8');
     const postmaster = Number(pidFile.split('\n')[0]);
     if (!Number.isInteger(postmaster) || postmaster <= 0) throw new Error(`unreadable postmaster.pid in ${this.#dataDir}`);
-    return [postmaster, ...(await childrenOf(postmaster))];
+    return [postmaster, ...(await childPids(postmaster))];
   }
 
   async #exec(tool: string, args: string[]): Promise<void> {
@@ -137,19 +138,3 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Direct children of `parent`, from /proc (Linux). */
-async function childrenOf(parent: number): Promise<number[]> {
-  const children: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start after the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === parent) children.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return children;
-}
