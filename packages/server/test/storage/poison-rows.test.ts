@@ -1,13 +1,12 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditLogger } from '../../src/audit/audit-logger.js';
 import { EventArchiver } from '../../src/channels/event-archiver.js';
 import { SubscriberCounts } from '../../src/channels/subscriber-counts.js';
 import { ConnectionTracker } from '../../src/realtime/connection-tracker.js';
-import { createRepositories, type Repositories } from '../../src/storage/repositories.js';
 import { AuditActorType, AuditOutcome } from '../../src/storage/schema.js';
 import { capturingLogger, heldConnection } from '../support/records-fixtures.js';
-import { BACKENDS, openTestDatabase, uniqueId, type TestDatabase } from './support/test-databases.js';
+import { BACKENDS, uniqueId, useTestDatabase } from './support/test-databases.js';
 
 /**
  * A row that storage refuses, injected BELOW the edge (straight into each batch writer, as a
@@ -23,17 +22,7 @@ const ROWS = 24;
 const RUNS = 4;
 
 describe.each(BACKENDS)('batch writers isolate a poison row on %s', (kind) => {
-  let database: TestDatabase;
-  let repos: Repositories;
-
-  beforeAll(async () => {
-    database = await openTestDatabase(kind);
-    repos = createRepositories(database.handle.db);
-  }, 120_000);
-
-  afterAll(async () => {
-    await database?.dispose();
-  }, 60_000);
+  const ctx = useTestDatabase(kind);
 
   it('AuditLogger: the rest is written in order; one row quarantined; the log names only its organisation', async () => {
     await fc.assert(
@@ -52,14 +41,14 @@ describe.each(BACKENDS)('batch writers isolate a poison row on %s', (kind) => {
           const bad = uniqueId('orga');
           const { logger, text } = capturingLogger();
           const log = { warn: (f: Record<string, unknown>, m: string) => logger.warn(f, m), error: (f: Record<string, unknown>, m: string) => logger.error(f, m) };
-          const audit = new AuditLogger(repos.audit, { batchSize: 100, flushIntervalMs: 10_000, log });
+          const audit = new AuditLogger(ctx.repos.audit, { batchSize: 100, flushIntervalMs: 10_000, log });
           for (let i = 0; i < ROWS; i++) {
             const base = { actorType: AuditActorType.USER, actorId: 'u1', action: 'app.event', outcome: AuditOutcome.SUCCESS } as const;
             if (i === badIndex) audit.record({ ...base, organizationId: bad, details: { i }, ...poison('') });
             else audit.record({ ...base, organizationId: good, details: { i, secret: SECRET } });
           }
           await audit.flush();
-          const page = await repos.audit.query(good, { order: 'oldest', limit: 1000 });
+          const page = await ctx.repos.audit.query(good, { order: 'oldest', limit: 1000 });
           expect(page.rows.map((r) => r.details['i'])).toEqual([...Array(ROWS).keys()].filter((i) => i !== badIndex));
           expect(audit.stats()).toMatchObject({ quarantined: 1, written: ROWS - 1, spooled: 0, queued: 0 });
           const quarantine = text();
@@ -89,13 +78,13 @@ describe.each(BACKENDS)('batch writers isolate a poison row on %s', (kind) => {
           const good = uniqueId('orgb');
           const bad = uniqueId('orga');
           const { logger, text } = capturingLogger();
-          const archiver = new EventArchiver(repos.events, { batchSize: 100, flushIntervalMs: 60_000, maxBuffered: 1_000 }, logger);
+          const archiver = new EventArchiver(ctx.repos.events, { batchSize: 100, flushIntervalMs: 60_000, maxBuffered: 1_000 }, logger);
           for (let i = 0; i < ROWS; i++) {
             const event = i === badIndex ? poison(Date.now()) : { type: 'custom.x', payload: { i, secret: SECRET }, metadata: { timestamp: Date.now() } };
             archiver.append({ organizationId: i === badIndex ? bad : good, channel: 'agent:a1', offset: i + 1, epoch: 'e1', data: JSON.stringify(event) });
           }
           await archiver.flush();
-          const rows = await repos.events.range(good, 'agent:a1', { since: { offset: 0, epoch: 'e1' }, limit: 1000 });
+          const rows = await ctx.repos.events.range(good, 'agent:a1', { since: { offset: 0, epoch: 'e1' }, limit: 1000 });
           expect(rows.map((r) => r.offset)).toEqual([...Array(ROWS).keys()].filter((i) => i !== badIndex).map((i) => i + 1));
           expect(archiver.stats).toEqual({ buffered: 0, dropped: 0, quarantined: 1 });
           expect(text()).toContain(bad);
@@ -122,7 +111,7 @@ describe.each(BACKENDS)('batch writers isolate a poison row on %s', (kind) => {
           const good = uniqueId('orgb');
           const bad = uniqueId('orga');
           const { logger, text } = capturingLogger();
-          const tracker = new ConnectionTracker(repos.connections, { values: () => [] }, { nodeId: uniqueId('node'), heartbeatFlushMs: 60_000 }, logger);
+          const tracker = new ConnectionTracker(ctx.repos.connections, { values: () => [] }, { nodeId: uniqueId('node'), heartbeatFlushMs: 60_000 }, logger);
           const sessions: string[] = [];
           for (let i = 0; i < ROWS; i++) {
             const sessionId = uniqueId(`sess${i}`);
@@ -135,7 +124,7 @@ describe.each(BACKENDS)('batch writers isolate a poison row on %s', (kind) => {
           }
           await tracker.close(10_000);
           for (const [i, sessionId] of sessions.entries()) {
-            const row = await repos.connections.findBySessionId(i === badIndex ? bad : good, sessionId);
+            const row = await ctx.repos.connections.findBySessionId(i === badIndex ? bad : good, sessionId);
             if (i === badIndex) expect(row).toBeUndefined();
             else expect(row?.status).toBe('CONNECTED');
           }
@@ -153,20 +142,20 @@ describe.each(BACKENDS)('batch writers isolate a poison row on %s', (kind) => {
     const good = uniqueId('orgb');
     const bad = uniqueId('orga');
     const names = Array.from({ length: 6 }, (_, i) => `agent:c${i}`);
-    for (const name of names) await repos.channels.create(good, name);
+    for (const name of names) await ctx.repos.channels.create(good, name);
     const { logger, text } = capturingLogger();
-    const counts = new SubscriberCounts(repos.channels, 60_000, logger);
+    const counts = new SubscriberCounts(ctx.repos.channels, 60_000, logger);
     counts.subscribed(heldConnection({ organizationId: good, sessionId: 's1' }), names.slice(0, 3));
     counts.subscribed(heldConnection({ organizationId: bad, sessionId: 's2' }), [`agent:x${NUL}` as never]);
     counts.subscribed(heldConnection({ organizationId: good, sessionId: 's3' }), names);
     await counts.flush();
-    for (const [i, name] of names.entries()) expect((await repos.channels.findByName(good, name))?.subscribers).toBe(i < 3 ? 2 : 1);
+    for (const [i, name] of names.entries()) expect((await ctx.repos.channels.findByName(good, name))?.subscribers).toBe(i < 3 ? 2 : 1);
     expect(counts.stats).toMatchObject({ quarantined: 1, failures: 0, dirty: 0 });
     expect(text()).toContain(bad);
     expect(text()).not.toContain(good);
     // Nothing left to write: a second flush changes nothing.
     counts.unsubscribed(heldConnection({ organizationId: good, sessionId: 's1' }), names.slice(0, 1));
     await counts.close();
-    expect((await repos.channels.findByName(good, names[0]!))?.subscribers).toBe(1);
+    expect((await ctx.repos.channels.findByName(good, names[0]!))?.subscribers).toBe(1);
   }, 30_000);
 });

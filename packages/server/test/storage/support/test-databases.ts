@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { openDatabase, type DatabaseHandle, type DatabaseKind } from '../../../src/storage/database.js';
+import { createRepositories, type Repositories } from '../../../src/storage/repositories.js';
 import { copyPgliteTemplate } from '../../support/test-storage.js';
 
 /**
@@ -99,4 +101,21 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
 export async function rowsOf<T>(handle: DatabaseHandle, query: SQL): Promise<T[]> {
   const result = (await handle.db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
+}
+
+/**
+ * A fresh database of `kind` for the enclosing describe block, with its repositories: opened
+ * before the block's tests, disposed after them. Read the fields inside tests (they are set by
+ * the block's beforeAll).
+ */
+export function useTestDatabase(kind: DatabaseKind): { database: TestDatabase; repos: Repositories } {
+  const context = {} as { database: TestDatabase; repos: Repositories };
+  beforeAll(async () => {
+    context.database = await openTestDatabase(kind);
+    context.repos = createRepositories(context.database.handle.db);
+  }, 120_000);
+  afterAll(async () => {
+    await context.database?.dispose();
+  }, 60_000);
+  return context;
 }
