@@ -75,6 +75,11 @@ export class AuditRepository {
    */
   async insertBatch(rows: readonly AuditRowInput[]): Promise<void> {
     if (rows.length === 0) return;
+    // One statement is atomic on its own: no BEGIN/COMMIT round trips for the usual batch.
+    if (rows.length <= INSERT_CHUNK_ROWS) {
+      await this.#db.insert(auditLog).values(rows.map((row) => ({ ...row })));
+      return;
+    }
     await this.#db.transaction(async (tx) => {
       for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
         await tx.insert(auditLog).values(rows.slice(start, start + INSERT_CHUNK_ROWS).map((row) => ({ ...row })));

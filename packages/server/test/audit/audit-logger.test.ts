@@ -314,3 +314,27 @@ describe.each(BACKENDS)('AuditLogger over %s', (kind) => {
     expect(rows[1]!.createdAt.toISOString()).toBe('2026-01-02T03:04:05.000Z');
   });
 });
+
+describe('AuditLogger batching under a steady trickle', () => {
+  it('writes full batches while rows keep arriving, not one small INSERT after another', async () => {
+    const batches: number[] = [];
+    const sink = {
+      insertBatch: async (rows: readonly unknown[]) => {
+        batches.push(rows.length);
+        // A write takes a few milliseconds, as a real INSERT does.
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      },
+    };
+    const logger = new AuditLogger(sink, { batchSize: 100, flushIntervalMs: 60_000, log: collectingLog() });
+    // 1,000 rows arriving 10 at a time, a millisecond apart: a write is always in flight.
+    for (let i = 0; i < 100; i++) {
+      for (let j = 0; j < 10; j++) logger.record(ordinary('org-trickle', i * 10 + j));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await logger.close();
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(1000);
+    // Full batches only, except what close() wrote at the end.
+    expect(batches.slice(0, -1).every((size) => size === 100)).toBe(true);
+    expect(batches.length).toBeLessThanOrEqual(11);
+  });
+});
