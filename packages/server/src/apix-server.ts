@@ -51,6 +51,7 @@ import { CredentialRouter } from './identity/credential-router.js';
 import { externalJwksVerifier } from './identity/external-jwks-verifier.js';
 import { loadOrCreateSigningKey, type SigningKey } from './identity/signing-key-store.js';
 import { TokenIssuer } from './identity/token-issuer.js';
+import { LocalTokenVerifier } from './identity/local-token-verifier.js';
 import { TokenVerifier } from './identity/token-verifier.js';
 import { FloodDetector } from './limits/flood-detector.js';
 import { defaultQuotasFrom, rateLimitSettingsFrom, rateLimiterStoreFor } from './limits/limits-from-config.js';
@@ -150,7 +151,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   let onStaleAccess: (change: AccessChange) => void = () => undefined;
   const apiKeyVerifier = new ApiKeyVerifier(repositories.apiKeys, permissionCache);
   const verifier = new CredentialRouter({
-    local: new TokenVerifier(signingKey.publicKey, { ...tokenSettings, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS }),
+    local: new LocalTokenVerifier(signingKey.publicJwk, { ...tokenSettings, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS }),
     localIssuer: config.JWT_ISSUER,
     apiKeys: apiKeyVerifier,
     ...(config.JWKS_URL && config.JWKS_ISSUER

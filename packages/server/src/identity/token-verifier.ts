@@ -22,6 +22,18 @@ const claimsSchema = z.object({
   exp: z.number(),
 });
 
+/** The APIX claims (`sub`, `org`, `roles`, `exp`) of a payload whose signature and registered claims were checked. */
+export function principalFromClaims(payload: unknown): Principal {
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) throw new ApiXError('AUTH_FAILED', 'the token lacks valid sub, org or roles claims');
+  return userPrincipal({
+    userId: claims.data.sub,
+    organizationId: claims.data.org,
+    roles: claims.data.roles,
+    expiresAt: claims.data.exp * 1000,
+  });
+}
+
 /**
  * Verifies APIX access tokens: RS256 only (so `alg: none` and an HS256 token "signed" with
  * the public key are refused), `exp` required, issuer and audience checked, small clock
@@ -54,13 +66,6 @@ export class TokenVerifier implements CredentialVerifier {
       // One answer for every other failure: the caller learns nothing about which check failed.
       throw new ApiXError('AUTH_FAILED');
     }
-    const claims = claimsSchema.safeParse(payload);
-    if (!claims.success) throw new ApiXError('AUTH_FAILED', 'the token lacks valid sub, org or roles claims');
-    return userPrincipal({
-      userId: claims.data.sub,
-      organizationId: claims.data.org,
-      roles: claims.data.roles,
-      expiresAt: claims.data.exp * 1000,
-    });
+    return principalFromClaims(payload);
   }
 }
