@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../support/random-token.js';
 import type {
   Broker,
   BrokerEventHandler,
@@ -29,7 +29,7 @@ interface IdempotencyRecord {
 
 /** One channel's log: a queue of publications with consecutive offsets, oldest first. */
 class MemoryStream {
-  readonly epoch = randomBytes(6).toString('base64url');
+  readonly epoch = randomToken(6);
   /** Offset of the last publication (0: none yet). */
   top = 0;
   lastPublishAt = 0;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../support/random-token.js';
 import { ApiXError } from '@apix/protocol';
 import type {
   Broker,
@@ -239,5 +239,5 @@ export class RedisBroker implements Broker {
 }
 
 function newEpoch(): string {
-  return randomBytes(6).toString('base64url');
+  return randomToken(6);
 }

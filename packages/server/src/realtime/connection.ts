@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../support/random-token.js';
 import type { WebSocket } from 'ws';
 import { CloseCodes, type ApiXError, type ChannelName, type ClientType } from '@apix/protocol';
 import type { Principal } from '../identity/principal.js';
@@ -10,7 +10,7 @@ export type ConnectionId = string;
 export type SessionId = string;
 
 export function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(12).toString('base64url')}`;
+  return `${prefix}_${randomToken(12)}`;
 }
 
 /** How long a server-initiated close waits for the peer's close frame before dropping the TCP socket. */
