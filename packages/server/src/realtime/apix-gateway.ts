@@ -266,6 +266,7 @@ export class ApiXGateway {
       throw new ApiXError('IDENTITY_MISMATCH');
     }
     connection.principal = next;
+    this.#deps.observer?.credentialsRefreshed?.(connection);
     connection.reply(frame.id, { expiresAt: next.expiresAt });
     // Roles may have changed with the new token: subscriptions it no longer allows are dropped.
     await this.#deps.subscriptions.reauthorize(connection);

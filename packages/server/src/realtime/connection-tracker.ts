@@ -1,6 +1,7 @@
 import { ConnectionStatus, shouldReconnect, type ChannelName } from '@apix/protocol';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionRepository, OpenedConnection } from '../storage/connection-repository.js';
+import { ExpiryBuckets } from '../support/expiry-buckets.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import { SerialWriteQueue } from '../support/serial-write-queue.js';
 import type { Connection } from './connection.js';
@@ -48,6 +49,8 @@ export class ConnectionTracker implements RealtimeObserver {
   #statusChanges: StatusChange[] = [];
   readonly #dirtyChannels = new Set<Connection>();
   readonly #suspended = new WeakSet<Connection>();
+  /** Live connections by credential expiry: finding the newly expired costs what expired, not a scan. */
+  readonly #expiries = new ExpiryBuckets<Connection>();
   /** Monotonic, like `Connection.lastPongAt`. */
   #lastHeartbeatFlushAt = monotonicNow();
   #reconciles = 0;
@@ -69,9 +72,22 @@ export class ConnectionTracker implements RealtimeObserver {
 
   connectionOpened(connection: Connection): void {
     this.#opened.push(this.#openedRow(connection, new Date()));
+    this.#expiries.set(connection, connection.principal!.expiresAt);
+  }
+
+  /** A refreshed token moves the expiry; a SUSPENDED connection is CONNECTED again. */
+  credentialsRefreshed(connection: Connection): void {
+    const principal = connection.principal!;
+    this.#expiries.set(connection, principal.expiresAt);
+    const now = Date.now();
+    if (this.#suspended.has(connection) && now < principal.expiresAt) {
+      this.#suspended.delete(connection);
+      this.#statusChanges.push({ organizationId: principal.organizationId, sessionId: connection.sessionId, status: ConnectionStatus.CONNECTED, at: new Date(now) });
+    }
   }
 
   connectionClosed(connection: Connection, code: number): void {
+    this.#expiries.delete(connection);
     this.#dirtyChannels.delete(connection);
     this.#statusChanges.push({
       organizationId: connection.principal!.organizationId,
@@ -91,17 +107,12 @@ export class ConnectionTracker implements RealtimeObserver {
 
   /** Queues what collected since the last flush: opens first, then status changes, then channel lists. */
   flushState(now = Date.now()): void {
-    for (const connection of this.#connections.values()) {
+    // Expired within its grace period: SUSPENDED (a refresh makes it CONNECTED again, above).
+    for (const connection of this.#expiries.takeDue(now)) {
       const principal = connection.principal;
-      if (!principal || connection.closed) continue;
-      const expired = now >= principal.expiresAt;
-      if (expired !== this.#suspended.has(connection)) {
-        // Expired within its grace period: SUSPENDED; refreshed since: CONNECTED again.
-        if (expired) this.#suspended.add(connection);
-        else this.#suspended.delete(connection);
-        const status = expired ? ConnectionStatus.SUSPENDED : ConnectionStatus.CONNECTED;
-        this.#statusChanges.push({ organizationId: principal.organizationId, sessionId: connection.sessionId, status, at: new Date(now) });
-      }
+      if (!principal || connection.closed || now < principal.expiresAt || this.#suspended.has(connection)) continue;
+      this.#suspended.add(connection);
+      this.#statusChanges.push({ organizationId: principal.organizationId, sessionId: connection.sessionId, status: ConnectionStatus.SUSPENDED, at: new Date(now) });
     }
     const opened = this.#opened;
     const statusChanges = this.#statusChanges;

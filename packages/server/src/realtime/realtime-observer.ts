@@ -30,6 +30,8 @@ export interface OriginRefusal {
 export interface RealtimeObserver {
   connectionOpened?(connection: Connection): void;
   connectionClosed?(connection: Connection, code: number): void;
+  /** The connection presented a new token (`refresh`): same identity, new roles and expiry. */
+  credentialsRefreshed?(connection: Connection): void;
   authenticationFailed?(failure: AuthenticationFailure): void;
   originRefused?(refusal: OriginRefusal): void;
   subscribed?(connection: Connection, channels: readonly ChannelName[]): void;
@@ -54,6 +56,9 @@ export class ObserverList implements Required<RealtimeObserver> {
   }
   connectionClosed(connection: Connection, code: number): void {
     for (const o of this.#observers) o.connectionClosed?.(connection, code);
+  }
+  credentialsRefreshed(connection: Connection): void {
+    for (const o of this.#observers) o.credentialsRefreshed?.(connection);
   }
   authenticationFailed(failure: AuthenticationFailure): void {
     for (const o of this.#observers) o.authenticationFailed?.(failure);

@@ -1,0 +1,68 @@
+/**
+ * Items filed under the wall-clock second at which they expire, so that "what expired since the
+ * last look" costs O(what expired) instead of a scan over every item. A scan every 250 ms over
+ * 19,000 connections was the connection tracker's largest periodic cost; this replaces it.
+ *
+ * Wall time on purpose: the expiries filed here are credential expiries (JWT `exp`), which are
+ * wall-clock instants by definition. A backward clock step only delays `takeDue`; a forward
+ * step makes it walk the skipped seconds once.
+ */
+export class ExpiryBuckets<T extends object> {
+  readonly #buckets = new Map<number, Set<T>>();
+  readonly #bucketOf = new WeakMap<T, number>();
+  /** Every bucket up to and including this second has been taken. */
+  #takenThrough: number;
+
+  constructor(now = Date.now()) {
+    this.#takenThrough = secondOf(now);
+  }
+
+  /** Files `item` under `expiresAt` (ms since epoch), replacing where it was filed before. Non-finite: never expires. */
+  set(item: T, expiresAt: number): void {
+    this.delete(item);
+    if (!Number.isFinite(expiresAt)) return;
+    // Filed under the second it is certainly expired by (ceil), so takeDue never returns an item
+    // early. Already due: the first takeDue of a later second returns it.
+    const second = Math.max(Math.ceil(expiresAt / 1000), this.#takenThrough + 1);
+    let bucket = this.#buckets.get(second);
+    if (!bucket) this.#buckets.set(second, (bucket = new Set()));
+    bucket.add(item);
+    this.#bucketOf.set(item, second);
+  }
+
+  delete(item: T): void {
+    const second = this.#bucketOf.get(item);
+    if (second === undefined) return;
+    this.#bucketOf.delete(item);
+    const bucket = this.#buckets.get(second);
+    bucket?.delete(item);
+    if (bucket?.size === 0) this.#buckets.delete(second);
+  }
+
+  /** Removes and returns the items expired by `now` (each at most a second late). */
+  takeDue(now = Date.now()): T[] {
+    const through = secondOf(now);
+    const due: T[] = [];
+    for (let second = this.#takenThrough + 1; second <= through; second++) {
+      const bucket = this.#buckets.get(second);
+      if (!bucket) continue;
+      this.#buckets.delete(second);
+      for (const item of bucket) {
+        this.#bucketOf.delete(item);
+        due.push(item);
+      }
+    }
+    if (through > this.#takenThrough) this.#takenThrough = through;
+    return due;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const bucket of this.#buckets.values()) n += bucket.size;
+    return n;
+  }
+}
+
+function secondOf(ms: number): number {
+  return Math.floor(ms / 1000);
+}
