@@ -136,6 +136,7 @@ export class ApiXGateway {
     const connection = new Connection(ws, {
       maxSendBufferBytes: this.#settings.maxSendBufferBytes,
       remoteAddress: request.socket.remoteAddress,
+      rawSocket: request.socket,
       ...(this.#settings.rateLimit.requestsPerSecond > 0
         ? { requestBudget: new TokenBucket(this.#settings.rateLimit.requestsPerSecond, this.#settings.rateLimit.burst) }
         : {}),

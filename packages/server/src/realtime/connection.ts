@@ -5,6 +5,7 @@ import type { Principal } from '../identity/principal.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { ChannelSubscription } from './channel-subscription.js';
 import type { TokenBucket } from './token-bucket.js';
+import { releaseAtEndOfTurn, type Corkable, type TurnEndListener } from './write-coalescing.js';
 
 export type ConnectionId = string;
 export type SessionId = string;
@@ -40,6 +41,8 @@ export interface ConnectionOptions {
   readonly onSlowConsumer: (connection: Connection) => void;
   /** A request task threw past its own error handling: a bug, to be logged and counted. */
   readonly onTaskFailed: (connection: Connection, error: unknown) => void;
+  /** The TCP socket under the WebSocket: writes of one event-loop turn are coalesced on it (write-coalescing.ts). */
+  readonly rawSocket?: Corkable;
 }
 
 /**
@@ -47,7 +50,7 @@ export interface ConnectionOptions {
  * owns the connection. Requests are executed one after another, in arrival order, so
  * replies come back in order and a subscribe can't race an unsubscribe of the same channel.
  */
-export class Connection {
+export class Connection implements TurnEndListener {
   readonly id: ConnectionId = newId('conn');
   readonly sessionId: SessionId = newId('sess');
   /** Wall time, for display (connection lists, rows). */
@@ -74,6 +77,8 @@ export class Connection {
   #backlog: Array<string | Buffer> | null = null;
   #backlogBytes = 0;
   #terminateTimer: NodeJS.Timeout | undefined;
+  /** Whether the raw socket is corked until the end of this event-loop turn. */
+  #corked = false;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
@@ -137,6 +142,11 @@ export class Connection {
    */
   sendRaw(data: string | Buffer): void {
     if (this.#closed) return;
+    if (!this.#corked && this.#options.rawSocket) {
+      this.#options.rawSocket.cork();
+      this.#corked = true;
+      releaseAtEndOfTurn(this);
+    }
     if (this.#backlog !== null) {
       this.#backlog.push(data);
       this.#backlogBytes += data.length;
@@ -149,6 +159,12 @@ export class Connection {
       return;
     }
     this.socket.send(data, AS_TEXT);
+  }
+
+  /** Write coalescing (write-coalescing.ts): this turn's frames go to the kernel together, now. */
+  endOfTurn(): void {
+    this.#corked = false;
+    this.#options.rawSocket?.uncork();
   }
 
   /** The write that crossed the high-water mark reached the kernel: hand the socket what waited. */
