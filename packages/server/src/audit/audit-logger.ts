@@ -1,6 +1,7 @@
 import type { AuditRowInput } from '../storage/audit-repository.js';
 import { AuditOutcome, type AuditActorType } from '../storage/schema.js';
 import { describeStorageError } from '../storage/storage-errors.js';
+import { fullJitterBackoffMs } from '../support/backoff.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import { BatchWriteInterrupted, writeIsolatingPoison } from '../support/poison-isolation.js';
 
@@ -44,7 +45,7 @@ export interface AuditLoggerOptions {
    * connection chatter last, and a denial can still be recorded.
    */
   readonly securityReserveRatio?: number;
-  /** First retry delay after a failed write (default 100 ms), doubling up to `maxRetryDelayMs`. */
+  /** Ceiling of the first retry delay after a failed write (default 100 ms; full jitter), doubling up to `maxRetryDelayMs`. */
   readonly initialRetryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
   /** A `details` object larger than this (as JSON) is replaced by a truncation marker (default 8 KiB). */
@@ -372,10 +373,10 @@ export class AuditLogger {
     this.#retryTimer.unref();
   }
 
-  /** Capped exponential backoff: initial × 2^(failures−1), at most `maxRetryDelayMs`. */
+  /** The shared full-jitter backoff (support/backoff.ts): uniform below initial × 2^(failures−1), capped. */
   #retryDelay(): number {
-    const exponent = Math.min(Math.max(this.#consecutiveFailures - 1, 0), 30);
-    return Math.min(this.#maxRetryDelayMs, this.#initialRetryDelayMs * 2 ** exponent);
+    const attempt = Math.max(this.#consecutiveFailures - 1, 0);
+    return fullJitterBackoffMs(attempt, { baseMs: this.#initialRetryDelayMs, factor: 2, capMs: this.#maxRetryDelayMs });
   }
 
   #cancelRetry(): void {

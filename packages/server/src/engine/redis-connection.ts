@@ -1,3 +1,4 @@
+import { fullJitterBackoffMs } from '../support/backoff.js';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 /** How to reach Redis: one server (`url`) or a Redis Cluster (`clusterNodes`). */
@@ -35,7 +36,11 @@ const SAFE_OPTIONS = {
   lazyConnect: true,
 } as const satisfies RedisOptions;
 
-const retryStrategy = (attempt: number) => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_MAX_MS);
+/**
+ * ioredis' reconnect delay: the shared full-jitter backoff (support/backoff.ts), so the nodes of
+ * a cluster that lost Redis together do not reconnect in lockstep. ioredis counts from 1.
+ */
+const retryStrategy = (attempt: number) => Math.round(fullJitterBackoffMs(Math.max(attempt - 1, 0), { baseMs: RECONNECT_STEP_MS, factor: 2, capMs: RECONNECT_MAX_MS }));
 
 export function parseClusterNodes(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);

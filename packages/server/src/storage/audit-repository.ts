@@ -75,8 +75,10 @@ export class AuditRepository {
    */
   async insertBatch(rows: readonly AuditRowInput[]): Promise<void> {
     if (rows.length === 0) return;
-    // One statement is atomic on its own: no BEGIN/COMMIT round trips for the usual batch.
-    if (rows.length <= INSERT_CHUNK_ROWS) return this.#insertChunk(this.#db, rows);
+    // Always inside a transaction, even for one chunk: when the database stalls (SIGSTOP) and
+    // the client gives up on the INSERT, the transaction's COMMIT was never sent, so the
+    // statement rolls back when the server wakes and sees the connection gone. A bare INSERT
+    // would commit then, and the retry would write the rows twice (records-outage test).
     await this.#db.transaction(async (tx) => {
       for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
         await this.#insertChunk(tx, rows.slice(start, start + INSERT_CHUNK_ROWS));

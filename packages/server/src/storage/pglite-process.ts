@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fullJitterBackoffMs, type BackoffPolicy } from '../support/backoff.js';
 
 /**
  * The child's entry point: `bin/pglite-server.js`, two levels above this module both in
@@ -15,9 +16,8 @@ export const PGLITE_SOCKET_PORT = 5432;
 
 /** First start of a new data folder runs initdb (~4 s here); generous for a loaded machine. */
 const START_TIMEOUT_MS = 120_000;
-/** A child that crashed is started again after this, doubling up to the cap (monotonic timers). */
-const RESTART_INITIAL_DELAY_MS = 500;
-const RESTART_MAX_DELAY_MS = 30_000;
+/** A child that crashed is started again after the shared full-jitter backoff (timers are monotonic). */
+const RESTART_BACKOFF: BackoffPolicy = { baseMs: 1_000, factor: 2, capMs: 30_000 };
 
 /**
  * Memory settings of the embedded PostgreSQL. PostgreSQL's defaults (shared_buffers 128 MB…)
@@ -52,7 +52,8 @@ export class PgliteProcess {
   #child: ChildProcess | undefined;
   #closing = false;
   #restartTimer: NodeJS.Timeout | undefined;
-  #restartDelayMs = RESTART_INITIAL_DELAY_MS;
+  /** Restarts since the child last came up. */
+  #restartAttempt = 0;
 
   private constructor(options: PgliteProcessOptions, socketDir: string) {
     this.#options = options;
@@ -147,14 +148,13 @@ export class PgliteProcess {
 
   #onExit(child: ChildProcess, code: number | null, signal: string | null): void {
     if (this.#closing || child !== this.#child) return;
-    const restartInMs = this.#restartDelayMs;
-    this.#restartDelayMs = Math.min(RESTART_MAX_DELAY_MS, this.#restartDelayMs * 2);
+    const restartInMs = Math.round(fullJitterBackoffMs(this.#restartAttempt++, RESTART_BACKOFF));
     this.#options.onEvent?.({ kind: 'exited', code, signal, restartInMs });
     this.#restartTimer = setTimeout(() => {
       if (this.#closing) return;
       this.#spawn().then(
         () => {
-          this.#restartDelayMs = RESTART_INITIAL_DELAY_MS;
+          this.#restartAttempt = 0;
           this.#options.onEvent?.({ kind: 'restarted' });
         },
         (error: unknown) => {

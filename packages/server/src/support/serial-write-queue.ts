@@ -1,3 +1,4 @@
+import { fullJitterBackoffMs } from './backoff.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logging/logger.js';
 import { classifyStorageError, describeStorageError } from '../storage/storage-errors.js';
@@ -132,8 +133,8 @@ export class SerialWriteQueue {
           this.#dropped++;
           continue;
         }
-        const ceiling = Math.min(this.#options.maxRetryDelayMs, this.#options.initialRetryDelayMs * 2 ** Math.min(next.attempts - 1, 20));
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling).unref());
+        const delayMs = fullJitterBackoffMs(next.attempts - 1, { baseMs: this.#options.initialRetryDelayMs, factor: 2, capMs: this.#options.maxRetryDelayMs });
+        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
       }
     }
   }
