@@ -20,7 +20,7 @@ import { capUntilAuthenticated, liftPreAuthCaps } from '../limits/pre-auth-caps.
 import { refuseConnectionOverQuota, type QuotaUsage } from '../limits/quota-usage.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionOptions } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { decodeFrame } from './frame-decoder.js';
@@ -131,8 +131,23 @@ export class ApiXGateway {
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, request, principal));
   }
 
+  /** The same three functions for every connection (they take it as an argument): no closures per connection. */
+  readonly #connectionHooks: Pick<ConnectionOptions, 'onClosed' | 'onTaskFailed' | 'onSlowConsumer'> = {
+    onClosed: (c) => {
+      this.#deps.subscriptions.releaseAll(c);
+      this.#deps.connections.remove(c);
+      if (c.principal) this.#deps.observer?.connectionClosed?.(c, c.closeCode);
+      this.#deps.logger.debug({ connectionId: c.id }, 'connection closed');
+    },
+    onTaskFailed: (c, error) => this.#deps.logger.error({ err: error, connectionId: c.id }, 'request task failed unexpectedly'),
+    onSlowConsumer: (c) => {
+      this.#deps.logger.warn({ connectionId: c.id, pendingBytes: c.pendingBytes }, 'slow consumer closed');
+      c.close(CloseCodes.SLOW_CONSUMER, 'slow consumer: reconnect and resume');
+    },
+  };
+
   #accept(ws: WebSocket, request: IncomingMessage, principal: Principal | undefined): void {
-    const { connections, subscriptions, logger } = this.#deps;
+    const { connections, logger } = this.#deps;
     const connection = new Connection(ws, {
       maxSendBufferBytes: this.#settings.maxSendBufferBytes,
       remoteAddress: request.socket.remoteAddress,
@@ -140,17 +155,7 @@ export class ApiXGateway {
       ...(this.#settings.rateLimit.requestsPerSecond > 0
         ? { requestBudget: new TokenBucket(this.#settings.rateLimit.requestsPerSecond, this.#settings.rateLimit.burst) }
         : {}),
-      onClosed: (c) => {
-        subscriptions.releaseAll(c);
-        connections.remove(c);
-        if (c.principal) this.#deps.observer?.connectionClosed?.(c, c.closeCode);
-        logger.debug({ connectionId: c.id }, 'connection closed');
-      },
-      onTaskFailed: (c, error) => logger.error({ err: error, connectionId: c.id }, 'request task failed unexpectedly'),
-      onSlowConsumer: (c) => {
-        logger.warn({ connectionId: c.id, pendingBytes: c.pendingBytes }, 'slow consumer closed');
-        c.close(CloseCodes.SLOW_CONSUMER, 'slow consumer: reconnect and resume');
-      },
+      ...this.#connectionHooks,
     });
     connection.handshakeDeadline = monotonicNow() + this.#settings.connectTimeoutMs;
     connections.add(connection);

@@ -69,7 +69,8 @@ export class Connection implements TurnEndListener {
   /** Monotonic ms. */
   lastPongAt = monotonicNow();
   readonly #options: ConnectionOptions;
-  readonly #requestsInFlight = new Set<string>();
+  /** Ids of requests queued or running; created at the first request (most connections hold none for long: memory per idle connection counts). */
+  #requestsInFlight: Set<string> | null = null;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
   #closeCode = 1005;
@@ -115,16 +116,17 @@ export class Connection implements TurnEndListener {
 
   /** Whether a request with this id is queued or running on this connection. */
   isInFlight(requestId: string): boolean {
-    return this.#requestsInFlight.has(requestId);
+    return this.#requestsInFlight?.has(requestId) ?? false;
   }
 
   /** Runs `task` after every request received before it; its failure never breaks the chain. */
   enqueue(requestId: string, task: () => Promise<void>): void {
-    this.#requestsInFlight.add(requestId);
+    const inFlight = (this.#requestsInFlight ??= new Set());
+    inFlight.add(requestId);
     this.#queue = this.#queue
       .then(task)
       .catch((error: unknown) => this.#options.onTaskFailed(this, error))
-      .finally(() => this.#requestsInFlight.delete(requestId));
+      .finally(() => inFlight.delete(requestId));
   }
 
   sendFrame(frame: object): void {
@@ -155,7 +157,7 @@ export class Connection implements TurnEndListener {
     }
     if (this.socket.bufferedAmount + data.length > SOCKET_HIGH_WATER_BYTES) {
       this.#backlog = [];
-      this.socket.send(data, AS_TEXT, this.#onDrained);
+      this.socket.send(data, AS_TEXT, (error) => this.#onDrained(error));
       return;
     }
     this.socket.send(data, AS_TEXT);
@@ -168,14 +170,14 @@ export class Connection implements TurnEndListener {
   }
 
   /** The write that crossed the high-water mark reached the kernel: hand the socket what waited. */
-  readonly #onDrained = (error?: Error): void => {
+  #onDrained(error?: Error): void {
     const backlog = this.#backlog;
     this.#backlog = null;
     this.#backlogBytes = 0;
     if (error || this.#closed || backlog === null) return;
     // sendRaw re-enters backlog mode when the mark is crossed again; the rest queues behind it, in order.
     for (const data of backlog) this.sendRaw(data);
-  };
+  }
 
   reply(requestId: string, result: unknown): void {
     this.sendFrame({ type: 'reply', id: requestId, ok: true, result });
