@@ -3,6 +3,7 @@ import type { ChannelRepository } from '../storage/channel-repository.js';
 import type { AuditPublishMode, ChannelRow } from '../storage/schema.js';
 import type { PermissionCacheSettings } from '../identity/access-directory.js';
 import { RefreshingCache } from '../support/refreshing-cache.js';
+import type { DeliveryPolicy } from '../realtime/delivery-policy.js';
 
 /** What the data plane needs of a channel's stored configuration. */
 export interface ChannelSettings {
@@ -15,6 +16,8 @@ export interface ChannelSettings {
   readonly auditSampleRate: number;
   /** Only encrypted envelopes may be published (docs/encryption.md). */
   readonly encrypted?: boolean;
+  /** Redelivery of acknowledged subscriptions; fields left out take the server's ACK_* values. */
+  readonly deliveryPolicy?: Partial<DeliveryPolicy>;
 }
 
 export interface ChannelSettingsSource {
