@@ -58,7 +58,7 @@ export class SubscriptionRegistry {
   #generation = 0;
   #requestSeq = 0;
   #flushQueued = false;
-  /** Offsets to ack, per channel, sent together at the end of the tick. */
+  /** Offsets to ack, per channel, sent together once the current burst of frames was handled. */
   readonly #acks = new Map<ChannelName, number[]>();
   #acksQueued = false;
 
@@ -161,10 +161,12 @@ export class SubscriptionRegistry {
     else this.#acks.set(channel, [offset]);
     if (this.#acksQueued) return;
     this.#acksQueued = true;
-    queueMicrotask(() => {
+    // A macrotask, not a microtask: every event frame the socket handed over in this turn is
+    // acked in one frame (a burst of 30 events costs one ack, not 30).
+    setTimeout(() => {
       this.#acksQueued = false;
       this.#flushAcks();
-    });
+    }, 0);
   }
 
   /** One `ack` frame per channel and tick. A lost ack costs a redelivery, which is acked again: no retry here. */

@@ -70,6 +70,8 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   #reading = false;
   #readAgain = false;
   #firstRead = true;
+  /** The last read stopped because the window was full: an ack (or dead letter) must read again. */
+  #blocked = false;
   #dueRunning = false;
   /** Events found trimmed while unacked (reported in the log and here). */
   gone = 0;
@@ -157,6 +159,11 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     if (settled.length === 0) return 0;
     // Out of the window first: a retry or read racing this ack must not resend them.
     for (const entry of settled) this.#inFlight.delete(entry.offset);
+    // Only a full window held reads back; otherwise the next publication's wake-up reads (no read per ack).
+    if (this.#blocked) {
+      this.#blocked = false;
+      this.wake();
+    }
     try {
       await this.#ctx.durable.ack(this.#address.key, this.#address.group, settled.map((e) => e.id));
     } catch (error) {
@@ -164,7 +171,6 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
       // client acks again. The client's ack is not refused for the store's failure.
       this.#ctx.logger.warn({ err: error, channelKey: this.#address.key }, 'ack not stored; the events stay pending in the group');
     }
-    this.wake();
     return settled.length;
   }
 
@@ -184,7 +190,10 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
         this.#readAgain = false;
         while (this.#state === 'live') {
           const room = this.#policy.window - this.#inFlight.size;
-          if (room <= 0) break;
+          if (room <= 0) {
+            this.#blocked = true;
+            break;
+          }
           const from = this.#firstRead ? 'both' : 'new';
           const outcome = await this.#ctx.durable.read(this.#address.key, this.#address.group, this.#address.member, { count: room, from });
           this.#firstRead = false;
@@ -262,7 +271,10 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
       }
       return;
     }
-    if (dead.length > 0) this.wake(); // the window has room again
+    if (dead.length > 0) {
+      this.#blocked = false;
+      this.wake(); // the window has room again
+    }
   }
 
   async #deadLetter(entry: InFlight): Promise<void> {
