@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redeliveryBoundsMs, type DeliveryPolicy } from '../../src/realtime/delivery-policy.js';
 import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
 import { RawClient } from '../support/raw-client.js';
@@ -24,6 +24,8 @@ const ACK_CONFIG = {
 };
 /** Timers fire late on a busy 2-core CI box, never early (1 ms of rounding aside): only the upper bound gets slack. */
 const LATE_SLACK_MS = 2_000;
+/** A server start takes most of it; on a loaded 2-core machine that alone can pass 20 s. */
+const TIMEOUT = { timeout: 60_000 };
 
 type Frame = Record<string, unknown> & { type: string };
 type EventFrame = Frame & { channel: string; offset: number; epoch: string; acknowledgment?: true; retryCount?: number; event: { payload: unknown } };
@@ -68,7 +70,7 @@ function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Pr
 }
 
 describe.each(engines)('acknowledged delivery ($name)', ({ config }) => {
-  it('an event never acked is delivered exactly maxDeliveries times within the jitter bounds, then dead-lettered with message.failed and an audit row; nothing else is disturbed', async () => {
+  it('an event never acked is delivered exactly maxDeliveries times within the jitter bounds, then dead-lettered with message.failed and an audit row; nothing else is disturbed', TIMEOUT, async () => {
     server = await startTestServer({ ...config, ...ACK_CONFIG });
     const channel = 'agent:acked';
     const withholder = await RawClient.connect(server.wsUrl, await server.token({ user: 'withholder' }));
@@ -138,7 +140,7 @@ describe.each(engines)('acknowledged delivery ($name)', ({ config }) => {
     await Promise.all([withholder.close(), bystander.close(), publisher.close()]);
   });
 
-  it('keeps at most the window unacked, resumes reading on ack, and a cumulative ack settles everything up to it', async () => {
+  it('keeps at most the window unacked, resumes reading on ack, and a cumulative ack settles everything up to it', TIMEOUT, async () => {
     server = await startTestServer({ ...config, ...ACK_CONFIG, ACK_WINDOW: 3, ACK_TIMEOUT_MS: 30_000 });
     const channel = 'agent:window';
     const client = await RawClient.connect(server.wsUrl, await server.token());
@@ -161,9 +163,19 @@ describe.each(engines)('acknowledged delivery ($name)', ({ config }) => {
 });
 
 describe('acknowledged delivery: refusals and tenancy', () => {
+  // One server for both (its ack settings dead-letter at the first timeout).
+  let shared: TestServer;
+  beforeAll(async () => {
+    shared = await startTestServer({ ...ACK_CONFIG, ACK_MAX_DELIVERIES: 1, ACK_TIMEOUT_MS: 20 });
+  }, 60_000);
+  afterAll(() => shared.stop());
+  const httpOn = async (method: string, path: string, token: string) => {
+    const response = await fetch(`${shared.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
   it('refuses acks on broadcast subscriptions and unsubscribed channels, and malformed ack frames', async () => {
-    server = await startTestServer();
-    const client = await RawClient.connect(server.wsUrl, await server.token());
+    const client = await RawClient.connect(shared.wsUrl, await shared.token());
     await client.request({ type: 'subscribe', channels: ['agent:b'] });
     expect(await client.request({ type: 'ack', channel: 'agent:b', upTo: 1 })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_INVALID_REQUEST' } });
     expect(await client.request({ type: 'ack', channel: 'agent:none', upTo: 1 })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_NOT_SUBSCRIBED' } });
@@ -173,26 +185,26 @@ describe('acknowledged delivery: refusals and tenancy', () => {
   });
 
   it("dead letters are the organisation's own: another tenant sees none and cannot redeliver them; a channel the caller may not read is refused", async () => {
-    server = await startTestServer({ ...ACK_CONFIG, ACK_MAX_DELIVERIES: 1, ACK_TIMEOUT_MS: 20 });
     const channel = 'agent:dlq';
-    const client = await RawClient.connect(server.wsUrl, await server.token());
+    const client = await RawClient.connect(shared.wsUrl, await shared.token());
     await client.request({ type: 'subscribe', channels: [channel], acknowledgment: true });
     await client.request({ type: 'publish', channel, event: { type: 'note', payload: 'x' } });
     await client.next((f) => f.type === 'message.failed', 10_000);
-    const acme = await http('GET', `/api/v1/channels/${channel}/dead-letters`, await server.token());
+    const acme = await httpOn('GET', `/api/v1/channels/${channel}/dead-letters`, await shared.token());
     const [letter] = acme.body.letters as Array<{ id: string }>;
     expect(letter).toBeDefined();
 
-    const globex = await server.token({ org: 'globex', user: 'mallory' });
-    expect(await http('GET', `/api/v1/channels/${channel}/dead-letters`, globex)).toMatchObject({ status: 200, body: { letters: [] } });
-    expect(await http('POST', `/api/v1/channels/${channel}/dead-letters/${letter!.id}/redeliver`, globex)).toMatchObject({ status: 404, body: { error: { code: 'APIX_ERR_NOT_FOUND' } } });
+    const globex = await shared.token({ org: 'globex', user: 'mallory' });
+    expect(await httpOn('GET', `/api/v1/channels/${channel}/dead-letters`, globex)).toMatchObject({ status: 200, body: { letters: [] } });
+    expect(await httpOn('POST', `/api/v1/channels/${channel}/dead-letters/${letter!.id}/redeliver`, globex)).toMatchObject({ status: 404, body: { error: { code: 'APIX_ERR_NOT_FOUND' } } });
     // Someone else's private channel: the same refusal as for a channel that does not exist.
-    const bob = await server.token({ user: 'bob' });
-    expect(await http('GET', '/api/v1/channels/user:alice/dead-letters', bob)).toMatchObject({ status: 403, body: { error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } } });
-    expect(await http('GET', `/api/v1/channels/${channel}/dead-letters?after=nonsense`, bob)).toMatchObject({ status: 400 });
-    expect(await http('GET', `/api/v1/channels/${channel}/dead-letters`, 'not-a-token')).toMatchObject({ status: 401 });
+    const bob = await shared.token({ user: 'bob' });
+    expect(await httpOn('GET', '/api/v1/channels/user:alice/dead-letters', bob)).toMatchObject({ status: 403, body: { error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } } });
+    expect(await httpOn('POST', `/api/v1/channels/user:alice/dead-letters/${letter!.id}/redeliver`, bob)).toMatchObject({ status: 403 });
+    expect(await httpOn('GET', `/api/v1/channels/${channel}/dead-letters?after=nonsense`, bob)).toMatchObject({ status: 400 });
+    expect(await httpOn('GET', `/api/v1/channels/${channel}/dead-letters`, 'not-a-token')).toMatchObject({ status: 401 });
     // Still there for its own organisation.
-    expect((await http('GET', `/api/v1/channels/${channel}/dead-letters`, await server.token())).body.letters).toHaveLength(1);
+    expect((await httpOn('GET', `/api/v1/channels/${channel}/dead-letters`, await shared.token())).body.letters).toHaveLength(1);
     await client.close();
   });
 });

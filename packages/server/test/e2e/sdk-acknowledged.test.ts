@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 describe('SDK: acknowledged subscriptions', () => {
-  it('acks each event once its listener returned: nothing is redelivered or dead-lettered', async () => {
+  it('acks each event once its listener returned: nothing is redelivered or dead-lettered', { timeout: 60_000 }, async () => {
     // Short deadlines: without the SDK's acks every event would be dead-lettered within ~1 s.
     server = await startTestServer({ ACK_TIMEOUT_MS: 100, ACK_RETRY_BASE_MS: 50, ACK_RETRY_CAP_MS: 100, ACK_MAX_DELIVERIES: 2 });
     const subscriber = new ApiXClient(server.wsUrl, { token: await server.token(), WebSocket: WebSocket as never });
