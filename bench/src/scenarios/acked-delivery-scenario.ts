@@ -47,7 +47,7 @@ interface Frame {
 
 /**
  * A minimal APIX client for this scenario: requests with replies, events to a callback, and
- * acks the way the SDK sends them (every offset received in one turn of the event loop, one `ack` frame).
+ * acks the way the SDK sends them (the offsets received within 10 ms in one `ack` frame).
  */
 class Client {
   readonly #socket: WebSocket;
@@ -94,11 +94,11 @@ class Client {
     this.#ackChannel = channel;
     this.#acks.push(offset);
     if (this.#acks.length > 1) return;
-    setImmediate(() => {
+    setTimeout(() => {
       const offsets = this.#acks;
       this.#acks = [];
       void this.request({ type: 'ack', channel: this.#ackChannel, offsets });
-    });
+    }, 10);
   }
 
   close(): void {

@@ -13,6 +13,8 @@ import { SubscriptionState } from './subscription-state.js';
 
 /** Most offsets in one `ack` frame (the protocol's MAX_ACK_OFFSETS; kept here so the browser bundle needs no zod). */
 const MAX_ACK_OFFSETS = 1000;
+/** How long an ack may wait to share its frame with later ones. */
+const ACK_FLUSH_MS = 10;
 
 /** What the registry needs from the client. */
 export interface RegistryHost {
@@ -161,12 +163,12 @@ export class SubscriptionRegistry {
     else this.#acks.set(channel, [offset]);
     if (this.#acksQueued) return;
     this.#acksQueued = true;
-    // A macrotask, not a microtask: every event frame the socket handed over in this turn is
-    // acked in one frame (a burst of 30 events costs one ack, not 30).
+    // Acks wait up to ACK_FLUSH_MS, so a busy channel costs one ack frame per 10 ms, not one per
+    // event; the server's ack deadline (ACK_TIMEOUT_MS, 5 s by default) is far longer.
     setTimeout(() => {
       this.#acksQueued = false;
       this.#flushAcks();
-    }, 0);
+    }, ACK_FLUSH_MS);
   }
 
   /** One `ack` frame per channel and tick. A lost ack costs a redelivery, which is acked again: no retry here. */

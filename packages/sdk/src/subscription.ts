@@ -16,7 +16,7 @@ export interface SubscriptionOptions {
    * Acknowledged delivery: the server redelivers each event until it is acked, then
    * dead-letters it (`failed`). The SDK acks an event by itself once every `publication`
    * listener has returned (a listener that throws still counts as returned: the error is
-   * rethrown separately), batching the acks of one tick into one frame. An event the SDK
+   * rethrown separately), batching the acks of up to 10 ms into one frame. An event the SDK
    * drops as a duplicate (a redelivery of one the application saw) is acked too.
    */
   acknowledgment?: boolean;

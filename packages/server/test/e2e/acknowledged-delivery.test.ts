@@ -207,4 +207,17 @@ describe('acknowledged delivery: refusals and tenancy', () => {
     expect((await httpOn('GET', `/api/v1/channels/${channel}/dead-letters`, await shared.token())).body.letters).toHaveLength(1);
     await client.close();
   });
+
+  it("a channel's stored delivery policy and acknowledgmentRequired override the server's settings", async () => {
+    const channel = 'workflow:policy';
+    // The server dead-letters at the first timeout (max 1); this channel allows 3 deliveries.
+    await shared.repositories.channels.create('acme', channel, { acknowledgmentRequired: true, deliveryPolicy: { maxDeliveries: 3, ackTimeoutMs: 30, baseMs: 10, capMs: 20 } });
+    await shared.controlPlane.accessChanged({ kind: 'channel', organizationId: 'acme', channel });
+    const client = await RawClient.connect(shared.wsUrl, await shared.token());
+    await client.request({ type: 'subscribe', channels: [channel] }); // no acknowledgment asked: the channel requires it
+    await client.request({ type: 'publish', channel, event: { type: 'note', payload: 1 } });
+    expect(await client.next((f) => f.type === 'message.failed', 10_000)).toMatchObject({ channel, offset: 1, deliveryCount: 3 });
+    expect((client.events(channel) as EventFrame[]).map((e) => e.retryCount)).toEqual([0, 1, 2]);
+    await client.close();
+  });
 });
