@@ -73,6 +73,8 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   /** The last read stopped because the window was full: an ack (or dead letter) must read again. */
   #blocked = false;
   #dueRunning = false;
+  /** The read retried after a store failure (cleared on close, so nothing outlives the subscription). */
+  #retryReadTimer: NodeJS.Timeout | undefined;
   /** Events found trimmed while unacked (reported in the log and here). */
   gone = 0;
 
@@ -126,6 +128,7 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#ctx.retries.disarm(this);
+    clearTimeout(this.#retryReadTimer);
     this.#inFlight.clear();
   }
 
@@ -207,7 +210,11 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
       this.#storeFailed(error, 'read');
       // Try again later: nothing is lost (the group's cursor did not move for what was not handed out).
       this.#readAgain = false;
-      if (this.#state === 'live') setTimeout(() => this.wake(), STORE_RETRY_MS).unref();
+      if (this.#state === 'live') {
+        clearTimeout(this.#retryReadTimer);
+        this.#retryReadTimer = setTimeout(() => this.wake(), STORE_RETRY_MS);
+        this.#retryReadTimer.unref();
+      }
     }
   }
 
