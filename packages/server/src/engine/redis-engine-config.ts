@@ -64,6 +64,7 @@ export function createControlBus(config: ApiXConfig, nodeId: string, logger: Log
 export async function createDurableConsumers(
   config: ApiXConfig,
   broker: Broker,
+  readyTimeoutMs = 5_000,
 ): Promise<{ durable: DurableConsumers; close: () => Promise<void> }> {
   const target = redisTargetOf(config);
   if (!target) {
@@ -71,9 +72,18 @@ export async function createDurableConsumers(
     return { durable, close: () => durable.close() };
   }
   const redis = createRedisClient(target, 'apix-durable-consumers');
-  // Never fatal here: like the broker, a Redis that is not up yet fails calls with a retryable error.
+  // Never fatal, and waited for at most `readyTimeoutMs`: start-up must not hang on a Redis that
+  // is down (the client reconnects by itself; meanwhile acknowledged subscribes fail with a
+  // retryable error), but a healthy one is ready before the first subscriber arrives.
   redis.on('error', () => undefined);
-  await connectRedis(redis).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    connectRedis(redis).catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, readyTimeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
   const durable = new RedisDurableConsumers({ redis, broker, prefix: config.REDIS_KEY_PREFIX });
   return {
     durable,
