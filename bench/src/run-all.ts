@@ -14,6 +14,7 @@ import { deleteBenchRedisKeys } from './redis-cleanup.js';
 import { renderReport } from './report.js';
 import { writeResults } from './results-file.js';
 import type { Outcome, RunResults } from './run-results.js';
+import { ackedDeliveryScenario } from './scenarios/acked-delivery-scenario.js';
 import { bystanderScenario } from './scenarios/bystander-scenario.js';
 import { clusterFanoutScenario } from './scenarios/cluster-fanout-scenario.js';
 import { connectionsScenario } from './scenarios/connections-scenario.js';
@@ -36,6 +37,7 @@ const SCENARIOS: readonly AnyScenario[] = [
   manyChannelsScenario,
   bystanderScenario,
   idleRssScenario,
+  ackedDeliveryScenario,
 ];
 
 async function main(): Promise<void> {

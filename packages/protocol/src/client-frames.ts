@@ -33,7 +33,10 @@ export const subscribeFrameSchema = z.strictObject({
   channels: z.array(channelNameSchema).min(1).max(MAX_CHANNELS_PER_SUBSCRIBE),
   since: z.record(z.string(), streamPositionSchema).optional(),
   filters: subscriptionFiltersSchema.optional(),
-  /** Acknowledged delivery; refused with APIX_ERR_NOT_SUPPORTED until it is implemented. */
+  /**
+   * Acknowledged delivery: each event must be acked (`ack` frame); unacked events are
+   * redelivered with backoff, then dead-lettered (`message.failed`). A channel may require it.
+   */
   acknowledgment: z.boolean().optional(),
 }).superRefine(refineStorable);
 
@@ -93,6 +96,28 @@ export const presenceFrameSchema = z.strictObject({
   channel: channelNameSchema,
 });
 
+/** Most offsets one `ack` frame may list. */
+export const MAX_ACK_OFFSETS = 1000;
+
+/**
+ * Acknowledge events of an acknowledged subscription: either cumulatively (`upTo`: every
+ * delivered event with offset <= upTo) or one by one (`offsets`). Exactly one of the two.
+ * Offsets not awaiting an ack (acked already, never delivered) are ignored, so a retried ack
+ * is harmless. The reply's `acked` counts what this frame settled.
+ */
+export const ackFrameSchema = z
+  .strictObject({
+    type: z.literal('ack'),
+    id: requestIdSchema,
+    channel: channelNameSchema,
+    upTo: z.number().int().nonnegative().optional(),
+    offsets: z.array(z.number().int().positive()).min(1).max(MAX_ACK_OFFSETS).optional(),
+  })
+  .refine((f) => (f.upTo === undefined) !== (f.offsets === undefined), {
+    message: 'give either upTo (cumulative) or offsets (one by one), not both',
+    path: ['upTo'],
+  });
+
 export const clientFrameSchemas = {
   connect: connectFrameSchema,
   subscribe: subscribeFrameSchema,
@@ -102,6 +127,7 @@ export const clientFrameSchemas = {
   'heartbeat.ping': heartbeatPingFrameSchema,
   refresh: refreshFrameSchema,
   presence: presenceFrameSchema,
+  ack: ackFrameSchema,
 } as const;
 export type ClientFrameType = keyof typeof clientFrameSchemas;
 
@@ -114,6 +140,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   heartbeatPingFrameSchema,
   refreshFrameSchema,
   presenceFrameSchema,
+  ackFrameSchema,
 ]);
 
 export type ConnectFrame = z.infer<typeof connectFrameSchema>;
@@ -124,6 +151,7 @@ export type HistoryFrame = z.infer<typeof historyFrameSchema>;
 export type HeartbeatPingFrame = z.infer<typeof heartbeatPingFrameSchema>;
 export type RefreshFrame = z.infer<typeof refreshFrameSchema>;
 export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
+export type AckFrame = z.infer<typeof ackFrameSchema>;
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
 export function isClientFrameType(type: string): type is ClientFrameType {

@@ -126,11 +126,31 @@ export const channelPermissionsSchema = z.strictObject({
 });
 export type ChannelPermissions = z.infer<typeof channelPermissionsSchema>;
 
+/**
+ * How an acknowledged subscription of this channel redelivers (ADR 0038); each field left out
+ * takes the server's ACK_* setting. Delivery n+1 follows delivery n after
+ * ackTimeoutMs + random(0, min(capMs, baseMs · factor^(n-1))); after maxDeliveries the event is
+ * dead-lettered.
+ */
+export const deliveryPolicySchema = z
+  .strictObject({
+    ackTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    baseMs: z.number().int().min(0).max(3_600_000).optional(),
+    factor: z.number().min(1).max(10).optional(),
+    capMs: z.number().int().min(0).max(86_400_000).optional(),
+    maxDeliveries: z.number().int().min(1).max(100).optional(),
+    window: z.number().int().min(1).max(1_000).optional(),
+  })
+  .refine((p) => p.capMs === undefined || p.baseMs === undefined || p.capMs >= p.baseMs, { message: 'capMs must be at least baseMs', path: ['capMs'] });
+export type DeliveryPolicyInput = z.infer<typeof deliveryPolicySchema>;
+
 const channelSettingsFields = {
   permissions: channelPermissionsSchema.optional(),
   historySize: z.number().int().min(0).max(1_000_000).nullable().optional(),
   historyTtlMs: z.number().int().positive().nullable().optional(),
   acknowledgmentRequired: z.boolean().optional(),
+  /** Redelivery of acknowledged subscriptions; null: the server's defaults. */
+  deliveryPolicy: deliveryPolicySchema.nullable().optional(),
   persistEvents: z.boolean().optional(),
   auditPublishMode: z.enum(['all', 'sampled', 'none']).optional(),
   auditSampleRate: z.number().min(0).max(1).optional(),
@@ -222,6 +242,8 @@ export const channelConfigSchema = z.object({
   historySize: z.number().int().nullable(),
   historyTtlMs: z.number().int().nullable(),
   acknowledgmentRequired: z.boolean(),
+  /** The channel's own redelivery values (null: the server's ACK_* defaults). */
+  deliveryPolicy: deliveryPolicySchema.nullable(),
   persistEvents: z.boolean(),
   auditPublishMode: z.enum(['all', 'sampled', 'none']),
   auditSampleRate: z.number(),

@@ -48,3 +48,31 @@ export const statusResponseSchema = z.object({
   clusterConnections: z.number().int().optional(),
 });
 export type StatusResponse = z.infer<typeof statusResponseSchema>;
+
+/** Query of `GET /api/v1/channels/:channel/dead-letters`: a page of at most `limit` letters after the cursor `after` (a page's `next`). */
+export const deadLetterIdSchema = z.string().regex(/^[0-9]{1,20}(-[0-9]{1,20})?$/, 'a dead-letter id (as listed)');
+export const httpDeadLettersQuerySchema = z.strictObject({
+  after: deadLetterIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+});
+
+/** One dead letter: an event of an acknowledged subscription that ran out of deliveries. */
+export const deadLetterSchema = z.object({
+  id: z.string(),
+  offset: z.number().int().positive(),
+  /** The event as it was published. */
+  event: z.unknown(),
+  reason: z.string(),
+  deliveryCount: z.number().int().positive(),
+  /** ISO 8601, for display. */
+  deadLetteredAt: z.string(),
+});
+export type DeadLetterView = z.infer<typeof deadLetterSchema>;
+
+export const deadLetterPageSchema = z.object({
+  channel: z.string(),
+  letters: z.array(deadLetterSchema),
+  /** Pass as `after` for the next page; absent on the last page. */
+  next: z.string().optional(),
+});
+export type DeadLetterPageView = z.infer<typeof deadLetterPageSchema>;

@@ -69,6 +69,8 @@ export const historyResultSchema = z.object({
 });
 export type HistoryResult = z.infer<typeof historyResultSchema>;
 
+export const ackResultSchema = z.object({ acked: z.number().int().nonnegative() });
+
 export const refreshResultSchema = z.object({ expiresAt: z.number().int() });
 
 // ---- frames ----
@@ -110,14 +112,37 @@ export const subscriptionRemovedFrameSchema = z.object({
   error: errorBodySchema.optional(),
 });
 
-/** One delivered publication. The same bytes go to every subscriber of the channel. */
+/**
+ * One delivered publication. On a broadcast subscription the same bytes go to every
+ * subscriber and carry no `acknowledgment`. On an acknowledged one, `acknowledgment: true`
+ * says an `ack` is expected, and `retryCount` is how many times this event was delivered to
+ * this subscription before (0 on first delivery): the seed's `ApiXEvent.acknowledgment` /
+ * `retryCount`, true to what happened.
+ */
 export const eventFrameSchema = z.object({
   type: z.literal('event'),
   channel: z.string(),
   offset: z.number().int().positive(),
   epoch: z.string(),
+  acknowledgment: z.literal(true).optional(),
+  retryCount: z.number().int().nonnegative().optional(),
   event: storedEventSchema,
 });
+
+/**
+ * An event of an acknowledged subscription was delivered `deliveryCount` times without an ack
+ * (the channel's max deliveries) and moved to the channel's dead letters: it will not be sent
+ * again unless an operator redelivers it (`POST /api/v1/channels/:channel/dead-letters/:id/redeliver`).
+ */
+export const messageFailedFrameSchema = z.object({
+  type: z.literal('message.failed'),
+  channel: z.string(),
+  offset: z.number().int().positive(),
+  epoch: z.string(),
+  deliveryCount: z.number().int().positive(),
+  reason: z.string(),
+});
+export type MessageFailedFrame = z.infer<typeof messageFailedFrameSchema>;
 export type EventFrame = z.infer<typeof eventFrameSchema>;
 
 /**
@@ -151,6 +176,7 @@ export const serverFrameSchema = z.union([
   eventFrameSchema,
   heartbeatPongFrameSchema,
   connectionClosingFrameSchema,
+  messageFailedFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type ConnectionEstablishedFrame = z.infer<typeof connectionEstablishedFrameSchema>;

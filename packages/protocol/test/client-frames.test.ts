@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ackFrameSchema,
   clientFrameSchema,
+  MAX_ACK_OFFSETS,
   connectFrameSchema,
   historyFrameSchema,
   heartbeatPingFrameSchema,
@@ -231,7 +233,7 @@ describe('subscribe', () => {
     }
   });
 
-  it('accepts acknowledgment: true at the schema level (the server refuses it with APIX_ERR_NOT_SUPPORTED)', () => {
+  it('accepts acknowledgment: true (acknowledged delivery)', () => {
     expect(subscribeFrameSchema.safeParse(with_(valid.subscribe, { acknowledgment: true })).success).toBe(true);
   });
 });
@@ -296,5 +298,19 @@ describe('heartbeat.ping and refresh', () => {
   });
   it('refresh cannot change the organisation or user by frame', () => {
     expect(refreshFrameSchema.safeParse(with_(valid.refresh, { sub: 'someone-else' })).success).toBe(false);
+  });
+});
+
+describe('ack', () => {
+  it('takes a cumulative upTo or a list of offsets, exactly one of them', () => {
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', upTo: 0 }).success).toBe(true);
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', offsets: [1, 5] }).success).toBe(true);
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1' }).success).toBe(false);
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', upTo: 3, offsets: [1] }).success).toBe(false);
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', offsets: [] }).success).toBe(false);
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', offsets: [0] }).success).toBe(false);
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', offsets: Array.from({ length: MAX_ACK_OFFSETS + 1 }, (_, i) => i + 1) }).success).toBe(false);
+    expect(ackFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', upTo: -1 }).success).toBe(false);
+    expect(clientFrameSchema.safeParse({ type: 'ack', id: 'a1', channel: 'agent:a1', upTo: 2 }).success).toBe(true);
   });
 });

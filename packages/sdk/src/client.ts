@@ -388,6 +388,9 @@ export class ApiXClient {
       case 'subscription.removed':
         this.#registry.handleRemoved(frame);
         return;
+      case 'message.failed':
+        this.#registry.handleFailed(frame);
+        return;
       case 'subscription.added':
         // The subscribe reply already carried the same state; nothing to do.
         return;

@@ -165,6 +165,18 @@ export interface PublicationContext<T extends string = string> {
   event: ReceivedEvent<T>;
 }
 
+/**
+ * An event of an acknowledged subscription was delivered the channel's maximum number of
+ * times without an ack reaching the server, and went to the channel's dead letters.
+ */
+export interface MessageFailedContext {
+  channel: ChannelName;
+  offset: number;
+  epoch: string;
+  deliveryCount: number;
+  reason: string;
+}
+
 export interface SubscriptionErrorContext {
   channel: ChannelName;
   /** A temporary failure (rate limit, server unavailable): the subscription stays `subscribing` and retries. */
@@ -177,6 +189,8 @@ export interface SubscriptionEvents {
   subscribed: SubscribedContext;
   unsubscribed: UnsubscribedContext;
   publication: PublicationContext;
+  /** Acknowledged subscriptions only: an event was dead-lettered. */
+  failed: MessageFailedContext;
   error: SubscriptionErrorContext;
 }
 

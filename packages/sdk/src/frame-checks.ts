@@ -5,6 +5,7 @@ import type {
   EventFrame,
   HeartbeatPongFrame,
   HistoryResult,
+  MessageFailedFrame,
   PublishResult,
   ReplyFrame,
   ServerFrame,
@@ -131,6 +132,7 @@ export const historyResultCheck: Check<HistoryResult> = object({
   position,
   complete: bool,
 });
+export const ackResultCheck: Check<{ acked: number }> = object({ acked: nonNegativeInt });
 export const refreshResultCheck: Check<{ expiresAt: number }> = object({ expiresAt: int });
 
 const replyOk = object({ type: literal('reply'), id: str, ok: literal(true), result: anything });
@@ -160,7 +162,23 @@ export const serverFrameChecks: { readonly [K in ServerFrame['type']]: Check<Ext
     reason: oneOf(['unsubscribed', 'revoked', 'resubscribe']),
     error: optional(errorBody),
   }) satisfies Check<SubscriptionRemovedFrame>,
-  event: object({ type: literal('event'), channel: str, offset: positiveInt, epoch: str, event: storedEvent }) satisfies Check<EventFrame>,
+  event: object({
+    type: literal('event'),
+    channel: str,
+    offset: positiveInt,
+    epoch: str,
+    acknowledgment: optional(literal(true)),
+    retryCount: optional(nonNegativeInt),
+    event: storedEvent,
+  }) satisfies Check<EventFrame>,
+  'message.failed': object({
+    type: literal('message.failed'),
+    channel: str,
+    offset: positiveInt,
+    epoch: str,
+    deliveryCount: positiveInt,
+    reason: str,
+  }) satisfies Check<MessageFailedFrame>,
   'heartbeat.pong': heartbeatPongFrameCheck,
   'connection.closing': object({
     type: literal('connection.closing'),

@@ -40,6 +40,7 @@ export {
   type DisconnectedContext,
   type HeartbeatContext,
   type PayloadOf,
+  type MessageFailedContext,
   type PublicationContext,
   type PublishEventInput,
   type ReceivedEvent,

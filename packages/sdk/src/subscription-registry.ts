@@ -1,15 +1,20 @@
-import type { ChannelName, EventFrame, StreamPosition, SubscriptionFilters, SubscriptionRemovedFrame } from '@apix/protocol';
+import type { ChannelName, EventFrame, MessageFailedFrame, StreamPosition, SubscriptionFilters, SubscriptionRemovedFrame } from '@apix/protocol';
 import { EPOCH_PATTERN, MAX_CHANNELS_PER_SUBSCRIBE, parseChannelName } from '@apix/protocol/core';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ClientCloseCodes } from './client-state.js';
 import type { ClientRequest } from './connection.js';
 import { ApiXClientError, hasErrorCode } from './errors.js';
 import type { ClientErrorContext } from './events.js';
-import { subscribeResultCheck, unsubscribeResultCheck } from './frame-checks.js';
+import { ackResultCheck, subscribeResultCheck, unsubscribeResultCheck } from './frame-checks.js';
 import type { SchemaOf } from './frame-decoder.js';
 import type { Outcome } from './request-tracker.js';
 import { Subscription, type SubscriptionControl, type SubscriptionOptions } from './subscription.js';
 import { SubscriptionState } from './subscription-state.js';
+
+/** Most offsets in one `ack` frame (the protocol's MAX_ACK_OFFSETS; kept here so the browser bundle needs no zod). */
+const MAX_ACK_OFFSETS = 1000;
+/** How long an ack may wait to share its frame with later ones. */
+const ACK_FLUSH_MS = 10;
 
 /** What the registry needs from the client. */
 export interface RegistryHost {
@@ -55,6 +60,9 @@ export class SubscriptionRegistry {
   #generation = 0;
   #requestSeq = 0;
   #flushQueued = false;
+  /** Offsets to ack, per channel, sent together once the current burst of frames was handled. */
+  readonly #acks = new Map<ChannelName, number[]>();
+  #acksQueued = false;
 
   constructor(host: RegistryHost) {
     this.#host = host;
@@ -133,8 +141,44 @@ export class SubscriptionRegistry {
     for (const entry of this.#entries.values()) entry.control.rejectReady(error);
   }
 
+  /**
+   * Delivers an event; on an acknowledged subscription, acks it once the application's
+   * listeners returned — a duplicate too (the server redelivered it because an ack was lost).
+   */
   handleEvent(frame: EventFrame): void {
-    this.#entries.get(frame.channel)?.control.deliver(frame);
+    const entry = this.#entries.get(frame.channel);
+    if (!entry) return;
+    entry.control.deliver(frame);
+    if (frame.acknowledgment === true && entry.control.acknowledgment) this.#queueAck(frame.channel, frame.offset);
+  }
+
+  handleFailed(frame: MessageFailedFrame): void {
+    const { type: _type, ...context } = frame;
+    this.#entries.get(frame.channel)?.control.reportFailed(context);
+  }
+
+  #queueAck(channel: ChannelName, offset: number): void {
+    const offsets = this.#acks.get(channel);
+    if (offsets) offsets.push(offset);
+    else this.#acks.set(channel, [offset]);
+    if (this.#acksQueued) return;
+    this.#acksQueued = true;
+    // Acks wait up to ACK_FLUSH_MS, so a busy channel costs one ack frame per 10 ms, not one per
+    // event; the server's ack deadline (ACK_TIMEOUT_MS, 5 s by default) is far longer.
+    setTimeout(() => {
+      this.#acksQueued = false;
+      this.#flushAcks();
+    }, ACK_FLUSH_MS);
+  }
+
+  /** One `ack` frame per channel and tick. A lost ack costs a redelivery, which is acked again: no retry here. */
+  #flushAcks(): void {
+    for (const [channel, offsets] of this.#acks) {
+      for (let i = 0; i < offsets.length; i += MAX_ACK_OFFSETS) {
+        this.#host.request({ type: 'ack', channel, offsets: offsets.slice(i, i + MAX_ACK_OFFSETS) }, ackResultCheck, () => undefined);
+      }
+    }
+    this.#acks.clear();
   }
 
   /**
@@ -198,7 +242,8 @@ export class SubscriptionRegistry {
     for (const entry of this.#entries.values()) {
       if (entry.control.subscription.state !== SubscriptionState.Subscribing) continue;
       if (entry.inFlight !== undefined || entry.retryTimer !== undefined) continue;
-      const key = JSON.stringify(entry.control.filters ?? null);
+      // A frame has one filter set and one delivery mode.
+      const key = JSON.stringify([entry.control.filters ?? null, entry.control.acknowledgment]);
       const group = groups.get(key);
       if (group) group.push(entry);
       else groups.set(key, [entry]);
@@ -224,6 +269,7 @@ export class SubscriptionRegistry {
       channels,
       ...(Object.keys(since).length > 0 ? { since } : {}),
       ...(filters ? { filters } : {}),
+      ...(entries[0]?.control.acknowledgment ? { acknowledgment: true } : {}),
     };
     const token = ++this.#requestSeq;
     const generation = this.#generation;

@@ -1,6 +1,6 @@
 import type { ChannelName, EventFrame, StreamPosition, SubscriptionFilters, SubscriptionState as ServerSubscriptionState } from '@apix/protocol';
 import { ApiXClientError } from './errors.js';
-import type { PublicationContext, SubscriptionEvents, SubscribingContext, UnsubscribedContext } from './events.js';
+import type { MessageFailedContext, PublicationContext, SubscriptionEvents, SubscribingContext, UnsubscribedContext } from './events.js';
 import { PositionTracker } from './position-tracker.js';
 import { StateMachine } from './state-machine.js';
 import { SUBSCRIPTION_TRANSITIONS, SubscriptionState } from './subscription-state.js';
@@ -12,6 +12,14 @@ export interface SubscriptionOptions {
   since?: StreamPosition;
   /** Server-side filters (see protocol filters.ts). */
   filters?: SubscriptionFilters;
+  /**
+   * Acknowledged delivery: the server redelivers each event until it is acked, then
+   * dead-letters it (`failed`). The SDK acks an event by itself once every `publication`
+   * listener has returned (a listener that throws still counts as returned: the error is
+   * rethrown separately), batching the acks of up to 10 ms into one frame. An event the SDK
+   * drops as a duplicate (a redelivery of one the application saw) is acked too.
+   */
+  acknowledgment?: boolean;
 }
 
 /** What a subscription asks of the client that owns it. */
@@ -33,6 +41,9 @@ export interface SubscriptionControl {
   /** The position to resume from, if the subscription has delivered (or was given) one. */
   since(): StreamPosition | undefined;
   readonly filters: SubscriptionFilters | undefined;
+  readonly acknowledgment: boolean;
+  /** The server dead-lettered one of this subscription's events. */
+  reportFailed(context: MessageFailedContext): void;
   /** The server accepted the subscribe. False if the subscription no longer wanted it (stale reply). */
   markSubscribed(state: ServerSubscriptionState): boolean;
   /** The connection is gone; the subscription waits for the next one. */
@@ -81,6 +92,8 @@ export class Subscription {
       subscription: sub,
       since: () => sub.#positions.position,
       filters: sub.#filters,
+      acknowledgment: options.acknowledgment === true,
+      reportFailed: (context) => sub.#events.emit('failed', context),
       markSubscribed: (state) => sub.#markSubscribed(state),
       markConnectionLost: () => sub.#markConnectionLost(),
       markResubscribing: (error) => sub.#markResubscribing(error),

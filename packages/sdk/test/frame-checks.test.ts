@@ -5,6 +5,7 @@ import {
   eventFrameSchema,
   heartbeatPongFrameSchema,
   historyResultSchema,
+  messageFailedFrameSchema,
   publishResultSchema,
   replyFrameSchema,
   subscribeResultSchema,
@@ -29,6 +30,7 @@ const schemas: Record<ServerFrame['type'], { safeParse(v: unknown): { success: b
   event: eventFrameSchema,
   'heartbeat.pong': heartbeatPongFrameSchema,
   'connection.closing': connectionClosingFrameSchema,
+  'message.failed': messageFailedFrameSchema,
 };
 
 const event = { type: 'tool_call_start', payload: { toolCallId: 't', toolName: 'x' }, metadata: { timestamp: 1_700_000_000_000, version: '1', correlation_id: 'c', app: 'x' } };
@@ -44,6 +46,8 @@ const valid: object[] = [
   { type: 'subscription.removed', channel: 'agent:a', reason: 'resubscribe' },
   { type: 'subscription.removed', channel: 'agent:a', reason: 'revoked', error: { code: 'APIX_ERR_UNAVAILABLE', message: 'x', retryable: true } },
   { type: 'event', channel: 'agent:a', offset: 1, epoch: 'e1', event },
+  { type: 'event', channel: 'agent:a', offset: 1, epoch: 'e1', acknowledgment: true, retryCount: 2, event },
+  { type: 'message.failed', channel: 'agent:a', offset: 4, epoch: 'e1', deliveryCount: 5, reason: 'max-deliveries' },
   { type: 'heartbeat.pong', id: '3', ts: 12.5, serverTime: 5 },
   { type: 'heartbeat.pong', id: '3', serverTime: 5 },
   { type: 'connection.closing', code: 4000, reason: 'deploy', retryAfterMs: 1500 },
@@ -51,6 +55,9 @@ const valid: object[] = [
 ];
 
 const malformed: object[] = [
+  { type: 'event', channel: 'agent:a', offset: 1, epoch: 'e1', acknowledgment: false, event }, // only `true` or absent
+  { type: 'event', channel: 'agent:a', offset: 1, epoch: 'e1', acknowledgment: true, retryCount: -1, event },
+  { type: 'message.failed', channel: 'agent:a', offset: 4, epoch: 'e1', deliveryCount: 0, reason: 'max-deliveries' },
   { type: 'reply', ok: true, result: 1 }, // no id
   { type: 'reply', id: '2', ok: false, error: { code: 'X', message: 'm' } }, // no retryable
   { type: 'connection.established', connectionId: 'c', sessionId: 's', organizationId: 'o', userId: 'u', heartbeatIntervalMs: 0, expiresAt: 1, serverTime: 2 },

@@ -25,7 +25,9 @@ import { DEFAULT_PRESENCE_TTL_MS } from './engine/presence.js';
 import { PresenceQuery } from './engine/presence-query.js';
 import { PresenceTracker } from './engine/presence-tracker.js';
 import { RedisBroker } from './engine/redis-broker.js';
-import { createConfiguredBroker, createControlBus, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
+import { createConfiguredBroker, createControlBus, createDurableConsumers, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
+import { RetryManager } from './realtime/retry-manager.js';
+import { DeadLetters } from './channels/dead-letters.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import { httpServerOptions, registerRequestLogging, registerSecurityPlugins, useDepthLimitedJsonParser } from './http/http-hardening.js';
@@ -34,6 +36,7 @@ import {
   CONTROL_PLANE,
   CREDENTIAL_VERIFIER,
   HISTORY_READER,
+  DEAD_LETTERS,
   PRESENCE_QUERY,
   PUBLISHER,
   QUOTAS,
@@ -212,6 +215,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     logger,
     probe,
   );
+  // Acknowledged delivery (ADR 0035, 0038): durable consumer groups on the channel logs, one RetryManager per node.
+  const durableConsumers = await createDurableConsumers(config, broker);
+  const retries = new RetryManager();
   const subscriptions = new SubscriptionManager(
     access,
     router,
@@ -220,6 +226,20 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     logger,
     observers,
     channelSettings,
+    {
+      durable: durableConsumers.durable,
+      retries,
+      logger: logger.child({ component: 'acknowledged-delivery' }),
+      observer: observers,
+      policy: {
+        ackTimeoutMs: config.ACK_TIMEOUT_MS,
+        baseMs: config.ACK_RETRY_BASE_MS,
+        factor: config.ACK_RETRY_FACTOR,
+        capMs: Math.max(config.ACK_RETRY_CAP_MS, config.ACK_RETRY_BASE_MS),
+        maxDeliveries: config.ACK_MAX_DELIVERIES,
+        window: config.ACK_WINDOW,
+      },
+    },
   );
   const presence = await createPresenceManager(config, DEFAULT_PRESENCE_TTL_MS);
   const presenceLogger = logger.child({ component: 'presence' });
@@ -351,6 +371,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     AppModule.register([
       { provide: PUBLISHER, useValue: publisher },
       { provide: HISTORY_READER, useValue: history },
+      { provide: DEAD_LETTERS, useValue: new DeadLetters(access, durableConsumers.durable, audit, (key) => subscriptions.wakeAcknowledged(key)) },
       { provide: CREDENTIAL_VERIFIER, useValue: verifier },
       { provide: SERVER_RUNTIME, useValue: runtime },
       { provide: SIGNING_KEY, useValue: signingKey },
@@ -398,6 +419,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       await nodes.close();
       presenceTracker.stop();
       await presence.close();
+      retries.close();
+      await durableConsumers.close();
       await broker.close();
       await controlBus.close();
       await rateLimiterStore.close();

@@ -71,6 +71,7 @@ export function channelView(row: ChannelRow): ChannelView {
     historySize: row.historySize,
     historyTtlMs: row.historyTtlMs,
     acknowledgmentRequired: row.acknowledgmentRequired,
+    deliveryPolicy: settings.deliveryPolicy ?? null,
     persistEvents: row.persistEvents,
     auditPublishMode: row.auditPublishMode,
     auditSampleRate: row.auditSampleRate,

@@ -22,7 +22,12 @@ export const AuditAction = {
   SUBSCRIPTION_DENIED: 'subscription.denied',
   PUBLISH: 'publish',
   PUBLISH_DENIED: 'publish.denied',
+  /** An acknowledged event ran out of deliveries and was dead-lettered (details: offset, deliveryCount). */
   MESSAGE_FAILED: 'message.failed',
+  /** A page of a channel's dead letters was read over HTTP. */
+  DEAD_LETTERS_READ: 'message.dead_letters_read',
+  /** A dead letter was handed back to its group (target: the letter id). */
+  DEAD_LETTER_REDELIVERED: 'message.redelivered',
   RATE_LIMITED: 'rate_limited',
   ADMIN_ORGANIZATION_CREATED: 'admin.organization.created',
   ADMIN_ORGANIZATION_UPDATED: 'admin.organization.updated',

@@ -4,7 +4,7 @@ import type { ChannelSettings } from '../channels/channel-settings.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../logging/logger.js';
 import type { Connection } from '../realtime/connection.js';
-import type { AuthenticationFailure, OriginRefusal, RealtimeObserver, SubscriptionEndReason } from '../realtime/realtime-observer.js';
+import type { AuthenticationFailure, MessageFailure, OriginRefusal, RealtimeObserver, SubscriptionEndReason } from '../realtime/realtime-observer.js';
 import { AuditActorType, AuditOutcome, type AuditPublishMode } from '../storage/schema.js';
 import { AuditAction } from './audit-actions.js';
 import { AuditUnavailableError, type AuditEntry, type AuditLogger } from './audit-logger.js';
@@ -101,6 +101,18 @@ export class AuditRecorder implements RealtimeObserver {
       channel: result.channel,
       outcome: AuditOutcome.SUCCESS,
       details: { offset: result.offset, epoch: result.epoch, eventType, ...(mode === 'sampled' ? { sampled: true } : {}) },
+    });
+  }
+
+  /** An acknowledged event was dead-lettered: the subscriber's session is the target, the offset in details. */
+  messageFailed(connection: Connection, channel: ChannelName, failure: MessageFailure): void {
+    this.#record({
+      ...actorOf(connection.principal!),
+      action: AuditAction.MESSAGE_FAILED,
+      channel,
+      target: connection.sessionId,
+      outcome: AuditOutcome.FAILURE,
+      details: { offset: failure.offset, epoch: failure.epoch, deliveryCount: failure.deliveryCount, reason: failure.reason },
     });
   }
 

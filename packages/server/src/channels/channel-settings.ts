@@ -1,8 +1,9 @@
-import { channelPermissionsSchema, type ChannelPermissions } from '@apix/protocol';
+import { channelPermissionsSchema, deliveryPolicySchema, type ChannelPermissions } from '@apix/protocol';
 import type { ChannelRepository } from '../storage/channel-repository.js';
 import type { AuditPublishMode, ChannelRow } from '../storage/schema.js';
 import type { PermissionCacheSettings } from '../identity/access-directory.js';
 import { RefreshingCache } from '../support/refreshing-cache.js';
+import type { DeliveryPolicy } from '../realtime/delivery-policy.js';
 
 /** What the data plane needs of a channel's stored configuration. */
 export interface ChannelSettings {
@@ -15,6 +16,8 @@ export interface ChannelSettings {
   readonly auditSampleRate: number;
   /** Only encrypted envelopes may be published (docs/encryption.md). */
   readonly encrypted?: boolean;
+  /** Redelivery of acknowledged subscriptions; fields left out take the server's ACK_* values. */
+  readonly deliveryPolicy?: Partial<DeliveryPolicy>;
 }
 
 export interface ChannelSettingsSource {
@@ -35,7 +38,10 @@ export const NO_CHANNEL_SETTINGS: ChannelSettingsSource = {
 
 export function toChannelSettings(row: ChannelRow): ChannelSettings {
   const permissions = channelPermissionsSchema.safeParse(row.permissions);
+  // A stored policy that no longer parses falls back to the server's defaults (they are safe ones).
+  const deliveryPolicy = row.deliveryPolicy === null ? undefined : deliveryPolicySchema.safeParse(row.deliveryPolicy);
   return {
+    ...(deliveryPolicy?.success ? { deliveryPolicy: deliveryPolicy.data as Partial<DeliveryPolicy> } : {}),
     // A row whose permissions don't parse grants nothing beyond PRIVATE_USER's rule: fail closed.
     permissions: permissions.success ? permissions.data : { subscribe: [], publish: [], history: [], presence: [] },
     historySize: row.historySize,

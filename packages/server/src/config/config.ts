@@ -50,6 +50,19 @@ export const configSchema = z.object({
   HISTORY_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   HISTORY_TTL_MS: ms(3_600_000),
   IDEMPOTENCY_TTL_MS: ms(300_000),
+  /**
+   * Acknowledged delivery (docs/adr/0038): an event sent to an acknowledged subscription is
+   * sent again if no ack came within ACK_TIMEOUT_MS + a full-jitter backoff (attempt k waits
+   * ACK_TIMEOUT_MS + random(0, min(ACK_RETRY_CAP_MS, ACK_RETRY_BASE_MS · ACK_RETRY_FACTOR^k))),
+   * at most ACK_MAX_DELIVERIES times in all; then it is dead-lettered. Channel settings may
+   * override each value. ACK_WINDOW bounds the unacked events one subscription holds.
+   */
+  ACK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  ACK_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1_000),
+  ACK_RETRY_FACTOR: z.coerce.number().min(1).default(2),
+  ACK_RETRY_CAP_MS: z.coerce.number().int().min(0).default(60_000),
+  ACK_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+  ACK_WINDOW: z.coerce.number().int().min(1).max(1_000).default(100),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
   /** PostgreSQL (`postgres://…`). Unset: embedded PGlite in `<APIX_DATA_DIR>/pglite`. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),

@@ -5,7 +5,11 @@ import { NODE_TTL_MS } from './node-registry.js';
 import type { PresenceCloser, PresenceManager } from './presence.js';
 import { MemoryPresenceManager } from './presence-memory.js';
 import { RedisPresenceManager } from './presence-redis.js';
-import { parseClusterNodes, type RedisTarget } from './redis-connection.js';
+import { connectRedis, createRedisClient, parseClusterNodes, type RedisTarget } from './redis-connection.js';
+import type { Broker } from './broker.js';
+import type { DurableConsumers } from './durable-consumers.js';
+import { MemoryDurableConsumers } from './memory-durable-consumers.js';
+import { RedisDurableConsumers } from './redis-durable-consumers.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisControlBus } from './redis-control-bus.js';
 
@@ -50,4 +54,42 @@ export function createControlBus(config: ApiXConfig, nodeId: string, logger: Log
   if (!target) return new LocalControlBus();
   const log = logger.child({ component: 'control-bus' });
   return new RedisControlBus({ ...target, nodeId, prefix: config.REDIS_KEY_PREFIX, onError: (error, context) => log.warn({ err: error, context }, 'control bus error') });
+}
+
+/**
+ * The durable-consumer engine (ADR 0035/0036): consumer groups on the Redis broker's own
+ * streams when clustered (its own fail-fast connection, closed by `close`), the memory engine
+ * on the node's broker otherwise.
+ */
+export async function createDurableConsumers(
+  config: ApiXConfig,
+  broker: Broker,
+  readyTimeoutMs = 5_000,
+): Promise<{ durable: DurableConsumers; close: () => Promise<void> }> {
+  const target = redisTargetOf(config);
+  if (!target) {
+    const durable = new MemoryDurableConsumers(broker);
+    return { durable, close: () => durable.close() };
+  }
+  const redis = createRedisClient(target, 'apix-durable-consumers');
+  // Never fatal, and waited for at most `readyTimeoutMs`: start-up must not hang on a Redis that
+  // is down (the client reconnects by itself; meanwhile acknowledged subscribes fail with a
+  // retryable error), but a healthy one is ready before the first subscriber arrives.
+  redis.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    connectRedis(redis).catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, readyTimeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  const durable = new RedisDurableConsumers({ redis, broker, prefix: config.REDIS_KEY_PREFIX });
+  return {
+    durable,
+    close: async () => {
+      await durable.close();
+      redis.disconnect();
+    },
+  };
 }

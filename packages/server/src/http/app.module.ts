@@ -5,6 +5,7 @@ import { AuthController } from './auth.controller.js';
 import { ChannelAdminController } from './channel-admin.controller.js';
 import { ChannelsController } from './channels.controller.js';
 import { ConnectionsController } from './connections.controller.js';
+import { DeadLettersController } from './dead-letters.controller.js';
 import { PresenceController } from './presence.controller.js';
 import { PrincipalGuard } from './principal-guard.js';
 import { QuotasController } from './quotas.controller.js';
@@ -22,7 +23,7 @@ export class AppModule {
   static register(providers: Provider[]): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SystemController, ChannelsController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, PresenceController, QuotasController, MonitoringController, MetricsController],
+      controllers: [SystemController, ChannelsController, DeadLettersController, AuthController, AdminController, ChannelAdminController, ConnectionsController, AuditController, PresenceController, QuotasController, MonitoringController, MetricsController],
       providers: [...providers, PrincipalGuard],
     };
   }

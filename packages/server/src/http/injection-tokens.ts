@@ -9,3 +9,4 @@ export const REALTIME_OBSERVER = Symbol('RealtimeObserver');
 export const PRESENCE_QUERY = Symbol('PresenceQuery');
 export const RATE_LIMITS = Symbol('RateLimits');
 export const QUOTAS = Symbol('StoredQuotas');
+export const DEAD_LETTERS = Symbol('DeadLetters');

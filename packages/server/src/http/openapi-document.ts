@@ -4,6 +4,7 @@ import {
   httpHistoryQuerySchema,
   httpPublishBodySchema,
   historyResultSchema,
+  deadLetterPageSchema,
   publishResultSchema,
   statusResponseSchema,
 } from '@apix/protocol';
@@ -54,6 +55,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         PublishBody: jsonSchema(httpPublishBodySchema, 'input'),
         PublishResult: jsonSchema(publishResultSchema),
         HistoryResult: jsonSchema(historyResultSchema),
+        DeadLetterPage: jsonSchema(deadLetterPageSchema),
         Status: jsonSchema(statusResponseSchema),
         ApiRoot: {
           type: 'object',
@@ -113,6 +115,37 @@ function buildPaths(historyQuery: { properties?: Record<string, Record<string, u
             400: errorResponse('Malformed channel or position'),
             401: errorResponse('Missing, invalid or expired token'),
             403: errorResponse('Channel does not exist or is not yours to read'),
+          },
+        },
+      },
+      '/api/v1/channels/{channel}/dead-letters': {
+        get: {
+          summary: "List a channel's dead letters (events of acknowledged subscriptions that ran out of deliveries), oldest first",
+          security: [{ bearer: [] }],
+          parameters: [
+            channelParam,
+            { name: 'after', in: 'query', required: false, schema: { type: 'string' }, description: "A page's `next`: letters after it" },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+          ],
+          responses: {
+            200: { description: 'A page of dead letters', content: { 'application/json': { schema: { $ref: '#/components/schemas/DeadLetterPage' } } } },
+            400: errorResponse('Malformed channel or cursor'),
+            401: errorResponse('Missing, invalid or expired token'),
+            403: errorResponse('Channel does not exist or is not yours to read (needs the history permission)'),
+          },
+        },
+      },
+      '/api/v1/channels/{channel}/dead-letters/{id}/redeliver': {
+        post: {
+          summary: 'Hand a dead letter back to the subscription group it came from, which receives it again (its delivery count carried on)',
+          security: [{ bearer: [] }],
+          parameters: [channelParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The letter id, as listed' }],
+          responses: {
+            200: { description: 'Redelivered', content: { 'application/json': { schema: { type: 'object', required: ['channel', 'id', 'offset', 'redelivered'], properties: { channel: { type: 'string' }, id: { type: 'string' }, offset: { type: 'integer' }, redelivered: { type: 'boolean' } } } } } },
+            400: errorResponse('Malformed channel'),
+            401: errorResponse('Missing, invalid or expired token'),
+            403: errorResponse('Channel does not exist or is not yours to publish to'),
+            404: errorResponse('No such dead letter on this channel'),
           },
         },
       },

@@ -41,6 +41,8 @@ export const OPERATIONS: Readonly<Record<string, OperationInfo>> = {
     }),
   },
   'GET /api/v1/channels/{channel}/history': { operationId: 'readHistory' },
+  'GET /api/v1/channels/{channel}/dead-letters': { operationId: 'listDeadLetters' },
+  'POST /api/v1/channels/{channel}/dead-letters/{id}/redeliver': { operationId: 'redeliverDeadLetter' },
   'GET /api/v1/monitoring/latency/stats': { operationId: 'getLatencyStats' },
   'GET /api/v1/monitoring/alerts': { operationId: 'listAlerts' },
   'GET /api/v1/monitoring/dashboard': { operationId: 'getMonitoringDashboard' },

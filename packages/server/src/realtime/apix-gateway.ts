@@ -33,6 +33,14 @@ import { handlePresenceFrame } from './presence-frame.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
+/** What a request frame needs before it runs: see ApiXGateway#handlers. */
+type FrameAuth = 'none' | 'any' | 'fresh';
+interface FrameHandler<F extends ClientFrame> {
+  readonly auth: FrameAuth;
+  run(connection: Connection, principal: Principal | undefined, frame: F): Promise<void>;
+}
+type FrameHandlers = { readonly [T in Exclude<ClientFrame['type'], 'heartbeat.ping'>]: FrameHandler<Extract<ClientFrame, { type: T }>> };
+
 export interface GatewaySettings {
   readonly maxFrameBytes: number;
   readonly maxSendBufferBytes: number;
@@ -210,33 +218,50 @@ export class ApiXGateway {
     connection.enqueue(frame.id, () => this.#execute(connection, frame));
   }
 
+  /**
+   * One entry per request frame type: what it needs (`auth`) and what it does. A new frame is
+   * one line here, not another branch. `none`: before authentication (connect); `any`: an
+   * authenticated connection even with an expired token (refresh is how it gets a new one);
+   * `fresh`: authenticated with a token that has not expired. `heartbeat.ping` is answered in
+   * #onMessage, ahead of the queue, and never reaches this table.
+   */
+  readonly #handlers: FrameHandlers = {
+    connect: { auth: 'none', run: (connection, _principal, frame) => this.#connect(connection, frame) },
+    refresh: { auth: 'any', run: (connection, principal, frame) => this.#refresh(connection, principal!, frame) },
+    subscribe: {
+      auth: 'fresh',
+      run: async (connection, principal, frame) => {
+        this.#deps.quotaUsage?.admitSubscriptions(principal!.organizationId, frame.channels.length);
+        await this.#deps.subscriptions.subscribe(connection, frame);
+      },
+    },
+    unsubscribe: {
+      auth: 'fresh',
+      run: async (connection, _principal, frame) => {
+        const channels = this.#deps.subscriptions.unsubscribe(connection, frame);
+        connection.reply(frame.id, { channels });
+        for (const channel of channels) connection.sendFrame({ type: 'subscription.removed', channel, reason: 'unsubscribed' });
+      },
+    },
+    publish: { auth: 'fresh', run: (connection, principal, frame) => this.#publish(connection, principal!, frame) },
+    history: { auth: 'fresh', run: (connection, principal, frame) => this.#history(connection, principal!, frame) },
+    presence: { auth: 'fresh', run: (connection, principal, frame) => handlePresenceFrame(connection, principal!, frame, this.#deps.presence) },
+    ack: { auth: 'fresh', run: async (connection, _principal, frame) => connection.reply(frame.id, await this.#deps.subscriptions.ack(connection, frame)) },
+  };
+
   async #execute(connection: Connection, frame: ClientFrame): Promise<void> {
     if (connection.closed) return;
     try {
-      if (frame.type === 'connect') return await this.#connect(connection, frame);
+      const handler = (this.#handlers as Record<string, FrameHandler<ClientFrame> | undefined>)[frame.type];
+      if (!handler) throw new ApiXError('UNKNOWN_FRAME_TYPE');
       const principal = connection.principal;
-      if (!principal) throw new ApiXError('NOT_AUTHENTICATED');
-      if (frame.type === 'refresh') return await this.#refresh(connection, principal, frame);
-      if (Date.now() >= principal.expiresAt) throw new ApiXError('TOKEN_EXPIRED', 'the token has expired; send refresh with a new one');
-      switch (frame.type) {
-        case 'subscribe':
-          this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, frame.channels.length);
-          return await this.#deps.subscriptions.subscribe(connection, frame);
-        case 'unsubscribe': {
-          const channels = this.#deps.subscriptions.unsubscribe(connection, frame);
-          connection.reply(frame.id, { channels });
-          for (const channel of channels) connection.sendFrame({ type: 'subscription.removed', channel, reason: 'unsubscribed' });
-          return;
+      if (handler.auth !== 'none') {
+        if (!principal) throw new ApiXError('NOT_AUTHENTICATED');
+        if (handler.auth === 'fresh' && Date.now() >= principal.expiresAt) {
+          throw new ApiXError('TOKEN_EXPIRED', 'the token has expired; send refresh with a new one');
         }
-        case 'publish':
-          return await this.#publish(connection, principal, frame);
-        case 'history':
-          return await this.#history(connection, principal, frame);
-        case 'presence':
-          return await handlePresenceFrame(connection, principal, frame, this.#deps.presence);
-        default:
-          throw new ApiXError('UNKNOWN_FRAME_TYPE');
       }
+      await handler.run(connection, principal, frame);
     } catch (error) {
       const apixError = asApiXError(error);
       if (apixError.code === 'APIX_ERR_INTERNAL') {

@@ -1,5 +1,7 @@
-import { matchesFilters, type ParsedChannel, type SubscriptionFilters } from '@apix/protocol';
+import type { ParsedChannel, SubscriptionFilters } from '@apix/protocol';
+import { BroadcastDelivery } from './broadcast-delivery.js';
 import type { Connection } from './connection.js';
+import type { Delivery, DeliveryState } from './delivery.js';
 
 /** A publication as the router hands it to subscribers: encoded once, parsed only if a filter needs it. */
 export interface RoutedPublication {
@@ -20,56 +22,52 @@ export type StreamBreak = 'gap' | 'epoch-changed' | 'recovery-overflow';
 /** Told when a subscription can no longer guarantee order without loss; it must be removed and resubscribed. */
 export type StreamBreakHandler = (subscription: ChannelSubscription, reason: StreamBreak) => void;
 
+/** Builds the delivery strategy of a new subscription; `onBreak` ends it and asks the client to resubscribe. */
+export type DeliveryFactory = (subscription: ChannelSubscription, onBreak: (reason: StreamBreak) => void) => Delivery;
+
+const broadcast: DeliveryFactory = (subscription, onBreak) => new BroadcastDelivery(subscription.connection, subscription.filters, onBreak);
+
 /**
- * One connection's subscription to one channel.
- *
- * Invariant: the client receives each publication at most once and in offset order. While
- * the subscription is `recovering` (history being read), live publications are buffered;
- * `goLive` sends the replayed history, then the buffered publications newer than it, and
- * only then lets live publications through. `lastOffset` drops anything already sent.
- *
- * A live publication whose offset jumps past `lastOffset + 1`, or that comes from another
- * epoch, means the stream cannot be delivered whole from here (a lost notification, a log that
- * was lost and restarted): the subscription stops and `onBreak` asks the client to resubscribe
- * with its last position, which recovers what the log still holds or says plainly that it
- * can't. Following the new epoch silently would hide the gap.
+ * One connection's subscription to one channel: its identity (connection, channel, key,
+ * filters) and its delivery mode (ADR 0035). Everything per event is the `Delivery`'s; this
+ * class only forwards, so broadcast costs one more method call and no allocation.
  */
 export class ChannelSubscription {
   readonly connection: Connection;
   readonly channel: ParsedChannel;
   readonly key: string;
   readonly filters: SubscriptionFilters | undefined;
-  #state: 'recovering' | 'live' | 'closed' = 'recovering';
-  #buffer: RoutedPublication[] = [];
-  #epoch = '';
-  #lastOffset = 0;
-
+  readonly delivery: Delivery;
   readonly #onBreak: StreamBreakHandler;
 
-  constructor(connection: Connection, channel: ParsedChannel, key: string, filters: SubscriptionFilters | undefined, onBreak: StreamBreakHandler) {
+  constructor(
+    connection: Connection,
+    channel: ParsedChannel,
+    key: string,
+    filters: SubscriptionFilters | undefined,
+    onBreak: StreamBreakHandler,
+    makeDelivery: DeliveryFactory = broadcast,
+  ) {
     this.connection = connection;
     this.channel = channel;
     this.key = key;
     this.filters = filters;
     this.#onBreak = onBreak;
+    this.delivery = makeDelivery(this, (reason) => this.#onBreak(this, reason));
   }
 
-  /** The last position delivered (or skipped as already known) on this subscription. */
+  /** The position the client can resume from (last delivered for broadcast; everything acked for acknowledged). */
   get position(): { offset: number; epoch: string } {
-    return { offset: this.#lastOffset, epoch: this.#epoch };
+    return this.delivery.position;
   }
 
-  get state(): 'recovering' | 'live' | 'closed' {
-    return this.#state;
+  get state(): DeliveryState {
+    return this.delivery.state;
   }
 
   /** Called by the router for every publication on the channel. */
   offer(publication: RoutedPublication): void {
-    if (this.#state === 'live') this.#deliver(publication);
-    else if (this.#state === 'recovering') {
-      this.#buffer.push(publication);
-      if (this.#buffer.length > MAX_RECOVERY_BUFFER) this.#break('recovery-overflow');
-    }
+    this.delivery.offer(publication);
   }
 
   /**
@@ -77,34 +75,10 @@ export class ChannelSubscription {
    * buffered live publications after `position`, then live traffic.
    */
   goLive(position: { offset: number; epoch: string }, replay: readonly RoutedPublication[]): void {
-    if (this.#state !== 'recovering') return;
-    this.#epoch = position.epoch;
-    this.#lastOffset = replay.length > 0 ? Math.min(replay[0]!.offset - 1, position.offset) : position.offset;
-    for (const publication of replay) this.#deliver(publication);
-    this.#lastOffset = Math.max(this.#lastOffset, position.offset);
-    const buffered = this.#buffer;
-    this.#buffer = [];
-    this.#state = 'live';
-    for (const publication of buffered) this.#deliver(publication);
+    this.delivery.goLive(position, replay);
   }
 
   close(): void {
-    this.#state = 'closed';
-    this.#buffer = [];
-  }
-
-  #deliver(publication: RoutedPublication): void {
-    if (publication.epoch !== this.#epoch) return this.#break('epoch-changed');
-    if (publication.offset <= this.#lastOffset) return;
-    if (publication.offset !== this.#lastOffset + 1) return this.#break('gap');
-    this.#lastOffset = publication.offset;
-    if (this.filters && !matchesFilters(this.filters, publication.event())) return;
-    this.connection.sendRaw(publication.frame);
-  }
-
-  #break(reason: StreamBreak): void {
-    if (this.#state === 'closed') return;
-    this.close();
-    this.#onBreak(this, reason);
+    this.delivery.close();
   }
 }

@@ -41,6 +41,15 @@ export interface RealtimeObserver {
   published?(principal: Principal, result: PublishResult, eventType: string, settings: ChannelSettings | undefined): void;
   /** A request was refused by the connection's rate limit (before any work). */
   rateLimited?(connection: Connection): void;
+  /** An acknowledged event ran out of deliveries and was dead-lettered (`message.failed` was sent). */
+  messageFailed?(connection: Connection, channel: ChannelName, failure: MessageFailure): void;
+}
+
+export interface MessageFailure {
+  readonly offset: number;
+  readonly epoch: string;
+  readonly deliveryCount: number;
+  readonly reason: string;
 }
 
 /** Fans one report out to several observers. */
@@ -80,5 +89,8 @@ export class ObserverList implements Required<RealtimeObserver> {
   }
   rateLimited(connection: Connection): void {
     for (const o of this.#observers) o.rateLimited?.(connection);
+  }
+  messageFailed(connection: Connection, channel: ChannelName, failure: MessageFailure): void {
+    for (const o of this.#observers) o.messageFailed?.(connection, channel, failure);
   }
 }

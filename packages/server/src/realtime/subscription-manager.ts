@@ -1,5 +1,6 @@
 import {
   ApiXError,
+  type AckFrame,
   type ChannelName,
   type SubscribeFrame,
   type SubscriptionState,
@@ -10,7 +11,9 @@ import { NO_CHANNEL_SETTINGS, type ChannelSettingsSource } from '../channels/cha
 import type { Broker, HistorySlice } from '../engine/broker.js';
 import { judgeRecovery } from '../engine/stream-recovery.js';
 import type { Logger } from '../logging/logger.js';
-import { ChannelSubscription, type StreamBreak } from './channel-subscription.js';
+import { AcknowledgedDelivery, type AcknowledgedDeliveryContext } from './acknowledged-delivery.js';
+import { ChannelSubscription, type DeliveryFactory, type StreamBreak } from './channel-subscription.js';
+import { DEFAULT_DELIVERY_POLICY, resolveDeliveryPolicy, type DeliveryPolicy } from './delivery-policy.js';
 import type { Connection } from './connection.js';
 import { routedPublication, type EventRouter } from './event-router.js';
 import type { RealtimeObserver } from './realtime-observer.js';
@@ -24,6 +27,19 @@ export interface SubscriptionLimits {
 interface PendingSubscription {
   readonly subscription: ChannelSubscription;
   readonly since: { offset: number; epoch: string } | undefined;
+  /** The durable group behind an acknowledged subscription; undefined for broadcast. */
+  readonly group: string | undefined;
+}
+
+/** Acknowledged delivery: the durable-consumer engine and the node's RetryManager (absent: acks refused). */
+export interface AcknowledgedDeliverySettings extends AcknowledgedDeliveryContext {
+  /** The server's defaults (config ACK_*); a channel's settings may override each value. */
+  readonly policy: DeliveryPolicy;
+}
+
+/** The group behind an acknowledged subscription: one per session and channel (ADR 0035 step 1). */
+export function acknowledgedGroupName(sessionId: string): string {
+  return `a:${sessionId}`;
 }
 
 /**
@@ -39,6 +55,9 @@ export class SubscriptionManager {
   readonly #logger: Logger;
   readonly #observer: RealtimeObserver;
   readonly #settings: ChannelSettingsSource;
+  readonly #acks: AcknowledgedDeliverySettings | undefined;
+  /** Group removals still running, so a quick resubscribe joins after the old group is gone. */
+  readonly #removals = new Map<string, Promise<unknown>>();
 
   constructor(
     access: ChannelAccess,
@@ -48,7 +67,9 @@ export class SubscriptionManager {
     logger: Logger,
     observer: RealtimeObserver = {},
     settings: ChannelSettingsSource = NO_CHANNEL_SETTINGS,
+    acks?: AcknowledgedDeliverySettings,
   ) {
+    this.#acks = acks;
     this.#access = access;
     this.#router = router;
     this.#broker = broker;
@@ -60,8 +81,8 @@ export class SubscriptionManager {
 
   async subscribe(connection: Connection, frame: SubscribeFrame): Promise<void> {
     const principal = connection.principal!;
-    if (frame.acknowledgment === true) {
-      throw new ApiXError('NOT_SUPPORTED', 'acknowledgment: true (acknowledged delivery) is not supported yet');
+    if (frame.acknowledgment === true && !this.#acks) {
+      throw new ApiXError('NOT_SUPPORTED', 'acknowledged delivery is not enabled on this server');
     }
     const unique = new Set(frame.channels);
     if (unique.size !== frame.channels.length) throw new ApiXError('INVALID_FRAME', 'a channel is listed twice');
@@ -76,24 +97,31 @@ export class SubscriptionManager {
     }
     const resolved = [];
     for (const channel of frame.channels) resolved.push(await this.#access.resolve(principal, channel, 'subscribe'));
+    // Per channel: broadcast, or acknowledged (asked for, or required by the channel's settings).
+    const policies: Array<DeliveryPolicy | undefined> = [];
     for (const { channel } of resolved) {
-      // A channel configured to require acknowledgments must not be served without them.
       const settings = await this.#settings.get(principal.organizationId, channel.name).catch((error: unknown) => {
         throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry', { cause: error instanceof Error ? error.message : String(error) });
       });
-      if (settings?.acknowledgmentRequired) {
-        throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not supported yet`, { channel: channel.name });
+      const acknowledged = frame.acknowledgment === true || settings?.acknowledgmentRequired === true;
+      if (acknowledged && !this.#acks) {
+        // A channel configured to require acknowledgments must not be served without them.
+        throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not enabled on this server`, { channel: channel.name });
       }
+      policies.push(acknowledged ? resolveDeliveryPolicy(this.#acks?.policy ?? DEFAULT_DELIVERY_POLICY, settings?.deliveryPolicy) : undefined);
     }
     // The socket may have closed while permissions were checked: its release already ran, so
     // anything added from here on would never be released.
     if (connection.closed) return;
 
     // From here on, live publications are buffered per subscription until its history is read.
-    const pending: PendingSubscription[] = resolved.map(({ channel, key }) => {
-      const subscription = new ChannelSubscription(connection, channel, key, frame.filters, this.#onStreamBreak);
+    const pending: PendingSubscription[] = resolved.map(({ channel, key }, i) => {
+      const policy = policies[i];
+      const group = policy ? acknowledgedGroupName(connection.sessionId) : undefined;
+      const delivery = policy && group ? this.#acknowledged(connection, key, channel.name, group, policy) : undefined;
+      const subscription = new ChannelSubscription(connection, channel, key, frame.filters, this.#onStreamBreak, delivery);
       connection.subscriptions.set(channel.name, subscription);
-      return { subscription, since: frame.since?.[channel.name] };
+      return { subscription, since: frame.since?.[channel.name], group };
     });
     let slices: HistorySlice[];
     try {
@@ -105,6 +133,16 @@ export class SubscriptionManager {
             ...(p.since ? { since: p.since } : {}),
           }),
         ),
+      );
+      // Acknowledged: the group starts where the client's stream continues — after its `since`
+      // when the log still holds what follows it, else at the position reported below.
+      await Promise.all(
+        pending.map((p, i) => {
+          if (p.group === undefined) return undefined;
+          const slice = slices[i]!;
+          const resumable = p.since !== undefined && judgeRecovery(p.since, slice).complete;
+          return this.#joinGroup(p.subscription.key, p.group, connection.sessionId, resumable ? p.since!.offset : slice.position.offset);
+        }),
       );
     } catch (error) {
       for (const p of pending) this.#remove(connection, p.subscription);
@@ -134,6 +172,8 @@ export class SubscriptionManager {
         recovering: p.since !== undefined,
         ...(missed !== undefined && missed > 0 ? { missed } : {}),
       });
+      // Acknowledged subscriptions replay through their group (it starts after `since`).
+      if (p.group !== undefined) return [];
       return recovered ? slice.publications.map((pub) => routedPublication(p.subscription.channel.name, pub, slice.position.epoch)) : [];
     });
 
@@ -143,6 +183,25 @@ export class SubscriptionManager {
     for (const state of states) connection.sendFrame({ type: 'subscription.added', ...state });
     pending.forEach((p, i) => p.subscription.goLive(slices[i]!.position, replays[i]!));
     this.#observer.subscribed?.(connection, frame.channels);
+  }
+
+  /** Settles events of an acknowledged subscription (the `ack` frame). */
+  async ack(connection: Connection, frame: AckFrame): Promise<{ acked: number }> {
+    const subscription = connection.subscriptions.get(frame.channel);
+    if (!subscription) throw new ApiXError('NOT_SUBSCRIBED', undefined, { channel: frame.channel });
+    const delivery = subscription.delivery;
+    if (!(delivery instanceof AcknowledgedDelivery)) {
+      throw new ApiXError('INVALID_REQUEST', `${frame.channel} is not subscribed with acknowledgment: nothing to ack`, { channel: frame.channel });
+    }
+    const acked = await delivery.ack(frame.upTo !== undefined ? { upTo: frame.upTo } : { offsets: frame.offsets ?? [] });
+    return { acked };
+  }
+
+  /** Wakes this node's acknowledged subscriptions of a channel (a dead letter was handed back to its group). */
+  wakeAcknowledged(key: string): void {
+    for (const subscription of this.#router.subscribersOf(key)) {
+      if (subscription.delivery instanceof AcknowledgedDelivery) subscription.delivery.wake();
+    }
   }
 
   unsubscribe(connection: Connection, frame: UnsubscribeFrame): ChannelName[] {
@@ -187,7 +246,10 @@ export class SubscriptionManager {
   /** Releases every subscription of a closed connection. Idempotent: a second call finds nothing. */
   releaseAll(connection: Connection): void {
     const channels = [...connection.subscriptions.keys()];
-    for (const subscription of connection.subscriptions.values()) this.#router.detach(subscription);
+    for (const subscription of connection.subscriptions.values()) {
+      this.#router.detach(subscription);
+      this.#forgetGroup(subscription);
+    }
     connection.subscriptions.clear();
     if (channels.length > 0 && connection.principal) this.#observer.unsubscribed?.(connection, channels, 'closed');
   }
@@ -210,6 +272,35 @@ export class SubscriptionManager {
       connection.subscriptions.delete(subscription.channel.name);
     }
     this.#router.detach(subscription);
+    this.#forgetGroup(subscription);
+  }
+
+  #acknowledged(connection: Connection, key: string, channel: string, group: string, policy: DeliveryPolicy): DeliveryFactory {
+    const acks = this.#acks!;
+    return (subscription, onBreak) =>
+      new AcknowledgedDelivery(connection, subscription.filters, onBreak, { key, channel, group, member: connection.sessionId }, policy, acks);
+  }
+
+  async #joinGroup(key: string, group: string, member: string, afterOffset: number): Promise<void> {
+    await this.#removals.get(`${key}\u0000${group}`);
+    await this.#acks!.durable.join(key, group, member, { start: { kind: 'after', offset: afterOffset } });
+  }
+
+  /**
+   * An acknowledged subscription's group belongs to its session. Sessions end with their
+   * connection today, so the group goes with the subscription; durable sessions (issue 9 part
+   * B) keep it until the session expires instead. Its dead letters stay: they are the channel's.
+   */
+  #forgetGroup(subscription: ChannelSubscription): void {
+    if (!(subscription.delivery instanceof AcknowledgedDelivery) || !this.#acks) return;
+    const group = acknowledgedGroupName(subscription.connection.sessionId);
+    const id = `${subscription.key}\u0000${group}`;
+    if (this.#removals.has(id)) return;
+    const removal = this.#acks.durable
+      .removeGroup(subscription.key, group)
+      .catch((error: unknown) => this.#logger.warn({ err: error, channelKey: subscription.key, group }, 'acknowledged group not removed'))
+      .finally(() => this.#removals.delete(id));
+    this.#removals.set(id, removal);
   }
 }
 

@@ -12,6 +12,7 @@ export interface ChannelSettings {
   readonly historyTtlMs?: number | null;
   readonly archiveRetentionMs?: number | null;
   readonly acknowledgmentRequired?: boolean;
+  readonly deliveryPolicy?: Record<string, unknown> | null;
   readonly persistEvents?: boolean;
   readonly auditPublishMode?: AuditPublishMode;
   readonly auditSampleRate?: number;

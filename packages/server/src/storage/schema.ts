@@ -217,6 +217,8 @@ export const channels = pgTable(
     archiveRetentionMs: bigint('archive_retention_ms', { mode: 'number' }),
     /** Subscribers must acknowledge deliveries (redelivery, dead letter) whatever they ask for. */
     acknowledgmentRequired: boolean('acknowledgment_required').notNull().default(false),
+    /** Redelivery of acknowledged subscriptions (ADR 0038), any subset of its fields; null: the server's ACK_* settings. */
+    deliveryPolicy: jsonb('delivery_policy').$type<Record<string, unknown>>(),
     /** Copy every publication into the `events` archive. */
     persistEvents: boolean('persist_events').notNull().default(false),
     auditPublishMode: auditPublishModeEnum('audit_publish_mode').notNull().default('all'),

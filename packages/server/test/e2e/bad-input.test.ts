@@ -91,11 +91,10 @@ describe('bad input on an open connection', () => {
     expect(await client.request({ type: 'history', channel: 'user:mallory' })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_CHANNEL_FORBIDDEN' } });
   });
 
-  it('acknowledgment: true is refused as not supported yet, never silently ignored', async () => {
-    expect(await client.request({ type: 'subscribe', channels: ['agent:acked'], acknowledgment: true })).toMatchObject({
-      ok: false,
-      error: { code: 'APIX_ERR_NOT_SUPPORTED' },
-    });
+  it('acknowledgment: true is honoured, never silently ignored: events arrive marked for an ack', async () => {
+    expect(await client.request({ type: 'subscribe', channels: ['agent:acked'], acknowledgment: true })).toMatchObject({ ok: true });
+    await client.request({ type: 'publish', channel: 'agent:acked', event: { type: 'note', payload: 1 } });
+    expect(await client.waitForEvents('agent:acked', 1)).toMatchObject([{ acknowledgment: true, retryCount: 0 }]);
   });
 
   it('a duplicate request id in flight → APIX_ERR_DUPLICATE_REQUEST_ID; the original still gets its reply', async () => {

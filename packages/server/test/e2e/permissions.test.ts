@@ -1,3 +1,4 @@
+import { channelKey } from '@apix/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../support/raw-client.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -122,11 +123,15 @@ describe('stored permissions', () => {
     await bea.close();
   });
 
-  it('refuses to serve a channel that requires acknowledgments without them (not silently)', async () => {
+  it('serves a channel that requires acknowledgments with them, even to a subscriber that did not ask', async () => {
     await server.repositories.channels.create('managed', 'workflow:acked', { acknowledgmentRequired: true });
     await server.controlPlane.accessChanged({ kind: 'channel', organizationId: 'managed', channel: 'workflow:acked' });
     const cyd = await RawClient.connect(server.wsUrl, await tokenFor('cyd'));
-    expect(await cyd.request({ type: 'subscribe', channels: ['workflow:acked'] })).toMatchObject({ ok: false, error: { code: 'APIX_ERR_NOT_SUPPORTED', details: { channel: 'workflow:acked' } } });
+    expect(await cyd.request({ type: 'subscribe', channels: ['workflow:acked'] })).toMatchObject({ ok: true });
+    await server.broker.publish(channelKey('managed', 'workflow:acked'), JSON.stringify({ type: 'note', payload: 1, metadata: { timestamp: 1, version: '1' } }), { historySize: 100, historyTtlMs: 60_000 });
+    const [event] = await cyd.waitForEvents('workflow:acked', 1);
+    expect(event).toMatchObject({ offset: 1, acknowledgment: true, retryCount: 0 });
+    expect(await cyd.request({ type: 'ack', channel: 'workflow:acked', upTo: 1 })).toMatchObject({ ok: true, result: { acked: 1 } });
     await cyd.close();
   });
 });
