@@ -44,8 +44,10 @@ export const latencyStatsResponseSchema = z.object({
   namespaces: z.array(latencySeriesSchema),
   /** Platform scope only: one series per organisation (organisations past the label cap are merged into `other`). */
   organizations: z.array(latencySeriesSchema),
-  /** WebSocket ping→pong round trips of this node's connections. */
+  /** WebSocket ping→pong round trips of this node's connections, timed by the server. */
   rtt: latencySeriesSchema,
+  /** Application heartbeat (`heartbeat.ping`/`pong`) round trips, as the clients report them in their next `heartbeat.ping`. */
+  heartbeatRtt: latencySeriesSchema,
 });
 export type LatencyStatsResponse = z.infer<typeof latencyStatsResponseSchema>;
 
@@ -154,8 +156,10 @@ export const liveConnectionSchema = z.object({
   clientType: z.string().nullable(),
   channels: z.array(z.string()),
   connectedAt: z.string(),
-  /** Last WebSocket ping→pong round trip, ms; null before the first pong. */
+  /** Last WebSocket ping→pong round trip timed by the server, ms; null before the first pong. */
   rttMs: z.number().nullable(),
+  /** Last application-heartbeat round trip the client reported (`heartbeat.ping` `rtt`), ms; null if it never did. */
+  heartbeatRttMs: z.number().nullable(),
   bufferedBytes: z.number().int().nonnegative(),
 });
 export type LiveConnection = z.infer<typeof liveConnectionSchema>;

@@ -87,6 +87,9 @@ export class MonitoringService {
       namespaces,
       organizations,
       rtt: stats ? { name: 'rtt', recent: tracker.recentPercentiles(stats, 'rtt'), sinceStart: percentilesOf(stats.rtt.total) } : emptySeries('rtt'),
+      heartbeatRtt: stats
+        ? { name: 'heartbeat_rtt', recent: tracker.recentPercentiles(stats, 'heartbeatRtt'), sinceStart: percentilesOf(stats.heartbeatRtt.total) }
+        : emptySeries('heartbeat_rtt'),
     };
   }
 
@@ -185,6 +188,7 @@ export class MonitoringService {
       channels: [...c.subscriptions.keys()],
       connectedAt: new Date(c.connectedAt).toISOString(),
       rttMs: tracker.lastRttMs(c) ?? null,
+      heartbeatRttMs: tracker.lastHeartbeatRttMs(c) ?? null,
       bufferedBytes: c.socket.bufferedAmount,
     }));
     return { nodeId: tracker.nodeId, items };
