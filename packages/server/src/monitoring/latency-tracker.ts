@@ -374,6 +374,11 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
     return percentilesOf(stats[which].recentInto(this.#scratch));
   }
 
+  /** Recent publish→deliver latency of one stats object, as a new histogram (to merge with other nodes'). */
+  recentHistogram(stats: OrganizationStats): Histogram {
+    return stats.latency.recentInto(newHistogram());
+  }
+
   recentCount(stats: OrganizationStats): number {
     return stats.latency.recentCount;
   }
