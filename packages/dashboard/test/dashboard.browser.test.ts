@@ -111,6 +111,17 @@ describe('dashboard in headless chromium', () => {
     await expect.poll(() => text('console-state'), { timeout: STEP_TIMEOUT_MS }).toBe('connected');
   }, 60_000);
 
+  it('lists live connections with both round trips and disconnects one', async () => {
+    const carol = await RawClient.connect(server.wsUrl, await server.token({ org: 'acme', user: 'carol', roles: ['member'] }));
+    expect(await carol.request({ type: 'heartbeat.ping', rtt: 17 })).toMatchObject({ type: 'heartbeat.pong' });
+    await page.getByTestId('nav-connections').click();
+    const row = page.getByTestId('connection-row').filter({ hasText: 'carol' });
+    await expect.poll(() => row.getByTestId('connection-rtt').innerText(), { timeout: STEP_TIMEOUT_MS }).toContain('17 ms');
+    await row.getByRole('button', { name: 'Disconnect' }).click();
+    expect((await carol.closed).code).toBe(4501);
+    await expect.poll(() => page.getByTestId('connection-row').filter({ hasText: 'carol' }).count(), { timeout: STEP_TIMEOUT_MS }).toBe(0);
+  }, 60_000);
+
   it('shows a member only the screens the API would allow', async () => {
     const member = await browser.newPage();
     await member.goto(`${server.url}/dashboard/`);
