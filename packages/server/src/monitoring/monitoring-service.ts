@@ -109,10 +109,10 @@ export class MonitoringService {
    */
   async dashboard(principal: Principal): Promise<DashboardResponse> {
     const scope = await this.#scope(principal, 'monitoring.dashboard');
-    const label = scope.platform ? null : this.#label(scope.organizationId);
     const local = this.#snapshot(scope);
-    // An organisation with no label of its own has no snapshots anywhere (its figures are in `other`).
-    const others = this.#deps.cluster && (scope.platform || label !== null) ? await this.#deps.cluster.others(scope.platform ? null : label) : { snapshots: [], partial: false };
+    // Read by organisation id, not by this node's label: labels are per node (first come, up to
+    // the cap), and another node may have figures for an organisation this one has never seen.
+    const others = this.#deps.cluster ? await this.#deps.cluster.others(scope.platform ? null : scope.organizationId) : { snapshots: [], partial: false };
     return {
       nodeId: this.#deps.tracker.nodeId,
       scope: scope.platform ? 'platform' : 'organization',

@@ -34,10 +34,10 @@ async function get(node: NodeProcess, path: string, token = admin): Promise<unkn
   return response.json();
 }
 
-async function dashboardUntil(node: NodeProcess, what: string, done: (d: DashboardResponse) => boolean, timeoutMs = 20_000): Promise<DashboardResponse> {
+async function dashboardUntil(node: NodeProcess, what: string, done: (d: DashboardResponse) => boolean, timeoutMs = 20_000, token = admin): Promise<DashboardResponse> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const d = dashboardResponseSchema.parse(await get(node, '/api/v1/monitoring/dashboard'));
+    const d = dashboardResponseSchema.parse(await get(node, '/api/v1/monitoring/dashboard', token));
     if (done(d)) return d;
     if (performance.now() > deadline) throw new Error(`${what}: last answer ${JSON.stringify({ ...d, timeline: d.timeline.length })}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -73,9 +73,15 @@ describe('the dashboard of a two-node cluster', () => {
     const counts = await Promise.all([a, b].map(async (n) => latencyStatsResponseSchema.parse(await get(n, '/api/v1/monitoring/latency/stats')).delivery.recent.count));
     expect(counts).toEqual([PUBLICATIONS, PUBLICATIONS]);
 
+    // An organisation node A has never seen: its figures still come from node B.
+    const globex = await cluster.token({ org: 'globex', user: 'hank', roles: ['admin'] });
+    clients.push(await RawClient.connect(b.wsUrl, globex));
+    const seen = await dashboardUntil(a, 'globex from node B', (x) => x.connections === 1, 20_000, globex);
+    expect(seen.nodes.map((n) => n.connections).sort()).toEqual([0, 1]);
+
     const platform = await cluster.token({ org: 'platform', user: 'root', roles: ['platform-admin'] });
     const whole = dashboardResponseSchema.parse(await get(b, '/api/v1/monitoring/dashboard', platform));
-    expect(whole).toMatchObject({ scope: 'platform', connections: 2 });
+    expect(whole).toMatchObject({ scope: 'platform', connections: 3 }); // acme's two and globex's one
     expect(whole.nodes).toHaveLength(2);
   }, 60_000);
 
@@ -83,6 +89,6 @@ describe('the dashboard of a two-node cluster', () => {
     const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
     await b.stop();
     const d = await dashboardUntil(a, 'node B gone', (x) => x.nodes.length === 1);
-    expect(d.connections).toBe(1);
+    expect(d.connections).toBe(1); // acme's connection on node A
   }, 30_000);
 });
