@@ -190,7 +190,7 @@ describe('dashboard in headless chromium', () => {
       await tab.getByTestId('signin-token').fill(token);
       await tab.getByTestId('signin-token-submit').click();
       await expect.poll(() => tab.getByTestId('node-row').count(), { timeout: STEP_TIMEOUT_MS }).toBe(2);
-      await expect.poll(() => tab.getByTestId('tile-connections').innerText(), { timeout: STEP_TIMEOUT_MS }).toBe('1');
+      await expect.poll(() => tab.getByTestId('tile-connections').locator('.tile-value').innerText(), { timeout: STEP_TIMEOUT_MS }).toBe('1');
       expect(await tab.getByTestId('overview-scope').innerText()).toContain('2 nodes');
       await onB.close();
     } finally {
