@@ -84,9 +84,11 @@ async function main(): Promise<void> {
       ),
       `medians over complete rounds only (a round that lost deliveries under load says little about CPU per delivery)`,
       `median CPU µs/delivery: on ${result.medianMicrosPerDelivery.on.toFixed(3)}, off ${result.medianMicrosPerDelivery.off.toFixed(3)}`,
-      `tracking overhead: ${(result.overhead * 100).toFixed(1)} % of fan-out CPU per delivery (target ≤ 5 %)`,
+      result.overhead === null
+        ? `tracking overhead: not measured — no complete round with tracking ${result.medianMicrosPerDelivery.on > 0 ? 'off' : 'on'} (the machine dropped deliveries: rerun when it is quieter)`
+        : `tracking overhead: ${(result.overhead * 100).toFixed(1)} % of fan-out CPU per delivery (target ≤ 5 %)`,
       `tracker hot path alone (in-process): ${micro.fannedOutNs.toFixed(0)} ns per publication per node (fannedOut), ${micro.receivedNs.toFixed(0)} ns per inbound frame (received)`,
-      `  = ${((micro.fannedOutNs / 1000 / settings.subscribers / (result.medianMicrosPerDelivery.off || 1)) * 100).toFixed(4)} % of the untracked CPU per delivery at ${settings.subscribers} subscribers, ${((micro.fannedOutNs / 1000 / (result.medianMicrosPerDelivery.off || 1)) * 100).toFixed(2)} % at 1 subscriber`,
+      `  = ${((micro.fannedOutNs / 1000 / settings.subscribers / (result.medianMicrosPerDelivery.off || NaN)) * 100).toFixed(4)} % of the untracked CPU per delivery at ${settings.subscribers} subscribers, ${((micro.fannedOutNs / 1000 / (result.medianMicrosPerDelivery.off || NaN)) * 100).toFixed(2)} % at 1 subscriber`,
       `load average at start ${loadAtStart.toFixed(2)}, end ${loadavg()[0]!.toFixed(2)}`,
     ];
     process.stdout.write(`\n${lines.join('\n')}\n`);

@@ -26,8 +26,8 @@ export interface TrackingCostResult {
   rounds: TrackingRound[];
   /** Median over the complete rounds (every publication reached every subscriber), per mode. */
   medianMicrosPerDelivery: Record<TrackingMode, number>;
-  /** (on − off) ÷ off: the tracking's share of fan-out CPU per delivery. */
-  overhead: number;
+  /** (on − off) ÷ off: the tracking's share of fan-out CPU per delivery; null when a mode has no complete round. */
+  overhead: number | null;
 }
 
 /** APIX with the LatencyTracker switched on or off (MONITORING_TRACKING), everything else equal. */
@@ -89,5 +89,7 @@ export async function runTrackingCostScenario(ctx: RunContext, options: { rounds
   const complete = (mode: TrackingMode) => rounds.filter((r) => r.mode === mode && r.complete).map((r) => r.cpuMicrosPerDelivery);
   const on = complete('on').length > 0 ? median(complete('on')) : 0;
   const off = complete('off').length > 0 ? median(complete('off')) : 0;
-  return { subscribers: settings.subscribers, rate: options.rate, seconds: options.seconds, rounds, medianMicrosPerDelivery: { on, off }, overhead: off > 0 ? (on - off) / off : 0 };
+  // No complete round in a mode: no figure (a 0 here once read as "0 % overhead").
+  const measured = on > 0 && off > 0;
+  return { subscribers: settings.subscribers, rate: options.rate, seconds: options.seconds, rounds, medianMicrosPerDelivery: { on, off }, overhead: measured ? (on - off) / off : null };
 }

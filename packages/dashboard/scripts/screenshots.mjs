@@ -31,14 +31,15 @@ const api = async (method, path, token, body) => {
 const sockets = [];
 let browser;
 try {
-  const { accessToken: token } = await api('POST', '/api/v1/auth/register', undefined, {
+  // The server chooses the organisation's id (naming one needs a platform admin: ADR 0030).
+  const { accessToken: token, organizationId } = await api('POST', '/api/v1/auth/register', undefined, {
     email: 'ada@acme.example',
     password: 'correct-horse-battery',
     name: 'Ada',
-    organization: { id: 'acme', name: 'Acme' },
+    organization: { name: 'Acme' },
   });
-  await api('POST', '/api/v1/admin/organizations/acme/members', token, { email: 'bob@acme.example', password: 'correct-horse-battery', name: 'Bob', roles: ['member'] });
-  await api('POST', '/api/v1/admin/organizations/acme/api-keys', token, { name: 'billing-service', scopes: ['publish'] });
+  await api('POST', `/api/v1/admin/organizations/${organizationId}/members`, token, { email: 'bob@acme.example', password: 'correct-horse-battery', name: 'Bob', roles: ['member'] });
+  await api('POST', `/api/v1/admin/organizations/${organizationId}/api-keys`, token, { name: 'billing-service', scopes: ['publish'] });
   for (const name of ['agent:support-bot', 'workflow:onboarding', 'tool:search']) {
     await api('POST', '/api/v1/channels', token, { name, permissions: { subscribe: ['admin', 'member'], publish: ['admin', 'api_key'] }, persistEvents: name.startsWith('workflow') });
   }

@@ -2,6 +2,9 @@ import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcessCluster } from '../../server/test/cluster/cluster-nodes.js';
+import { deleteKeysWithPrefix } from '../../server/test/cluster/redis-processes.js';
+import { RawClient } from '../../server/test/support/raw-client.js';
 import { startTestServer, type TestServer } from '../../server/test/support/test-server.js';
 import { buildDashboard, launchChromium } from './support/browser.js';
 
@@ -108,6 +111,17 @@ describe('dashboard in headless chromium', () => {
     await expect.poll(() => text('console-state'), { timeout: STEP_TIMEOUT_MS }).toBe('connected');
   }, 60_000);
 
+  it('lists live connections with both round trips and disconnects one', async () => {
+    const carol = await RawClient.connect(server.wsUrl, await server.token({ org: 'acme', user: 'carol', roles: ['member'] }));
+    expect(await carol.request({ type: 'heartbeat.ping', rtt: 17 })).toMatchObject({ type: 'heartbeat.pong' });
+    await page.getByTestId('nav-connections').click();
+    const row = page.getByTestId('connection-row').filter({ hasText: 'carol' });
+    await expect.poll(() => row.getByTestId('connection-rtt').innerText(), { timeout: STEP_TIMEOUT_MS }).toContain('17 ms');
+    await row.getByRole('button', { name: 'Disconnect' }).click();
+    expect((await carol.closed).code).toBe(4501);
+    await expect.poll(() => page.getByTestId('connection-row').filter({ hasText: 'carol' }).count(), { timeout: STEP_TIMEOUT_MS }).toBe(0);
+  }, 60_000);
+
   it('shows a member only the screens the API would allow', async () => {
     const member = await browser.newPage();
     await member.goto(`${server.url}/dashboard/`);
@@ -162,4 +176,27 @@ describe('dashboard in headless chromium', () => {
     expect(header).toMatch(/action/);
     expect(rows.some((r) => r.includes('admin.channel.created'))).toBe(true);
   }, 60_000);
+
+  it('shows the whole cluster when two nodes share Redis: a row per node, connections of both', async () => {
+    const redisUrl = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const prefix = `apixtest-dash-${process.pid}-${Date.now()}`;
+    const cluster = await startInProcessCluster(2, { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, DASHBOARD_DIR: dashboardDir });
+    const tab = await browser.newPage();
+    try {
+      const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+      const token = await cluster.token({ org: 'acme', user: 'alice', roles: ['admin'] });
+      const onB = await RawClient.connect(b.wsUrl, token); // a connection the browser's node does not hold
+      await tab.goto(`${a.url}/dashboard/`);
+      await tab.getByTestId('signin-token').fill(token);
+      await tab.getByTestId('signin-token-submit').click();
+      await expect.poll(() => tab.getByTestId('node-row').count(), { timeout: STEP_TIMEOUT_MS }).toBe(2);
+      await expect.poll(() => tab.getByTestId('tile-connections').locator('.tile-value').innerText(), { timeout: STEP_TIMEOUT_MS }).toBe('1');
+      expect(await tab.getByTestId('overview-scope').innerText()).toContain('2 nodes');
+      await onB.close();
+    } finally {
+      await tab.close();
+      await cluster.stop();
+      await deleteKeysWithPrefix(redisUrl, prefix);
+    }
+  }, 90_000);
 });

@@ -80,6 +80,12 @@ export const heartbeatPingFrameSchema = z.strictObject({
   id: requestIdSchema,
   /** Client clock, echoed back in the pong so the client can measure round-trip time. */
   ts: z.number().optional(),
+  /**
+   * The round trip (ms) the client measured for its previous heartbeat. The server cannot time
+   * the application heartbeat itself (the client starts it), so it keeps what the client
+   * reports here for the monitoring API; it only ever describes the reporting connection.
+   */
+  rtt: z.number().nonnegative().max(3_600_000).optional(),
 });
 
 /** Replace the connection's token without dropping subscriptions. Same user and organisation only. */

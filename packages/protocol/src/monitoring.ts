@@ -3,8 +3,9 @@ import { z } from 'zod';
 /**
  * Bodies of the monitoring API (`/api/v1/monitoring/*`), shared by the server (which builds
  * them), the OpenAPI document and the dashboard. Durations are milliseconds; rates are per
- * second over the node's last sampling second. Everything is one node's view: with Redis each
- * node answers for itself and names itself in `nodeId`.
+ * second over the node's last sampling second. Everything is one node's view (with Redis each
+ * node answers for itself and names itself in `nodeId`) except `/dashboard`, which merges
+ * every live node's figures (ADR 0022).
  */
 
 /** Who a document covers: the caller's organisation, or (platform admins) every organisation. */
@@ -44,8 +45,10 @@ export const latencyStatsResponseSchema = z.object({
   namespaces: z.array(latencySeriesSchema),
   /** Platform scope only: one series per organisation (organisations past the label cap are merged into `other`). */
   organizations: z.array(latencySeriesSchema),
-  /** WebSocket ping→pong round trips of this node's connections. */
+  /** WebSocket ping→pong round trips of this node's connections, timed by the server. */
   rtt: latencySeriesSchema,
+  /** Application heartbeat (`heartbeat.ping`/`pong`) round trips, as the clients report them in their next `heartbeat.ping`. */
+  heartbeatRtt: latencySeriesSchema,
 });
 export type LatencyStatsResponse = z.infer<typeof latencyStatsResponseSchema>;
 
@@ -107,24 +110,39 @@ export const nodeSummarySchema = z.object({
   connections: z.number().int().nonnegative(),
   channels: z.number().int().nonnegative(),
   eventLoopLagMs: z.number().nonnegative(),
+  /** In scope on that node, over its last second. */
+  publishesPerSecond: z.number().nonnegative(),
+  deliveriesPerSecond: z.number().nonnegative(),
+  /** publish→deliver p99 in scope on that node over the recent window (0: nothing delivered). */
+  p99Ms: z.number().nonnegative(),
 });
+export type NodeSummary = z.infer<typeof nodeSummarySchema>;
 
+/**
+ * The overview of the whole cluster in scope: every live node's figures merged (one node on the
+ * embedded engine). Counts, rates and totals add up; `delivery` comes from the nodes' summed
+ * histograms; per second, the timeline's p50/p99 and lag are the largest node's (an upper bound).
+ */
 export const dashboardResponseSchema = z.object({
+  /** The node that answered. */
   nodeId: z.string(),
   scope: monitoringScopeSchema,
   organizationId: z.string().nullable(),
-  /** Live connections in scope on this node. */
+  /** Live connections in scope on every node. */
   connections: z.number().int().nonnegative(),
-  /** Channels with at least one subscriber on this node (platform scope) or in the organisation. */
+  /** Channels with at least one subscriber (platform scope) or in the organisation, on any node. */
   channels: z.number().int().nonnegative(),
   current: monitoringSampleSchema,
-  /** Since the node started. */
+  /** Since each node started, summed. */
   totals: monitoringCountersSchema,
   /** The last samples, oldest first (one per second). */
   timeline: z.array(monitoringSampleSchema),
   delivery: latencyPercentilesSchema,
   alerts: z.array(alertSchema),
+  /** One row per node whose figures are included. */
   nodes: z.array(nodeSummarySchema),
+  /** True when the other nodes' figures could not be read (Redis unreachable): this node's alone. */
+  partial: z.boolean(),
 });
 export type DashboardResponse = z.infer<typeof dashboardResponseSchema>;
 
@@ -154,8 +172,10 @@ export const liveConnectionSchema = z.object({
   clientType: z.string().nullable(),
   channels: z.array(z.string()),
   connectedAt: z.string(),
-  /** Last WebSocket ping→pong round trip, ms; null before the first pong. */
+  /** Last WebSocket ping→pong round trip timed by the server, ms; null before the first pong. */
   rttMs: z.number().nullable(),
+  /** Last application-heartbeat round trip the client reported (`heartbeat.ping` `rtt`), ms; null if it never did. */
+  heartbeatRttMs: z.number().nullable(),
   bufferedBytes: z.number().int().nonnegative(),
 });
 export type LiveConnection = z.infer<typeof liveConnectionSchema>;

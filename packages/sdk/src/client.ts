@@ -428,7 +428,7 @@ export class ApiXClient {
     this.#heartbeat = new Heartbeat({
       intervalMs: options.intervalMs ?? serverIntervalMs,
       pongTimeoutMs: options.pongTimeoutMs,
-      ping: (ts, timeoutMs) => connection.ping(ts, timeoutMs),
+      ping: (ts, timeoutMs, rttMs) => connection.ping(ts, timeoutMs, rttMs),
       onPong: (rttMs, serverTime) => {
         this.#rttMs = rttMs;
         this.#events.emit('heartbeat', { rttMs, serverTime });

@@ -112,9 +112,9 @@ export class Connection {
     });
   }
 
-  /** Sends `heartbeat.ping` and resolves with the pong. */
-  ping(ts: number, timeoutMs: number): Promise<HeartbeatPongFrame> {
-    return this.call({ type: 'heartbeat.ping', ts }, heartbeatPongFrameCheck, timeoutMs);
+  /** Sends `heartbeat.ping` (with the previous round trip, when there was one) and resolves with the pong. */
+  ping(ts: number, timeoutMs: number, rttMs?: number): Promise<HeartbeatPongFrame> {
+    return this.call({ type: 'heartbeat.ping', ts, ...(rttMs !== undefined ? { rtt: rttMs } : {}) }, heartbeatPongFrameCheck, timeoutMs);
   }
 
   /**

@@ -7,8 +7,11 @@ export interface HeartbeatDeps {
   intervalMs: number;
   /** How long a ping may wait for its pong before the link is presumed dead. */
   pongTimeoutMs: number;
-  /** Sends `heartbeat.ping`; resolves with the pong, rejects with APIX_ERR_TIMEOUT after `timeoutMs`. */
-  ping(ts: number, timeoutMs: number): Promise<HeartbeatPongFrame>;
+  /**
+   * Sends `heartbeat.ping` carrying the previous round trip (`rttMs`, so the server can show
+   * it); resolves with the pong, rejects with APIX_ERR_TIMEOUT after `timeoutMs`.
+   */
+  ping(ts: number, timeoutMs: number, rttMs: number | undefined): Promise<HeartbeatPongFrame>;
   onPong(rttMs: number, serverTime: number): void;
   /** No pong in time: the caller drops the connection and reconnects. */
   onTimeout(): void;
@@ -26,6 +29,8 @@ export class Heartbeat {
   readonly #deps: HeartbeatDeps;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** The last measured round trip, reported to the server with the next ping. */
+  #lastRttMs: number | undefined;
 
   constructor(deps: HeartbeatDeps) {
     this.#deps = deps;
@@ -52,9 +57,10 @@ export class Heartbeat {
   #beat(): void {
     // The frame carries wall time (the server echoes it, for logs); the RTT is measured on the monotonic clock.
     const sentAt = monotonicNow();
-    this.#deps.ping(Date.now(), this.#deps.pongTimeoutMs).then(
+    this.#deps.ping(Date.now(), this.#deps.pongTimeoutMs, this.#lastRttMs).then(
       (pong) => {
         if (this.#stopped) return;
+        this.#lastRttMs = Math.round(Math.max(0, monotonicNow() - sentAt));
         this.#deps.onPong(Math.max(0, monotonicNow() - sentAt), pong.serverTime);
         this.#schedule();
       },

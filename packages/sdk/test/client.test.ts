@@ -294,6 +294,19 @@ describe('heartbeat', () => {
     expect(server.framesOf('heartbeat.ping')[0]?.ts).toBeTypeOf('number');
   });
 
+  it('reports the last round trip in the next heartbeat.ping, so the server can show it', async () => {
+    const server = h.server();
+    server.heartbeatIntervalMs = 10;
+    const client = h.client({ heartbeat: { enabled: true, pongTimeoutMs: 500 } });
+    const beats: number[] = [];
+    const twoBeats = new Promise<void>((resolve) => client.on('heartbeat', ({ rttMs }) => beats.push(rttMs) === 2 && resolve()));
+    client.connect();
+    await twoBeats;
+    const pings = server.framesOf('heartbeat.ping');
+    expect(pings[0]?.rtt).toBeUndefined(); // nothing measured yet
+    expect(pings[1]?.rtt).toBe(Math.round(beats[0]!));
+  });
+
   it('no pong within the timeout → the client drops the link and reconnects', async () => {
     const server = h.server();
     server.heartbeatIntervalMs = 10;

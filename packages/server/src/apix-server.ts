@@ -355,6 +355,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     liveNodes: () => nodes.list(),
     connectionCount: () => connections.size,
     channelCount: () => router.channelCount,
+    channelKeys: () => router.channelKeys(),
     isReady: () => ready,
   };
 

@@ -4,7 +4,7 @@ import { errorText } from '../api.js';
 import { usePolling } from '../hooks.js';
 import { useSession } from '../session.js';
 
-/** Who is connected to this node (organisation-scoped), with round trips; disconnect one. */
+/** Who is connected to this node (organisation-scoped), with both round trips (WebSocket and heartbeat); disconnect one. */
 export function Connections() {
   const { api } = useSession();
   const { data, error, reload } = usePolling(() => api.get<{ nodeId: string; items: LiveConnection[] }>('/api/v1/monitoring/connections'), 2_000, [api]);
@@ -31,7 +31,7 @@ export function Connections() {
             <th>user</th>
             <th>client</th>
             <th>channels</th>
-            <th>RTT</th>
+            <th title="WebSocket ping→pong timed by the server / application heartbeat as the client reports it">RTT ws / heartbeat</th>
             <th>buffered</th>
             <th>since</th>
             <th />
@@ -46,7 +46,9 @@ export function Connections() {
               </td>
               <td>{c.clientType ?? '—'}</td>
               <td className="small">{c.channels.join(', ') || '—'}</td>
-              <td>{c.rttMs === null ? '—' : `${c.rttMs} ms`}</td>
+              <td data-testid="connection-rtt">
+                {c.rttMs === null ? '—' : `${c.rttMs} ms`} / {c.heartbeatRttMs === null ? '—' : `${c.heartbeatRttMs} ms`}
+              </td>
               <td>{c.bufferedBytes} B</td>
               <td className="small">{new Date(c.connectedAt).toLocaleTimeString()}</td>
               <td>

@@ -14,7 +14,10 @@ function Tile({ label, value, testId }: { label: string; value: string | number;
   );
 }
 
-/** Live overview: `/api/v1/monitoring/dashboard` once a second, charts of the per-second timeline. */
+/**
+ * Live overview: `/api/v1/monitoring/dashboard` once a second (every node of the cluster merged
+ * by the server), charts of the per-second timeline; recently cleared alerts from `/alerts`.
+ */
 export function Overview() {
   const { api } = useSession();
   const { data, error } = usePolling(() => api.get<DashboardResponse>('/api/v1/monitoring/dashboard'), REFRESH_MS, [api]);
@@ -26,9 +29,17 @@ export function Overview() {
   return (
     <div className="screen">
       <h2>
-        Overview <span className="muted">({data.scope === 'platform' ? 'platform' : `organisation ${data.organizationId}`}, node {data.nodeId})</span>
+        Overview{' '}
+        <span className="muted" data-testid="overview-scope">
+          ({data.scope === 'platform' ? 'platform' : `organisation ${data.organizationId}`}, {data.nodes.length === 1 ? `node ${data.nodeId}` : `${data.nodes.length} nodes`})
+        </span>
       </h2>
       {error && <p className="error">{error}</p>}
+      {data.partial && (
+        <p className="error" data-testid="overview-partial">
+          The other nodes' figures could not be read (Redis): node {data.nodeId} alone.
+        </p>
+      )}
       <div className="tiles">
         <Tile label="live connections" value={data.connections} testId="tile-connections" />
         <Tile label="channels" value={data.channels} testId="tile-channels" />
@@ -52,7 +63,7 @@ export function Overview() {
         />
         <TimeChart
           testId="chart-latency"
-          title="Publish → deliver latency"
+          title={`Publish → deliver latency${data.nodes.length > 1 ? ' (per second: the slowest node)' : ''}`}
           unit="ms"
           times={times}
           series={[
@@ -65,11 +76,11 @@ export function Overview() {
       <div className="columns">
         <section className="card" data-testid="alerts">
           <h3>Alerts</h3>
-          {(alerts.data?.active.length ?? 0) === 0 && <p className="muted">No active alerts.</p>}
+          {data.alerts.length === 0 && <p className="muted">No active alerts.</p>}
           <ul className="list">
-            {alerts.data?.active.map((a) => (
+            {data.alerts.map((a) => (
               <li key={a.id} className={`alert ${a.severity}`}>
-                <b>{a.rule}</b> {a.organizationId ?? 'platform'} — {a.message}
+                <b>{a.rule}</b> {a.organizationId ?? 'platform'} ({a.nodeId}) — {a.message}
               </li>
             ))}
             {alerts.data?.recent.slice(0, 5).map((a) => (
@@ -90,18 +101,24 @@ export function Overview() {
                 <th>uptime</th>
                 <th>connections</th>
                 <th>channels</th>
+                <th>publishes/s</th>
+                <th>deliveries/s</th>
+                <th>p99</th>
                 <th>lag</th>
               </tr>
             </thead>
             <tbody>
               {data.nodes.map((n) => (
-                <tr key={n.nodeId}>
+                <tr key={n.nodeId} data-testid="node-row">
                   <td>{n.nodeId}</td>
                   <td>{n.engine}</td>
                   <td>{n.version}</td>
                   <td>{n.uptimeSeconds}s</td>
                   <td>{n.connections}</td>
                   <td>{n.channels}</td>
+                  <td>{n.publishesPerSecond}</td>
+                  <td>{n.deliveriesPerSecond}</td>
+                  <td>{n.p99Ms} ms</td>
                   <td>{n.eventLoopLagMs} ms</td>
                 </tr>
               ))}

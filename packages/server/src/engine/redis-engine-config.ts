@@ -41,6 +41,16 @@ export async function createNodeRegistryStore(config: ApiXConfig): Promise<Prese
   return RedisPresenceManager.connect({ ...target, prefix: `${config.REDIS_KEY_PREFIX}:sys`, memberTtlMs: NODE_TTL_MS });
 }
 
+/**
+ * Store of the nodes' monitoring snapshots (ADR 0022): Redis, beside the node registry, with
+ * entries living `ttlMs`; undefined on the embedded engine, where this node is the cluster.
+ */
+export async function createMonitoringSnapshotStore(config: ApiXConfig, ttlMs: number): Promise<(PresenceManager & PresenceCloser) | undefined> {
+  const target = redisTargetOf(config);
+  if (!target) return undefined;
+  return RedisPresenceManager.connect({ ...target, prefix: `${config.REDIS_KEY_PREFIX}:sys`, memberTtlMs: ttlMs });
+}
+
 /** Presence of channel members: Redis (cluster-wide) or this process. */
 export async function createPresenceManager(config: ApiXConfig, memberTtlMs: number): Promise<PresenceManager & PresenceCloser> {
   const target = redisTargetOf(config);

@@ -8,6 +8,8 @@ export interface ServerRuntime {
   readonly startedAt: number;
   connectionCount(): number;
   channelCount(): number;
+  /** Keys (`org/channel`) of the channels with subscribers on this node. */
+  channelKeys?(): Iterable<string>;
   /** False while starting or shutting down: readiness answers 503. */
   isReady(): boolean;
   /** `pglite` or `postgres`. */

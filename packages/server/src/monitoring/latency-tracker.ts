@@ -102,6 +102,8 @@ class OrganizationStats {
   readonly counters = new Counters();
   readonly latency = new LatencyAccumulator();
   readonly rtt = new LatencyAccumulator();
+  /** Application-heartbeat round trips as the clients report them (kept apart from `rtt`: another measurement). */
+  readonly heartbeatRtt = new LatencyAccumulator();
   readonly timeline: MonitoringSample[] = [];
   connections = 0;
   #last: MonitoringCounters = new Counters();
@@ -143,7 +145,7 @@ export type SampleListener = (tracker: LatencyTracker) => void;
  *
  * Cost model: the data plane calls in once per publication per node (not per subscriber: the
  * latency is recorded with the delivery count as its weight), once per inbound frame (a byte
- * counter), once per pong and once per connection per housekeeping sweep. Each call is a few
+ * counter), once per pong or reported heartbeat round trip and once per connection per housekeeping sweep. Each call is a few
  * additions and at most one HDR record — no allocation. Everything else (windows, rates,
  * timelines, alerts) happens in one sampler tick per second whose work grows with the series
  * that saw traffic, bounded by the organisation label cap.
@@ -160,6 +162,7 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
   /** Live connections per organisation id (real ids, not labels: the monitoring API lists them). */
   readonly #live = new Map<string, Set<Connection>>();
   readonly #lastRtt = new WeakMap<Connection, number>();
+  readonly #lastHeartbeatRtt = new WeakMap<Connection, number>();
   readonly #queues = new Map<string, () => QueueStats>();
   readonly #listeners: SampleListener[] = [];
   readonly #now: () => number;
@@ -201,10 +204,17 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
   }
 
   pong(connection: Connection, rttMs: number): void {
-    this.#lastRtt.set(connection, rttMs);
+    this.#lastRtt.set(connection, Math.round(rttMs * 10) / 10);
     recordInto(this.node.rtt.second, rttMs, 1);
     const organizationId = connection.principal?.organizationId;
     if (organizationId !== undefined) recordInto(this.#stats(organizationId).rtt.second, rttMs, 1);
+  }
+
+  heartbeatRtt(connection: Connection, rttMs: number): void {
+    this.#lastHeartbeatRtt.set(connection, rttMs);
+    recordInto(this.node.heartbeatRtt.second, rttMs, 1);
+    const organizationId = connection.principal?.organizationId;
+    if (organizationId !== undefined) recordInto(this.#stats(organizationId).heartbeatRtt.second, rttMs, 1);
   }
 
   received(connection: Connection, bytes: number): void {
@@ -282,18 +292,22 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
       stats.sample(at, elapsedSeconds, this.#eventLoopLagMs, timelineLength);
       stats.latency.fold();
       stats.rtt.fold();
+      stats.heartbeatRtt.fold();
     }
     this.node.sample(at, elapsedSeconds, this.#eventLoopLagMs, timelineLength);
     this.node.latency.fold();
     this.node.rtt.fold();
+    this.node.heartbeatRtt.fold();
     if (rotate) {
       for (const series of this.#series.values()) series.latency.rotate();
       for (const stats of this.#organizations.values()) {
         stats.latency.rotate();
         stats.rtt.rotate();
+        stats.heartbeatRtt.rotate();
       }
       this.node.latency.rotate();
       this.node.rtt.rotate();
+      this.node.heartbeatRtt.rotate();
     }
     if (this.#pressure.swept > 0) {
       this.#lastPressure = { connectionsOver: this.#pressure.over, maxBufferedBytes: this.#pressure.maxBytes };
@@ -356,8 +370,13 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
   }
 
   /** Recent publish→deliver p99 of one stats object, computed into a reused scratch histogram. */
-  recentPercentiles(stats: OrganizationStats, which: 'latency' | 'rtt' = 'latency'): LatencyPercentiles {
+  recentPercentiles(stats: OrganizationStats, which: 'latency' | 'rtt' | 'heartbeatRtt' = 'latency'): LatencyPercentiles {
     return percentilesOf(stats[which].recentInto(this.#scratch));
+  }
+
+  /** Recent publish→deliver latency of one stats object, as a new histogram (to merge with other nodes'). */
+  recentHistogram(stats: OrganizationStats): Histogram {
+    return stats.latency.recentInto(newHistogram());
   }
 
   recentCount(stats: OrganizationStats): number {
@@ -371,6 +390,11 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
 
   lastRttMs(connection: Connection): number | undefined {
     return this.#lastRtt.get(connection);
+  }
+
+  /** The last application-heartbeat round trip the client reported. */
+  lastHeartbeatRttMs(connection: Connection): number | undefined {
+    return this.#lastHeartbeatRtt.get(connection);
   }
 
   close(): void {

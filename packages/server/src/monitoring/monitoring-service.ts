@@ -8,7 +8,6 @@ import {
   type LatencySeries,
   type LatencyStatsResponse,
   type LiveConnection,
-  type MonitoringSample,
 } from '@apix/protocol';
 import { AdminAccess, isPlatformAdmin } from '../admin/admin-access.js';
 import { AdminAuditTrail } from '../admin/admin-audit-trail.js';
@@ -21,6 +20,9 @@ import type { DatabaseHandle } from '../storage/database.js';
 import type { AlertMonitor, AlertThresholds } from './alert-monitor.js';
 import { merged, newHistogram, percentilesOf, type Histogram } from './latency-histogram.js';
 import type { LatencyTracker, OrganizationStats } from './latency-tracker.js';
+import type { ClusterSnapshots } from './cluster-snapshots.js';
+import { mergeSnapshots } from './merge-snapshots.js';
+import { MAX_CHANNEL_NAMES, type ScopeSnapshot } from './scope-snapshot.js';
 
 /** A storage ping slower than this makes storage `degraded`. */
 const STORAGE_PING_TIMEOUT_MS = 2_000;
@@ -34,6 +36,8 @@ export interface MonitoringServiceDeps {
   readonly directory: AccessDirectory;
   readonly audit: AuditLogger;
   readonly logger: Logger;
+  /** The other nodes' snapshots (Redis engine); undefined: this node is the cluster. */
+  readonly cluster?: ClusterSnapshots;
 }
 
 /** Organisation admins see their organisation; platform admins see the platform. */
@@ -87,6 +91,9 @@ export class MonitoringService {
       namespaces,
       organizations,
       rtt: stats ? { name: 'rtt', recent: tracker.recentPercentiles(stats, 'rtt'), sinceStart: percentilesOf(stats.rtt.total) } : emptySeries('rtt'),
+      heartbeatRtt: stats
+        ? { name: 'heartbeat_rtt', recent: tracker.recentPercentiles(stats, 'heartbeatRtt'), sinceStart: percentilesOf(stats.heartbeatRtt.total) }
+        : emptySeries('heartbeat_rtt'),
     };
   }
 
@@ -96,38 +103,65 @@ export class MonitoringService {
     return { nodeId: this.#deps.tracker.nodeId, active, recent };
   }
 
+  /**
+   * The overview document, merged across every live node of the cluster (ADR 0022): this
+   * node's figures fresh, the others' from their snapshots (at most a second old).
+   */
   async dashboard(principal: Principal): Promise<DashboardResponse> {
     const scope = await this.#scope(principal, 'monitoring.dashboard');
-    const { tracker, runtime } = this.#deps;
-    const stats = this.#stats(scope);
-    const timeline = stats?.timeline ?? [];
-    const connections = scope.platform ? runtime.connectionCount() : tracker.liveConnections(scope.organizationId).length;
-    const channels = scope.platform
-      ? runtime.channelCount()
-      : new Set(tracker.liveConnections(scope.organizationId).flatMap((c) => [...c.subscriptions.keys()])).size;
-    const { active } = this.#deps.alerts.list(scope.platform ? undefined : scope.organizationId);
+    const local = this.#snapshot(scope);
+    // Read by organisation id, not by this node's label: labels are per node (first come, up to
+    // the cap), and another node may have figures for an organisation this one has never seen.
+    const others = this.#deps.cluster ? await this.#deps.cluster.others(scope.platform ? null : scope.organizationId) : { snapshots: [], partial: false };
     return {
-      nodeId: tracker.nodeId,
+      nodeId: this.#deps.tracker.nodeId,
       scope: scope.platform ? 'platform' : 'organization',
       organizationId: scope.platform ? null : scope.organizationId,
+      ...mergeSnapshots(local, others.snapshots),
+      partial: others.partial,
+    };
+  }
+
+  /** This node's snapshot of every scope it has figures for, to share with the other nodes (sampler tick). */
+  sharedSnapshots(): Array<readonly [string | null, ScopeSnapshot]> {
+    const out: Array<readonly [string | null, ScopeSnapshot]> = [[null, this.#snapshot({ platform: true, organizationId: '' })]];
+    for (const label of this.#deps.tracker.organizationLabels()) {
+      // `other` is no organisation's scope: its admins see zeros, the platform sees it in the node's figures.
+      if (label !== 'other') out.push([label, this.#snapshot({ platform: false, organizationId: label })]);
+    }
+    return out;
+  }
+
+  #snapshot(scope: Scope): ScopeSnapshot {
+    const { tracker, runtime } = this.#deps;
+    const stats = this.#stats(scope);
+    let connections: number;
+    let channelNames: string[] | null;
+    let channels: number;
+    if (scope.platform) {
+      connections = runtime.connectionCount();
+      channels = runtime.channelCount();
+      channelNames = channels <= MAX_CHANNEL_NAMES && runtime.channelKeys ? [...runtime.channelKeys()] : null;
+    } else {
+      const live = tracker.liveConnections(scope.organizationId);
+      connections = live.length;
+      const names = new Set(live.flatMap((c) => [...c.subscriptions.keys()]));
+      channels = names.size;
+      channelNames = channels <= MAX_CHANNEL_NAMES ? [...names] : null;
+    }
+    return {
+      nodeId: tracker.nodeId,
+      engine: runtime.engine,
+      version: runtime.version,
+      startedAt: runtime.startedAt,
       connections,
       channels,
-      current: { ...(timeline.at(-1) ?? emptySample()), connections },
+      channelNames,
+      eventLoopLagMs: tracker.eventLoopLagMs,
       totals: stats ? { ...stats.counters } : { publishes: 0, deliveries: 0, bytesIn: 0, bytesOut: 0, slowConsumerCloses: 0, rateLimitRefusals: 0 },
-      timeline,
-      delivery: stats ? tracker.recentPercentiles(stats) : percentilesOf(newHistogram()),
-      alerts: active,
-      nodes: [
-        {
-          nodeId: runtime.nodeId,
-          engine: runtime.engine,
-          version: runtime.version,
-          uptimeSeconds: Math.round((Date.now() - runtime.startedAt) / 1000),
-          connections: runtime.connectionCount(),
-          channels: runtime.channelCount(),
-          eventLoopLagMs: tracker.eventLoopLagMs,
-        },
-      ],
+      timeline: stats?.timeline ?? [],
+      latency: stats ? tracker.recentHistogram(stats) : undefined,
+      alerts: this.#deps.alerts.list(scope.platform ? undefined : scope.organizationId).active,
     };
   }
 
@@ -185,6 +219,7 @@ export class MonitoringService {
       channels: [...c.subscriptions.keys()],
       connectedAt: new Date(c.connectedAt).toISOString(),
       rttMs: tracker.lastRttMs(c) ?? null,
+      heartbeatRttMs: tracker.lastHeartbeatRttMs(c) ?? null,
       bufferedBytes: c.socket.bufferedAmount,
     }));
     return { nodeId: tracker.nodeId, items };
@@ -237,10 +272,6 @@ function seriesOf(name: string, recent: Histogram[], total: Histogram[]): Latenc
 function emptySeries(name: string): LatencySeries {
   const empty = percentilesOf(newHistogram());
   return { name, recent: empty, sinceStart: empty };
-}
-
-function emptySample(): MonitoringSample {
-  return { at: Date.now(), connections: 0, publishesPerSecond: 0, deliveriesPerSecond: 0, bytesInPerSecond: 0, bytesOutPerSecond: 0, errorsPerSecond: 0, p50Ms: 0, p99Ms: 0, eventLoopLagMs: 0 };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

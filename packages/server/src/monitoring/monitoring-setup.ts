@@ -10,7 +10,9 @@ import type { ServerRuntime } from '../http/server-runtime.js';
 import type { AccessDirectory } from '../identity/access-directory.js';
 import type { Logger } from '../logging/logger.js';
 import type { DatabaseHandle } from '../storage/database.js';
+import { createMonitoringSnapshotStore } from '../engine/redis-engine-config.js';
 import { AlertMonitor } from './alert-monitor.js';
+import { ClusterSnapshots, SNAPSHOT_TTL_MS } from './cluster-snapshots.js';
 import { defaultDashboardDir, serveDashboard } from './dashboard-assets.js';
 import { LatencyTracker } from './latency-tracker.js';
 import { MonitoringService } from './monitoring-service.js';
@@ -83,7 +85,11 @@ export async function startMonitoring(latency: LatencyTracker, deps: MonitoringD
     { broker, audit, logger: logger.child({ component: 'alerts' }) },
   );
   latency.onSample((tracker) => alerts.evaluate(tracker));
-  const service = new MonitoringService({ tracker: latency, alerts, thresholds, runtime, database, directory, audit, logger });
+  // With Redis, every node shares its figures once a second so any node can answer for the cluster.
+  const snapshotStore = await createMonitoringSnapshotStore(config, SNAPSHOT_TTL_MS);
+  const cluster = snapshotStore ? new ClusterSnapshots(snapshotStore, nodeId, logger.child({ component: 'monitoring' })) : undefined;
+  const service = new MonitoringService({ tracker: latency, alerts, thresholds, runtime, database, directory, audit, logger, ...(cluster ? { cluster } : {}) });
+  if (cluster) latency.onSample(() => cluster.publish(service.sharedSnapshots()));
   const registry = buildPrometheusRegistry(latency, alerts, runtime, { organizationLabel: config.METRICS_ORGANIZATION_LABEL });
   const metricsServer = config.METRICS_PORT !== undefined ? await startMetricsServer(registry, { port: config.METRICS_PORT, host: config.METRICS_HOST }, logger) : undefined;
   return {
@@ -97,6 +103,7 @@ export async function startMonitoring(latency: LatencyTracker, deps: MonitoringD
     },
     close: async () => {
       latency.close();
+      await cluster?.close();
       await metricsServer?.close();
     },
   };

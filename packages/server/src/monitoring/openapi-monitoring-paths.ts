@@ -40,7 +40,14 @@ export const monitoringOpenApiPaths: Record<string, Record<string, unknown>> = {
     },
   },
   '/api/v1/monitoring/dashboard': {
-    get: { tags, summary: "What the dashboard's overview shows, in one document", description: scoped, security, responses: { 200: okResponse('Overview', dashboardResponseSchema), ...common } },
+    get: {
+      tags,
+      summary: "What the dashboard's overview shows, in one document, for the whole cluster",
+      description:
+        'Organisation admins get their organisation; platform admins the platform. Unlike the other monitoring paths, this one merges every live node (with Redis): counts, rates and totals summed, `delivery` percentiles from the summed histograms, one row per node in `nodes`; `partial` when the other nodes could not be read.',
+      security,
+      responses: { 200: okResponse('Overview', dashboardResponseSchema), ...common },
+    },
   },
   '/api/v1/monitoring/health': {
     get: {

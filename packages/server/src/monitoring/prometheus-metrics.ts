@@ -176,5 +176,10 @@ export function buildPrometheusRegistry(tracker: LatencyTracker, alerts: AlertMo
   registry.registerMetric(
     new HdrSummary('apix_connection_rtt_seconds', 'WebSocket ping to pong round trip, since the node started.', () => [{ labels: {}, histogram: tracker.node.rtt.total }]) as never,
   );
+  registry.registerMetric(
+    new HdrSummary('apix_heartbeat_rtt_seconds', 'Application heartbeat round trip as the clients report it, since the node started.', () => [
+      { labels: {}, histogram: tracker.node.heartbeatRtt.total },
+    ]) as never,
+  );
   return registry;
 }

@@ -212,6 +212,7 @@ export class ApiXGateway {
       return connection.replyError(frame.id, new ApiXError('RATE_LIMITED', undefined, { retryAfterMs: connection.retryAfterMs() }));
     }
     if (frame.type === 'heartbeat.ping') {
+      if (frame.rtt !== undefined) this.#deps.connections.heartbeatRtt(connection, frame.rtt);
       // Answered at once, ahead of queued requests: it measures the link, not the queue.
       return connection.sendFrame({ type: 'heartbeat.pong', id: frame.id, ...(frame.ts !== undefined ? { ts: frame.ts } : {}), serverTime: Date.now() });
     }

@@ -3,9 +3,12 @@ import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { Connection } from './connection.js';
 
-/** Told about pongs, inbound bytes and each connection the sweep visits (monitoring). */
+/** Told about pongs, heartbeat round trips, inbound bytes and each connection the sweep visits (monitoring). */
 export interface ConnectionProbe {
+  /** A WebSocket pong: `rttMs` is measured by the server (monotonic clock). */
   pong(connection: Connection, rttMs: number): void;
+  /** The round trip the client measured for its previous application heartbeat (`heartbeat.ping` `rtt`). */
+  heartbeatRtt(connection: Connection, rttMs: number): void;
   received(connection: Connection, bytes: number): void;
   swept(connection: Connection): void;
 }
@@ -59,12 +62,18 @@ export class ConnectionManager {
   add(connection: Connection): void {
     this.#connections.set(connection.id, connection);
     connection.socket.on('pong', () => {
-      if (connection.awaitingPongSince !== 0) this.#probe?.pong(connection, Date.now() - connection.awaitingPongSince);
+      // awaitingPongSince is monotonic (sweep): the round trip must be too, never Date.now().
+      if (connection.awaitingPongSince !== 0) this.#probe?.pong(connection, monotonicNow() - connection.awaitingPongSince);
       connection.awaitingPongSince = 0;
       connection.lastPongAt = monotonicNow();
     });
     const probe = this.#probe;
     if (probe) connection.socket.on('message', (data: Buffer) => probe.received(connection, data.length));
+  }
+
+  /** A `heartbeat.ping` reported the client's last round trip (kept for monitoring only). */
+  heartbeatRtt(connection: Connection, rttMs: number): void {
+    if (connection.principal) this.#probe?.heartbeatRtt(connection, rttMs);
   }
 
   /** The connection now has a principal: index it under what change events name. */

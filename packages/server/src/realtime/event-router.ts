@@ -55,6 +55,11 @@ export class EventRouter implements BrokerEventHandler {
     return this.#hubs.size;
   }
 
+  /** Keys of the channels with subscribers on this node (monitoring: a union across nodes). */
+  channelKeys(): IterableIterator<string> {
+    return this.#hubs.keys();
+  }
+
   /** The subscriptions this node holds on a channel (a change to the channel's permissions re-checks exactly these). */
   subscribersOf(key: string): ChannelSubscription[] {
     return [...(this.#hubs.get(key)?.subscribers ?? [])];

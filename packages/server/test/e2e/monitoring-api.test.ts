@@ -132,12 +132,26 @@ describe('monitoring API with an injected delivery delay', () => {
     expect(globexDashboard.connections).toBe(0);
   });
 
-  it('lists live connections with their round-trip time and disconnects one', async () => {
+  it('lists live connections with their round-trip times (WebSocket and application heartbeat) and disconnects one', async () => {
+    // The client reports the round trip of its previous heartbeat in the next heartbeat.ping.
+    const reporter = clients[3]!;
+    expect(await reporter.request({ type: 'heartbeat.ping', ts: Date.now(), rtt: 42 })).toMatchObject({ type: 'heartbeat.pong' });
+    expect(await reporter.request({ type: 'heartbeat.ping', rtt: -1 })).toMatchObject({ type: 'reply', ok: false, error: { code: 'APIX_ERR_INVALID_FRAME' } });
     const listed = await until('a measured round trip', async () => {
       const body = liveConnectionsResponseSchema.parse((await get('/api/v1/monitoring/connections', admin)).body);
       return body.items.length === 4 && body.items.every((c) => c.rttMs !== null) ? body : undefined;
     });
     expect(listed.items.every((c) => c.organizationId === 'acme')).toBe(true);
+    // Loopback round trips: far below the pong timeout (a wall-minus-monotonic mix-up read ~1.7e12 here).
+    for (const c of listed.items) expect(c.rttMs!).toBeLessThan(5_000);
+    expect(listed.items.map((c) => c.heartbeatRttMs).sort()).toEqual([42, null, null, null]);
+    const stats = latencyStatsResponseSchema.parse((await get('/api/v1/monitoring/latency/stats', admin)).body);
+    expect(stats.rtt.sinceStart.count).toBeGreaterThan(0);
+    expect(stats.rtt.sinceStart.max).toBeLessThan(5_000);
+    await until('the reported heartbeat round trip in the stats', async () => {
+      const body = latencyStatsResponseSchema.parse((await get('/api/v1/monitoring/latency/stats', admin)).body);
+      return body.heartbeatRtt.sinceStart.count === 1 ? body : undefined;
+    }).then((body) => expect(body.heartbeatRtt.sinceStart.p50).toBe(42));
     const victim = clients[1]!;
     const id = listed.items.find((c) => c.channels.includes('agent:bot'))!.connectionId;
     expect((await fetch(`${server.url}/api/v1/monitoring/connections/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${globexAdmin}` } })).status).toBe(404);
