@@ -31,7 +31,7 @@ function row(first: string): string[] | undefined {
   return undefined;
 }
 
-const SERVER_FRAME_TYPES = ['reply', 'heartbeat.pong', 'connection.established', 'connection.error', 'subscription.added', 'subscription.removed', 'event', 'connection.closing'];
+const SERVER_FRAME_TYPES = ['reply', 'heartbeat.pong', 'connection.established', 'connection.error', 'subscription.added', 'subscription.removed', 'event', 'connection.closing', 'message.failed'];
 
 /** Which schema a JSON example of the document is an instance of, judged by its shape. */
 function schemaFor(example: Record<string, unknown>): z.ZodType | undefined {
