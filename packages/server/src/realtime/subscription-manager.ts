@@ -129,7 +129,9 @@ export class SubscriptionManager {
       slices = await Promise.all(
         pending.map((p) =>
           this.#broker.history(p.subscription.key, {
-            limit: p.since ? this.#limits.maxRecoveredPublications : 0,
+            // Acknowledged: the group replays whatever follows `since`; one publication tells
+            // whether the log still holds the first of them.
+            limit: p.since ? (p.group !== undefined ? 1 : this.#limits.maxRecoveredPublications) : 0,
             ...(p.since ? { since: p.since } : {}),
           }),
         ),
@@ -161,7 +163,7 @@ export class SubscriptionManager {
       const slice = slices[i]!;
       const outcome = p.since ? judgeRecovery(p.since, slice) : undefined;
       // A slice cut by the recovery limit is not a complete recovery either.
-      const cut = p.since !== undefined && slice.publications.at(-1)?.offset !== slice.position.offset && slice.position.offset > p.since.offset;
+      const cut = p.group === undefined && p.since !== undefined && slice.publications.at(-1)?.offset !== slice.position.offset && slice.position.offset > p.since.offset;
       const recovered = outcome !== undefined && outcome.complete && !cut;
       const missed = outcome && !recovered && p.since!.epoch === slice.position.epoch ? slice.position.offset - p.since!.offset : undefined;
       states.push({

@@ -89,7 +89,11 @@ describe.each(engines)('acknowledged delivery ($name)', ({ config }) => {
       const frame = JSON.parse(data.toString()) as EventFrame;
       if (frame.type === 'event') bystander.send({ type: 'ack', id: `b${frame.offset}-${frame.retryCount}`, channel, upTo: frame.offset });
     });
-    for (let i = 1; i <= 3; i++) await publisher.request({ type: 'publish', channel, event: { type: 'note', payload: i } });
+    const publishedAt: number[] = [];
+    for (let i = 1; i <= 3; i++) {
+      publishedAt[i] = performance.now();
+      await publisher.request({ type: 'publish', channel, event: { type: 'note', payload: i } });
+    }
     await publisher.request({ type: 'publish', channel: 'agent:plain', event: { type: 'note', payload: 'plain' } });
 
     const failed = await withholder.next((f) => f.type === 'message.failed', 15_000);
@@ -102,11 +106,14 @@ describe.each(engines)('acknowledged delivery ($name)', ({ config }) => {
     expect(second.map((a) => a.frame.retryCount)).toEqual([0, 1, 2, 3]);
     expect(second.every((a) => a.frame.acknowledgment === true)).toBe(true);
     // Delivery n+1 follows delivery n after ackTimeout + full jitter with ceiling min(cap, base·factor^(n-1)).
-    const gaps = [...second.slice(1).map((a, i) => a.at - second[i]!.at), failedAt - second.at(-1)!.at];
-    gaps.forEach((gap, i) => {
-      const { min, max } = redeliveryBoundsMs(POLICY, i + 1);
-      expect(gap, `gap after delivery ${i + 1}`).toBeGreaterThanOrEqual(min - 2);
-      expect(gap, `gap after delivery ${i + 1}`).toBeLessThanOrEqual(max + LATE_SLACK_MS);
+    // Arrival times carry the test process's own scheduling delays, which only ever make an
+    // arrival later. So the lower bounds are taken from the moment the event was published
+    // (the k-th redelivery cannot be sent before k ack timeouts passed), and each gap between
+    // arrivals gets the upper bound plus slack (a late earlier arrival only shortens it).
+    const arrivals2 = [...second.map((a) => a.at), failedAt];
+    arrivals2.slice(1).forEach((at, k) => {
+      expect(at - publishedAt[2]!, `time to delivery/failure ${k + 2}`).toBeGreaterThanOrEqual((k + 1) * POLICY.ackTimeoutMs - 2);
+      expect(at - arrivals2[k]!, `gap after delivery ${k + 1}`).toBeLessThanOrEqual(redeliveryBoundsMs(POLICY, k + 1).max + LATE_SLACK_MS);
     });
     // Acked events were never sent again, and the other channel is broadcast as before.
     expect(onChannel.filter((a) => a.frame.offset !== 2).map((a) => [a.frame.offset, a.frame.retryCount])).toEqual([[1, 0], [3, 0]]);
@@ -218,6 +225,21 @@ describe('acknowledged delivery: refusals and tenancy', () => {
     await client.request({ type: 'publish', channel, event: { type: 'note', payload: 1 } });
     expect(await client.next((f) => f.type === 'message.failed', 10_000)).toMatchObject({ channel, offset: 1, deliveryCount: 3 });
     expect((client.events(channel) as EventFrame[]).map((e) => e.retryCount)).toEqual([0, 1, 2]);
+    await client.close();
+  });
+
+  it('an acknowledged subscribe with since replays through its group what follows it, and says recovered', async () => {
+    const channel = 'workflow:resume-acked';
+    await shared.repositories.channels.create('acme', channel, { deliveryPolicy: { ackTimeoutMs: 60_000 } });
+    await shared.controlPlane.accessChanged({ kind: 'channel', organizationId: 'acme', channel });
+    const client = await RawClient.connect(shared.wsUrl, await shared.token());
+    let epoch = '';
+    for (let i = 1; i <= 5; i++) epoch = ((await client.request({ type: 'publish', channel, event: { type: 'note', payload: i } })).result as { epoch: string }).epoch;
+    const reply = await client.request({ type: 'subscribe', channels: [channel], acknowledgment: true, since: { [channel]: { offset: 2, epoch } } });
+    expect(reply).toMatchObject({ ok: true, result: { subscriptions: [{ channel, recovered: true, recovering: true, position: { offset: 5, epoch } }] } });
+    const events = (await client.waitForEvents(channel, 3)) as EventFrame[];
+    expect(events.map((e) => [e.offset, e.acknowledgment, e.retryCount])).toEqual([[3, true, 0], [4, true, 0], [5, true, 0]]);
+    expect(await client.request({ type: 'ack', channel, upTo: 5 })).toMatchObject({ ok: true, result: { acked: 3 } });
     await client.close();
   });
 });
