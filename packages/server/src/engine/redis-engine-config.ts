@@ -8,6 +8,9 @@ import { RedisPresenceManager } from './presence-redis.js';
 import { parseClusterNodes, type RedisTarget } from './redis-connection.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisControlBus } from './redis-control-bus.js';
+import type { SessionStore } from './session-store.js';
+import { MemorySessionStore } from './session-store-memory.js';
+import { RedisSessionStore } from './session-store-redis.js';
 
 /** The Redis target the settings name, or undefined for the embedded engine. */
 export function redisTargetOf(config: Pick<ApiXConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>): RedisTarget | undefined {
@@ -24,7 +27,8 @@ export function createConfiguredBroker(config: ApiXConfig, logger: Logger): Redi
   return new RedisBroker({
     ...target,
     prefix: config.REDIS_KEY_PREFIX,
-    streamIdleTtlMs: Math.max(24 * 3_600_000, config.HISTORY_TTL_MS),
+    // Inboxes keep events for users who are away for days: their streams must outlive that.
+    streamIdleTtlMs: Math.max(24 * 3_600_000, config.HISTORY_TTL_MS, config.INBOX_HISTORY_TTL_MS),
     // Logged, never thrown: ioredis reconnects by itself and callers see UNAVAILABLE meanwhile.
     onError: (error, context) => log.warn({ err: error, context }, 'redis engine error'),
   });
@@ -50,4 +54,11 @@ export function createControlBus(config: ApiXConfig, nodeId: string, logger: Log
   if (!target) return new LocalControlBus();
   const log = logger.child({ component: 'control-bus' });
   return new RedisControlBus({ ...target, nodeId, prefix: config.REDIS_KEY_PREFIX, onError: (error, context) => log.warn({ err: error, context }, 'control bus error') });
+}
+
+/** Resumable sessions' state (ADR 0040): Redis (any node may resume a session) or this process. */
+export async function createSessionStore(config: ApiXConfig): Promise<SessionStore> {
+  const target = redisTargetOf(config);
+  if (!target) return new MemorySessionStore({ maxPerOrganization: config.SESSION_MAX_PER_ORGANIZATION });
+  return RedisSessionStore.connect({ ...target, prefix: config.REDIS_KEY_PREFIX });
 }

@@ -9,6 +9,7 @@ import {
   type HistoryFrame,
   type PublishFrame,
   type RefreshFrame,
+  type SubscriptionState,
 } from '@apix/protocol';
 import type { EventPublisher } from '../channels/event-publisher.js';
 import type { HistoryReader } from '../channels/history-reader.js';
@@ -30,6 +31,7 @@ import type { SubscriptionManager } from './subscription-manager.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import type { PresenceQuery } from '../engine/presence-query.js';
 import { handlePresenceFrame } from './presence-frame.js';
+import type { SessionGrant, SessionKeeper } from './session-keeper.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -63,6 +65,8 @@ export interface GatewayDependencies {
   readonly floodDetector?: FloodDetector;
   /** Per-organisation connection and subscription quotas (src/limits). */
   readonly quotaUsage?: QuotaUsage;
+  /** Resumable sessions (ADR 0040); absent: every connection is a fresh session without a token. */
+  readonly sessions?: SessionKeeper;
 }
 
 /**
@@ -140,6 +144,8 @@ export class ApiXGateway {
         ? { requestBudget: new TokenBucket(this.#settings.rateLimit.requestsPerSecond, this.#settings.rateLimit.burst) }
         : {}),
       onClosed: (c) => {
+        // First: the session's final positions are read from the subscriptions released next.
+        this.#deps.sessions?.closed(c);
         subscriptions.releaseAll(c);
         connections.remove(c);
         if (c.principal) this.#deps.observer?.connectionClosed?.(c, c.closeCode);
@@ -162,11 +168,23 @@ export class ApiXGateway {
     if (principal) this.#establish(connection, principal);
   }
 
+  /** Authentication succeeded at upgrade (Authorization header): a fresh session, nothing to resume. */
   #establish(connection: Connection, principal: Principal): void {
+    if (!this.#authenticate(connection, principal)) return;
+    this.#sendEstablished(connection, principal, this.#deps.sessions?.start(connection, principal));
+  }
+
+  /** Lifts the pre-auth caps and admits the connection under its organisation's quota; false if refused (closed). */
+  #authenticate(connection: Connection, principal: Principal): boolean {
     liftPreAuthCaps(connection.socket);
-    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage)) return;
+    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage)) return false;
     connection.principal = principal;
     this.#deps.connections.authenticated(connection);
+    this.#deps.observer?.connectionOpened?.(connection);
+    return true;
+  }
+
+  #sendEstablished(connection: Connection, principal: Principal, grant: SessionGrant | undefined, restored?: SubscriptionState[]): void {
     connection.sendFrame({
       type: 'connection.established',
       connectionId: connection.id,
@@ -176,8 +194,9 @@ export class ApiXGateway {
       heartbeatIntervalMs: this.#settings.clientHeartbeatIntervalMs,
       expiresAt: principal.expiresAt,
       serverTime: Date.now(),
+      ...grant,
+      ...(restored ? { subscriptions: restored } : {}),
     });
-    this.#deps.observer?.connectionOpened?.(connection);
   }
 
   #onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -256,8 +275,47 @@ export class ApiXGateway {
     if (connection.closed) return;
     connection.clientType = frame.clientType;
     connection.metadata = frame.metadata ?? {};
-    connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId });
-    this.#establish(connection, principal);
+    if (!this.#authenticate(connection, principal)) return;
+    const sessions = this.#deps.sessions;
+    if (!sessions || frame.sessionToken === undefined) {
+      const grant = sessions?.start(connection, principal);
+      connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId, ...grant });
+      this.#sendEstablished(connection, principal, grant);
+      return;
+    }
+    await this.#resume(connection, principal, frame, sessions);
+  }
+
+  /**
+   * Resumes the session the token names: same session id, and its subscriptions back —
+   * authorised again, each from the client's own position when it sent one (`since`), else
+   * from the one the session stored — with the replay of what was missed sent right after
+   * `connection.established` and before any live event.
+   */
+  async #resume(connection: Connection, principal: Principal, frame: ConnectFrame, sessions: SessionKeeper): Promise<void> {
+    const { grant, subscriptions: stored } = await sessions.resume(connection, principal, frame.sessionToken!);
+    if (connection.closed) return sessions.closed(connection);
+    let announced = false;
+    const announce = (restored?: SubscriptionState[]) => {
+      announced = true;
+      connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId, ...grant });
+      this.#sendEstablished(connection, principal, grant, restored);
+    };
+    if (stored.size === 0) return announce(grant.resumed ? [] : undefined);
+    const entries = [...stored].map(([channel, s]) => {
+      const since = frame.since?.[channel] ?? s.position;
+      return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}) };
+    });
+    try {
+      this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, entries.length);
+      const outcome = await this.#deps.subscriptions.restore(connection, entries, announce);
+      if (outcome) sessions.dropped(connection, outcome.dropped);
+    } catch (error) {
+      // The event store (or a quota) refused: connected all the same, with no subscription
+      // back; the session keeps them, and the client subscribes again from its positions.
+      this.#deps.logger.warn({ err: error, connectionId: connection.id }, 'resumed session, but its subscriptions could not be restored');
+      if (!connection.closed && !announced) announce([]);
+    }
   }
 
   async #refresh(connection: Connection, current: Principal, frame: RefreshFrame): Promise<void> {

@@ -1,7 +1,10 @@
 import {
   ApiXError,
   type ChannelName,
+  type ParsedChannel,
+  type StreamPosition,
   type SubscribeFrame,
+  type SubscriptionFilters,
   type SubscriptionState,
   type UnsubscribeFrame,
 } from '@apix/protocol';
@@ -19,6 +22,13 @@ export interface SubscriptionLimits {
   readonly maxSubscriptionsPerConnection: number;
   /** The most publications one resume replays; a client further behind gets `recovered: false`. */
   readonly maxRecoveredPublications: number;
+}
+
+interface OpenItem {
+  readonly channel: ParsedChannel;
+  readonly key: string;
+  readonly filters: SubscriptionFilters | undefined;
+  readonly since: StreamPosition | undefined;
 }
 
 interface PendingSubscription {
@@ -85,15 +95,62 @@ export class SubscriptionManager {
         throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not supported yet`, { channel: channel.name });
       }
     }
+    const items = resolved.map(({ channel, key }) => ({ channel, key, filters: frame.filters, since: frame.since?.[channel.name] }));
+    const states = await this.#open(connection, items, (opened) => {
+      connection.reply(frame.id, { subscriptions: opened });
+    });
+    if (states) this.#observer.subscribed?.(connection, frame.channels);
+  }
+
+  /**
+   * Puts a resumed session's subscriptions back (SessionKeeper): each channel is authorised
+   * again first (contract line 7) — one that is refused now is left out and named in
+   * `dropped`, the others still come back (unlike `subscribe`, which is all or nothing:
+   * there is no request to refuse here). `announce` runs with the states right before the
+   * replays are sent, so the caller's frame (`connection.established`) precedes them.
+   * Returns undefined when the connection closed meanwhile. Broker failures throw UNAVAILABLE.
+   */
+  async restore(
+    connection: Connection,
+    entries: ReadonlyArray<{ channel: ChannelName; filters?: SubscriptionFilters; since?: StreamPosition }>,
+    announce: (states: SubscriptionState[]) => void,
+  ): Promise<{ states: SubscriptionState[]; dropped: ChannelName[] } | undefined> {
+    const principal = connection.principal!;
+    const items: OpenItem[] = [];
+    const dropped: ChannelName[] = [];
+    for (const entry of entries.slice(0, this.#limits.maxSubscriptionsPerConnection)) {
+      try {
+        const { channel, key } = await this.#access.resolve(principal, entry.channel, 'subscribe');
+        items.push({ channel, key, filters: entry.filters, since: entry.since });
+      } catch (error) {
+        // A real denial (or a name that no longer parses) drops the channel from the session;
+        // an outage does not decide anything: the channel stays out of this connection, the
+        // client's own resubscribe (the SDK's) asks again.
+        if (error instanceof ApiXError && !error.retryable) dropped.push(entry.channel);
+        else this.#logger.warn({ connectionId: connection.id, channel: entry.channel }, 'permission re-check failed on resume; channel not restored');
+      }
+    }
+    const states = await this.#open(connection, items, announce);
+    if (!states) return undefined;
+    if (items.length > 0) this.#observer.subscribed?.(connection, items.map((i) => i.channel.name));
+    return { states, dropped };
+  }
+
+  /**
+   * Registers the subscriptions, reads what each missed, then — synchronously from the
+   * `announce` call on — sends reply, `subscription.added`, replay, buffered and live
+   * publications in that order, so no live publication can overtake the reply.
+   */
+  async #open(connection: Connection, items: readonly OpenItem[], announce: (states: SubscriptionState[]) => void): Promise<SubscriptionState[] | undefined> {
     // The socket may have closed while permissions were checked: its release already ran, so
     // anything added from here on would never be released.
-    if (connection.closed) return;
+    if (connection.closed) return undefined;
 
     // From here on, live publications are buffered per subscription until its history is read.
-    const pending: PendingSubscription[] = resolved.map(({ channel, key }) => {
-      const subscription = new ChannelSubscription(connection, channel, key, frame.filters, this.#onStreamBreak);
+    const pending: PendingSubscription[] = items.map(({ channel, key, filters, since }) => {
+      const subscription = new ChannelSubscription(connection, channel, key, filters, this.#onStreamBreak);
       connection.subscriptions.set(channel.name, subscription);
-      return { subscription, since: frame.since?.[channel.name] };
+      return { subscription, since };
     });
     let slices: HistorySlice[];
     try {
@@ -115,7 +172,7 @@ export class SubscriptionManager {
     // but release again — it is idempotent — so nothing depends on that ordering.
     if (connection.closed) {
       for (const p of pending) this.#remove(connection, p.subscription);
-      return;
+      return undefined;
     }
 
     const states: SubscriptionState[] = [];
@@ -139,10 +196,10 @@ export class SubscriptionManager {
 
     // Reply, then subscription.added, then replay + buffered + live: all synchronous from here,
     // so no live publication can overtake the reply.
-    connection.reply(frame.id, { subscriptions: states });
+    announce(states);
     for (const state of states) connection.sendFrame({ type: 'subscription.added', ...state });
     pending.forEach((p, i) => p.subscription.goLive(slices[i]!.position, replays[i]!));
-    this.#observer.subscribed?.(connection, frame.channels);
+    return states;
   }
 
   unsubscribe(connection: Connection, frame: UnsubscribeFrame): ChannelName[] {
