@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { ApiXError } from '@apix/protocol';
-import { exportJWK, type CryptoKey } from 'jose';
+import type { CryptoKey } from 'jose';
 import type { Principal } from './principal.js';
 
 /** What a session token says: whose session it is and until when it may be resumed. */
@@ -82,10 +82,16 @@ function invalid(message: string): ApiXError {
 
 /**
  * The secret: SESSION_SECRET when set (any string, stretched through HKDF), else derived from
- * the JWT signing key's private part — nodes that verify each other's tokens already share
- * that key, so they share the session secret without another setting to distribute.
+ * the JWT signing key — nodes that verify each other's tokens already share that key, so they
+ * share the session secret without another setting to distribute. The key is not extractable,
+ * so the material is its RS256 signature over a fixed label: RSASSA-PKCS1-v1_5 is
+ * deterministic (same key, same bytes on every node), only the private key can produce it,
+ * and it is never published anywhere.
  */
 export async function sessionSecret(configured: string | undefined, signingKey: CryptoKey): Promise<Buffer> {
-  const material = configured !== undefined ? Buffer.from(configured, 'utf8') : Buffer.from(String((await exportJWK(signingKey)).d), 'base64url');
+  const material =
+    configured !== undefined
+      ? Buffer.from(configured, 'utf8')
+      : Buffer.from(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', signingKey, new TextEncoder().encode('apix session-token secret v1')));
   return Buffer.from(hkdfSync('sha256', material, 'apix-session-token', VERSION, 32));
 }
