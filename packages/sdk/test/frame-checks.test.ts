@@ -7,6 +7,7 @@ import {
   historyResultSchema,
   publishResultSchema,
   replyFrameSchema,
+  sessionRenewedFrameSchema,
   subscribeResultSchema,
   subscriptionAddedFrameSchema,
   subscriptionRemovedFrameSchema,
@@ -29,6 +30,7 @@ const schemas: Record<ServerFrame['type'], { safeParse(v: unknown): { success: b
   event: eventFrameSchema,
   'heartbeat.pong': heartbeatPongFrameSchema,
   'connection.closing': connectionClosingFrameSchema,
+  'session.renewed': sessionRenewedFrameSchema,
 };
 
 const event = { type: 'tool_call_start', payload: { toolCallId: 't', toolName: 'x' }, metadata: { timestamp: 1_700_000_000_000, version: '1', correlation_id: 'c', app: 'x' } };
@@ -48,6 +50,15 @@ const valid: object[] = [
   { type: 'heartbeat.pong', id: '3', serverTime: 5 },
   { type: 'connection.closing', code: 4000, reason: 'deploy', retryAfterMs: 1500 },
   { type: 'connection.closing', code: 4000, reason: 'deploy' },
+  {
+    type: 'connection.established', connectionId: 'c', sessionId: 's', organizationId: 'o', userId: 'u', heartbeatIntervalMs: 25_000, expiresAt: 1, serverTime: 2,
+    sessionToken: 'v1.x.y', sessionExpiresAt: 3, resumed: true, subscriptions: [state],
+  },
+  {
+    type: 'connection.established', connectionId: 'c', sessionId: 's', organizationId: 'o', userId: 'u', heartbeatIntervalMs: 25_000, expiresAt: 1, serverTime: 2,
+    sessionToken: 'v1.x.y', sessionExpiresAt: 3, resumed: false, sessionError: { code: 'APIX_ERR_SESSION_EXPIRED', message: 'm', retryable: false },
+  },
+  { type: 'session.renewed', sessionToken: 'v1.x.y', sessionExpiresAt: 3 },
 ];
 
 const malformed: object[] = [
@@ -58,6 +69,8 @@ const malformed: object[] = [
   { type: 'subscription.added', ...state, channelType: 'NOPE' },
   { type: 'subscription.added', ...state, position: { offset: -1, epoch: 'e1' } },
   { type: 'subscription.removed', channel: 'agent:a', reason: 'gone' },
+  { type: 'session.renewed', sessionToken: 'v1.x.y' }, // no expiry
+  { type: 'connection.established', connectionId: 'c', sessionId: 's', organizationId: 'o', userId: 'u', heartbeatIntervalMs: 10, expiresAt: 1, serverTime: 2, subscriptions: [{ ...state, recovered: 'yes' }] },
   { type: 'event', channel: 'agent:a', offset: 0, epoch: 'e1', event },
   { type: 'event', channel: 'agent:a', offset: 1.5, epoch: 'e1', event },
   { type: 'event', channel: 'agent:a', offset: 1, epoch: 'e1', event: { ...event, metadata: { version: '1' } } },
