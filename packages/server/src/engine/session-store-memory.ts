@@ -32,10 +32,10 @@ export class MemorySessionStore implements SessionStore {
   async claim(owner: SessionOwner, ttlMs: number): Promise<ClaimOutcome> {
     const entry = this.#live(owner);
     if (entry === 'foreign') return { kind: 'foreign' };
-    const claimed = entry ?? this.#create(owner);
-    claimed.owner = owner.owner;
-    this.#touch(owner, claimed, ttlMs);
-    return { kind: 'claimed', subscriptions: new Map(claimed.subscriptions) };
+    if (entry === undefined) return { kind: 'missing' };
+    entry.owner = owner.owner;
+    this.#touch(owner, entry, ttlMs);
+    return { kind: 'claimed', subscriptions: new Map(entry.subscriptions) };
   }
 
   async save(owner: SessionOwner, update: SessionUpdate, ttlMs: number): Promise<boolean> {

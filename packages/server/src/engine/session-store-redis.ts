@@ -13,7 +13,8 @@ import type { ClaimOutcome, SessionOwner, SessionStore, SessionUpdate, StoredSub
  */
 const CLAIM = `
 local o = redis.call('HGET', KEYS[1], 'o')
-if o and (o ~= ARGV[1] or redis.call('HGET', KEYS[1], 'u') ~= ARGV[2]) then return -1 end
+if not o then return 0 end
+if o ~= ARGV[1] or redis.call('HGET', KEYS[1], 'u') ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], 'o', ARGV[1], 'u', ARGV[2], 'w', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return redis.call('HGETALL', KEYS[1])
@@ -64,6 +65,7 @@ export class RedisSessionStore implements SessionStore {
   async claim(owner: SessionOwner, ttlMs: number): Promise<ClaimOutcome> {
     const reply = await this.#run(SCRIPTS.claim, owner, [owner.organizationId, owner.userId, owner.owner, Math.ceil(ttlMs)]);
     if (reply === -1) return { kind: 'foreign' };
+    if (reply === 0) return { kind: 'missing' };
     return { kind: 'claimed', subscriptions: decodeHash(reply as string[]) };
   }
 

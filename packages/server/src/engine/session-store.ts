@@ -29,7 +29,9 @@ export interface SessionUpdate {
 export type ClaimOutcome =
   | { readonly kind: 'claimed'; readonly subscriptions: ReadonlyMap<ChannelName, StoredSubscription> }
   /** The stored session names another organisation or user: never handed over. */
-  | { readonly kind: 'foreign' };
+  | { readonly kind: 'foreign' }
+  /** No state: it expired, or the store lost it (memory engine restarted). Nothing was created. */
+  | { readonly kind: 'missing' };
 
 /**
  * Durable session state (ADR 0040): a session's subscriptions and positions, shared by the
@@ -41,7 +43,7 @@ export type ClaimOutcome =
  * elsewhere can therefore never write stale positions over the new owner's.
  */
 export interface SessionStore {
-  /** Makes `owner.owner` the session's holder and returns what it holds (nothing for a session with no state left). */
+  /** Makes `owner.owner` the holder of an existing session and returns what it holds; never creates one. */
   claim(owner: SessionOwner, ttlMs: number): Promise<ClaimOutcome>;
   /** Applies `update` if `owner.owner` still holds the session (or nobody does); false when another connection took it. */
   save(owner: SessionOwner, update: SessionUpdate, ttlMs: number): Promise<boolean>;

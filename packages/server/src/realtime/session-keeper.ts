@@ -35,12 +35,14 @@ interface LiveSession {
   readonly added: Set<ChannelName>;
   /** Subscriptions ended for good since the last write. */
   readonly removed: Set<ChannelName>;
-  /** Positions as last written, `<offset>:<epoch>`. */
-  readonly written: Map<ChannelName, string>;
+  /** Positions as last written (null: stored before it went live). Compared field by field: no allocation per tick. */
+  readonly written: Map<ChannelName, StreamPosition | null>;
   /** Monotonic ms of the last successful write, and of the token last sent. */
   lastWriteAt: number;
   tokenIssuedAt: number;
   saving: boolean;
+  /** The store holds this session (written once, or claimed): until then, even an empty update is written. */
+  stored: boolean;
 }
 
 /** Stored state must outlive every token handed out: tokens are renewed well before it expires. */
@@ -122,9 +124,15 @@ export class SessionKeeper implements RealtimeObserver {
     if (outcome.kind === 'foreign') {
       return { grant: this.start(connection, principal, new ApiXError('SESSION_INVALID', 'the session belongs to another user or organisation')), subscriptions: new Map() };
     }
+    if (outcome.kind === 'missing') {
+      // Every session is written within a tick of its start, so no state means it expired
+      // (or the memory engine restarted): say so, rather than pretend it had no subscriptions.
+      return { grant: this.start(connection, principal, new ApiXError('SESSION_EXPIRED', "the session's state is gone (expired, or the server lost it); a new session was started")), subscriptions: new Map() };
+    }
     connection.sessionId = sessionId;
     const session = this.#register(connection, principal);
-    for (const [channel, stored] of outcome.subscriptions) if (stored.position) session.written.set(channel, encode(stored.position));
+    session.stored = true;
+    for (const [channel, stored] of outcome.subscriptions) session.written.set(channel, stored.position ?? null);
     const issued = this.#tokens.issue(sessionId, principal);
     return { grant: { sessionToken: issued.token, sessionExpiresAt: issued.expiresAt, resumed: true }, subscriptions: outcome.subscriptions };
   }
@@ -164,8 +172,7 @@ export class SessionKeeper implements RealtimeObserver {
     if (!session) return;
     this.#live.delete(connection);
     const update = this.#collect(connection, session, connection.droppedBytes === 0);
-    // A session that never subscribed to anything has nothing worth keeping.
-    if (isEmptyUpdate(update) && session.written.size === 0) return;
+    // Written even when empty: a client that resumes at once must find the session (and its TTL starts now).
     const write = this.#store.save(session.owner, update, this.#stateTtlMs).catch((error: unknown) =>
       this.#logger.warn({ err: error, sessionId: session.owner.sessionId }, 'final session positions not written; a resume replays from the previous ones'),
     );
@@ -187,7 +194,7 @@ export class SessionKeeper implements RealtimeObserver {
       // While frames wait in the backlog, the subscriptions' positions run ahead of the socket.
       const update = this.#collect(connection, session, !connection.backlogged);
       const idle = isEmptyUpdate(update);
-      if (idle && (session.written.size === 0 || now - session.lastWriteAt < this.#settings.ttlMs * KEEPALIVE_SHARE)) continue;
+      if (idle && session.stored && now - session.lastWriteAt < this.#settings.ttlMs * KEEPALIVE_SHARE) continue;
       this.#save(connection, session, update);
     }
   }
@@ -213,6 +220,7 @@ export class SessionKeeper implements RealtimeObserver {
       lastWriteAt: monotonicNow(),
       tokenIssuedAt: monotonicNow(),
       saving: false,
+      stored: false,
     };
     this.#live.set(connection, session);
     return session;
@@ -236,7 +244,7 @@ export class SessionKeeper implements RealtimeObserver {
     if (withPositions) {
       for (const [channel, subscription] of connection.subscriptions) {
         const position = live(subscription.position);
-        if (!position || subscribed.has(channel) || session.written.get(channel) === encode(position)) continue;
+        if (!position || subscribed.has(channel) || samePosition(session.written.get(channel), position)) continue;
         // A channel the session never stored (added while a write failed) goes in whole.
         if (!session.written.has(channel) && !session.added.has(channel)) continue;
         positions.set(channel, position);
@@ -260,8 +268,9 @@ export class SessionKeeper implements RealtimeObserver {
           return;
         }
         session.lastWriteAt = monotonicNow();
-        for (const [channel, subscription] of update.subscribed) session.written.set(channel, subscription.position ? encode(subscription.position) : '');
-        for (const [channel, position] of update.positions) session.written.set(channel, encode(position));
+        session.stored = true;
+        for (const [channel, subscription] of update.subscribed) session.written.set(channel, subscription.position ?? null);
+        for (const [channel, position] of update.positions) session.written.set(channel, position);
         for (const channel of update.unsubscribed) session.written.delete(channel);
       })
       .catch((error: unknown) => {
@@ -276,8 +285,8 @@ export class SessionKeeper implements RealtimeObserver {
   }
 }
 
-function encode(position: StreamPosition): string {
-  return `${position.offset}:${position.epoch}`;
+function samePosition(written: StreamPosition | null | undefined, position: StreamPosition): boolean {
+  return written !== undefined && written !== null && written.offset === position.offset && written.epoch === position.epoch;
 }
 
 /** A subscription's position once it went live (before that its epoch is unknown: nothing to store). */

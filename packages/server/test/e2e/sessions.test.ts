@@ -122,6 +122,8 @@ describe('resumable sessions (memory engine)', () => {
       ["another user's token", token, server.token({ user: 'mallory' }), 'APIX_ERR_SESSION_INVALID'],
       ["another organisation's token", token, server.token({ org: 'other' }), 'APIX_ERR_SESSION_INVALID'],
       ['an expired token', expired, server.token(), 'APIX_ERR_SESSION_EXPIRED'],
+      // Signed and in time, but the session's state is gone (expired, or the memory engine restarted).
+      ['a session with no state left', tokens.issue('sess_neverstored', alice).token, server.token(), 'APIX_ERR_SESSION_EXPIRED'],
     ];
     for (const [what, sessionToken, credential, code] of cases) {
       const attempt = await connectWith(server.wsUrl, await credential, { sessionToken });

@@ -57,10 +57,14 @@ export function describeSessionStoreContract(name: string, create: () => Promise
       expect(await store.save({ ...a, userId: 'mallory' }, update({ unsubscribed: ['agent:x'] }), 60_000)).toBe(false);
     });
 
-    it('forgets a session its TTL after the last write; claiming an unknown session gives an empty one', async () => {
+    it('forgets a session its TTL after the last write; claiming an unknown session creates nothing', async () => {
       const a = owner('conn_a');
       await store.save(a, update({ subscribed: new Map([['agent:x', {}]]) }), 150);
       await new Promise((r) => setTimeout(r, 400));
+      expect(await store.claim({ ...a, owner: 'conn_b' }, 60_000)).toEqual({ kind: 'missing' });
+      expect(await store.claim({ ...a, owner: 'conn_b' }, 60_000)).toEqual({ kind: 'missing' });
+      // An empty write creates the session: a resume right after finds it, with nothing subscribed.
+      await store.save(a, update({}), 60_000);
       const claimed = await store.claim({ ...a, owner: 'conn_b' }, 60_000);
       expect(claimed.kind === 'claimed' && claimed.subscriptions.size).toBe(0);
     });
