@@ -174,10 +174,14 @@ export class ApiXGateway {
     this.#sendEstablished(connection, principal, this.#deps.sessions?.start(connection, principal));
   }
 
-  /** Lifts the pre-auth caps and admits the connection under its organisation's quota; false if refused (closed). */
-  #authenticate(connection: Connection, principal: Principal): boolean {
+  /**
+   * Lifts the pre-auth caps and admits the connection under its organisation's quota; false if
+   * refused (closed). `connectRequestId`: the `connect` request, answered with the refusal.
+   */
+  #authenticate(connection: Connection, principal: Principal, connectRequestId?: string): boolean {
     liftPreAuthCaps(connection.socket);
-    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage)) return false;
+    const answer = connectRequestId === undefined ? undefined : (error: ApiXError) => connection.replyError(connectRequestId, error);
+    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage, answer)) return false;
     connection.principal = principal;
     this.#deps.connections.authenticated(connection);
     this.#deps.observer?.connectionOpened?.(connection);
@@ -275,7 +279,7 @@ export class ApiXGateway {
     if (connection.closed) return;
     connection.clientType = frame.clientType;
     connection.metadata = frame.metadata ?? {};
-    if (!this.#authenticate(connection, principal)) return;
+    if (!this.#authenticate(connection, principal, frame.id)) return;
     const sessions = this.#deps.sessions;
     if (!sessions || frame.sessionToken === undefined) {
       const grant = sessions?.start(connection, principal);
