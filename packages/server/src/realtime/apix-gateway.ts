@@ -31,7 +31,7 @@ import type { SubscriptionManager } from './subscription-manager.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import type { PresenceQuery } from '../engine/presence-query.js';
 import { handlePresenceFrame } from './presence-frame.js';
-import type { SessionGrant, SessionKeeper } from './session-keeper.js';
+import type { ResumeOutcome, SessionGrant, SessionKeeper } from './session-keeper.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -279,46 +279,55 @@ export class ApiXGateway {
     if (connection.closed) return;
     connection.clientType = frame.clientType;
     connection.metadata = frame.metadata ?? {};
-    if (!this.#authenticate(connection, principal, frame.id)) return;
+    // The session is settled first (a resume changes `sessionId`), so everything that records
+    // the opened connection (rows, audit, quota counts) sees the session it really runs in.
     const sessions = this.#deps.sessions;
-    if (!sessions || frame.sessionToken === undefined) {
-      const grant = sessions?.start(connection, principal);
-      connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId, ...grant });
-      this.#sendEstablished(connection, principal, grant);
-      return;
+    let resumed: ResumeOutcome | undefined;
+    if (sessions && frame.sessionToken !== undefined) {
+      resumed = await sessions.resume(connection, principal, frame.sessionToken);
+      if (connection.closed) return sessions.closed(connection);
     }
-    await this.#resume(connection, principal, frame, sessions);
-  }
-
-  /**
-   * Resumes the session the token names: same session id, and its subscriptions back —
-   * authorised again, each from the client's own position when it sent one (`since`), else
-   * from the one the session stored — with the replay of what was missed sent right after
-   * `connection.established` and before any live event.
-   */
-  async #resume(connection: Connection, principal: Principal, frame: ConnectFrame, sessions: SessionKeeper): Promise<void> {
-    const { grant, subscriptions: stored } = await sessions.resume(connection, principal, frame.sessionToken!);
-    if (connection.closed) return sessions.closed(connection);
-    let announced = false;
+    // A refusal closes the connection, and the keeper lets go of a resumed session on close.
+    if (!this.#authenticate(connection, principal, frame.id)) return;
+    const grant = resumed?.grant ?? sessions?.start(connection, principal);
     const announce = (restored?: SubscriptionState[]) => {
-      announced = true;
       connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId, ...grant });
       this.#sendEstablished(connection, principal, grant, restored);
     };
-    if (stored.size === 0) return announce(grant.resumed ? [] : undefined);
+    if (!resumed || resumed.subscriptions.size === 0) return announce(resumed?.grant.resumed ? [] : undefined);
+    await this.#restore(connection, principal, frame, resumed.subscriptions, announce);
+  }
+
+  /**
+   * Puts a resumed session's subscriptions back: authorised again, each from the client's own
+   * position when it sent one (`since`), else from the one the session stored — with the
+   * replay of what was missed sent right after `connection.established`, before any live event.
+   */
+  async #restore(
+    connection: Connection,
+    principal: Principal,
+    frame: ConnectFrame,
+    stored: ResumeOutcome['subscriptions'],
+    announce: (restored?: SubscriptionState[]) => void,
+  ): Promise<void> {
+    let announced = false;
+    const once = (restored?: SubscriptionState[]) => {
+      announced = true;
+      announce(restored);
+    };
     const entries = [...stored].map(([channel, s]) => {
       const since = frame.since?.[channel] ?? s.position;
       return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}) };
     });
     try {
       this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, entries.length);
-      const outcome = await this.#deps.subscriptions.restore(connection, entries, announce);
-      if (outcome) sessions.dropped(connection, outcome.dropped);
+      const outcome = await this.#deps.subscriptions.restore(connection, entries, once);
+      if (outcome) this.#deps.sessions?.dropped(connection, outcome.dropped);
     } catch (error) {
       // The event store (or a quota) refused: connected all the same, with no subscription
       // back; the session keeps them, and the client subscribes again from its positions.
       this.#deps.logger.warn({ err: error, connectionId: connection.id }, 'resumed session, but its subscriptions could not be restored');
-      if (!connection.closed && !announced) announce([]);
+      if (!connection.closed && !announced) once([]);
     }
   }
 
