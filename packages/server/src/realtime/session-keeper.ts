@@ -2,7 +2,7 @@ import { ApiXError, CloseCodes, type ApiXErrorBody, type ChannelName, type Strea
 import type { SessionTokens } from '../identity/session-token.js';
 import type { Principal } from '../identity/principal.js';
 import type { SessionOwner, SessionStore, StoredSubscription, SessionUpdate } from '../engine/session-store.js';
-import { isEmptyUpdate } from '../engine/session-store.js';
+import { EMPTY_UPDATE, isEmptyUpdate } from '../engine/session-store.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { Connection } from './connection.js';
@@ -92,9 +92,12 @@ export class SessionKeeper implements RealtimeObserver {
     return Math.ceil(this.#settings.ttlMs * STATE_TTL_FACTOR);
   }
 
-  /** A new session for an authenticated connection (its random `sessionId`). Nothing is written until it subscribes. */
+  /** A new session for an authenticated connection (its random `sessionId`). */
   start(connection: Connection, principal: Principal, sessionError?: ApiXError): SessionGrant {
-    this.#register(connection, principal);
+    const session = this.#register(connection, principal);
+    // Stored at once (in the background), not at the next tick: a token handed out must find
+    // its session, even if the client comes back within the first tick.
+    this.#save(connection, session, EMPTY_UPDATE);
     const { token, expiresAt } = this.#tokens.issue(connection.sessionId, principal);
     return { sessionToken: token, sessionExpiresAt: expiresAt, resumed: false, ...(sessionError ? { sessionError: sessionError.toBody() } : {}) };
   }

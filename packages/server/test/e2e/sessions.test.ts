@@ -159,7 +159,13 @@ describe('resumable sessions (memory engine)', () => {
     const channel = 'agent:twice';
     const stale = await connectWith(server.wsUrl, await server.token());
     await stale.client.request({ type: 'subscribe', channels: [channel] });
-    const fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    // The session is stored in the background as it starts: ask until the store has it.
+    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
+      await fresh.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    }
     expect(fresh.reply).toMatchObject({ sessionId: stale.reply.sessionId, resumed: true });
     const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
     await publish(publisher, channel, 1);
