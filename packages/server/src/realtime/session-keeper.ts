@@ -128,7 +128,7 @@ export class SessionKeeper implements RealtimeObserver {
       return { grant: this.start(connection, principal, new ApiXError('SESSION_INVALID', 'the session belongs to another user or organisation')), subscriptions: new Map() };
     }
     if (outcome.kind === 'missing') {
-      // Every session is written within a tick of its start, so no state means it expired
+      // Every session is written as it starts (and on close), so no state means it expired
       // (or the memory engine restarted): say so, rather than pretend it had no subscriptions.
       return { grant: this.start(connection, principal, new ApiXError('SESSION_EXPIRED', "the session's state is gone (expired, or the server lost it); a new session was started")), subscriptions: new Map() };
     }
