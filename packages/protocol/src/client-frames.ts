@@ -21,6 +21,19 @@ export const connectFrameSchema = z.strictObject({
   token: tokenSchema,
   clientType: clientTypeSchema.optional(),
   metadata: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
+  /**
+   * Resume a session: the `sessionToken` of an earlier `connected` (or `session.renewed`).
+   * Within the session TTL the connection gets the same `sessionId` and its subscriptions
+   * back (authorised again), with what it missed replayed first. Refused tokens (forged,
+   * expired, another user's) give a fresh session and say why (`sessionError`), never a
+   * failed connect.
+   */
+  sessionToken: z.string().min(1).max(1024).optional(),
+  /**
+   * With `sessionToken`: the last position the client itself holds per channel. It wins over
+   * the position the server stored (the server only knows what it handed to the socket).
+   */
+  since: z.record(z.string(), streamPositionSchema).optional(),
 }).superRefine(refineStorable);
 
 /**

@@ -34,6 +34,13 @@ export const ErrorCodes = {
   AUTH_FAILED: define('APIX_ERR_AUTH_FAILED', 401, 'the credential is not valid'),
   TOKEN_EXPIRED: define('APIX_ERR_TOKEN_EXPIRED', 401, 'the token has expired'),
   IDENTITY_MISMATCH: define('APIX_ERR_IDENTITY_MISMATCH', 403, 'a refreshed token must name the same user and organisation'),
+  /**
+   * A session token that cannot resume: forged or damaged, or issued to another user or
+   * organisation. The connection goes on in a fresh session (this is `sessionError`).
+   */
+  SESSION_INVALID: define('APIX_ERR_SESSION_INVALID', 401, 'the session token is not valid; a new session was started'),
+  /** The session token is past its expiry, or the session's state is gone: a new session was started. */
+  SESSION_EXPIRED: define('APIX_ERR_SESSION_EXPIRED', 401, 'the session has expired; a new session was started'),
   ORIGIN_NOT_ALLOWED: define('APIX_ERR_ORIGIN_NOT_ALLOWED', 403, 'origin is not allowed'),
   // --- channels and events ---
   CHANNEL_INVALID: define('APIX_ERR_CHANNEL_INVALID', 400, 'channel name is malformed'),
@@ -167,6 +174,11 @@ export const CloseCodes = {
   FORBIDDEN: 4501,
   /** The client broke the protocol in a way that makes continuing unsafe. */
   PROTOCOL_VIOLATION: 4502,
+  /**
+   * Another connection resumed this connection's session (on this node or another): this one
+   * is stale. Terminal, so two clients holding one token don't take it from each other forever.
+   */
+  SESSION_REPLACED: 4503,
 } as const;
 export type CloseCode = (typeof CloseCodes)[keyof typeof CloseCodes];
 

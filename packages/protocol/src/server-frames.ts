@@ -12,7 +12,20 @@ export const errorBodySchema = z.object({
 
 // ---- results of each request, carried in a successful reply ----
 
-export const connectResultSchema = z.object({ connectionId: z.string(), sessionId: z.string() });
+/**
+ * The session a connection runs in. `sessionToken` (HMAC-signed: session, organisation, user,
+ * expiry) resumes it on any node until `sessionExpiresAt`; the server sends a fresh one in
+ * `session.renewed` while the connection lives. `resumed` is false for a new session, and
+ * `sessionError` says why a token that was sent could not be used.
+ */
+export const sessionFieldsSchema = z.object({
+  sessionToken: z.string(),
+  sessionExpiresAt: z.number().int(),
+  resumed: z.boolean(),
+  sessionError: errorBodySchema.optional(),
+});
+
+export const connectResultSchema = z.object({ connectionId: z.string(), sessionId: z.string() }).extend(sessionFieldsSchema.partial().shape);
 
 export const subscriptionStateSchema = z.object({
   channel: z.string(),
@@ -92,7 +105,22 @@ export const connectionEstablishedFrameSchema = z.object({
   /** Token expiry (ms since epoch): refresh before it, or the connection is closed after the grace period. */
   expiresAt: z.number().int(),
   serverTime: z.number().int(),
+  ...sessionFieldsSchema.partial().shape,
+  /**
+   * A resumed session's subscriptions, already back on the server (the rest of the old
+   * session's channels were refused on re-authorisation). Their `subscription.added` frames
+   * and replays follow, before any live event.
+   */
+  subscriptions: z.array(subscriptionStateSchema).optional(),
 });
+
+/** A fresh session token for the live connection (sent before the previous one expires). */
+export const sessionRenewedFrameSchema = z.object({
+  type: z.literal('session.renewed'),
+  sessionToken: z.string(),
+  sessionExpiresAt: z.number().int(),
+});
+export type SessionRenewedFrame = z.infer<typeof sessionRenewedFrameSchema>;
 
 /** An error not tied to a request (the frame could not be read far enough to find its id). */
 export const connectionErrorFrameSchema = z.object({ type: z.literal('connection.error'), error: errorBodySchema });
@@ -177,6 +205,7 @@ export const serverFrameSchema = z.union([
   heartbeatPongFrameSchema,
   connectionClosingFrameSchema,
   messageFailedFrameSchema,
+  sessionRenewedFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type ConnectionEstablishedFrame = z.infer<typeof connectionEstablishedFrameSchema>;

@@ -189,6 +189,7 @@ describe('shouldReconnect', () => {
       UNAUTHORIZED: false,
       FORBIDDEN: false,
       PROTOCOL_VIOLATION: false,
+      SESSION_REPLACED: false,
     };
     for (const [name, code] of Object.entries(CloseCodes) as Array<[keyof typeof CloseCodes, number]>) {
       expect(shouldReconnect(code), name).toBe(reconnect[name]);

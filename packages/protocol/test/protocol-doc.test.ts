@@ -31,7 +31,7 @@ function row(first: string): string[] | undefined {
   return undefined;
 }
 
-const SERVER_FRAME_TYPES = ['reply', 'heartbeat.pong', 'connection.established', 'connection.error', 'subscription.added', 'subscription.removed', 'event', 'connection.closing', 'message.failed'];
+const SERVER_FRAME_TYPES = ['reply', 'heartbeat.pong', 'connection.established', 'connection.error', 'subscription.added', 'subscription.removed', 'event', 'connection.closing', 'message.failed', 'session.renewed'];
 
 /** Which schema a JSON example of the document is an instance of, judged by its shape. */
 function schemaFor(example: Record<string, unknown>): z.ZodType | undefined {
@@ -73,7 +73,7 @@ describe('docs/protocol.md', () => {
     for (const type of [...PROTOCOL_EVENT_TYPES, ...DOMAIN_EVENT_TYPES]) expect(doc).toContain(`\`${type}\``);
   });
 
-  it('describes all seven client frames and all eight server frames', () => {
+  it('describes all seven client frames and all nine server frames', () => {
     for (const t of ['connect', 'subscribe', 'unsubscribe', 'publish', 'history', 'heartbeat.ping', 'refresh']) {
       expect(doc).toContain(`### ${t}\n`);
     }

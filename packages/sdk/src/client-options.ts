@@ -36,6 +36,12 @@ export interface ApiXClientOptions {
   heartbeat?: HeartbeatOptions;
   /** Refresh the token this long before it expires (token function only). Default 30 000. */
   refreshMarginMs?: number;
+  /**
+   * Resume the server session after a drop (send the session token with `connect`): same
+   * session id, subscriptions kept by the server, missed events replayed on any node.
+   * Default true; false: every connection is a new session and the client resubscribes.
+   */
+  resumeSessions?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -49,6 +55,7 @@ export interface ResolvedOptions {
   requestTimeoutMs: number;
   heartbeat: { enabled: boolean; intervalMs: number | undefined; pongTimeoutMs: number };
   refreshMarginMs: number;
+  resumeSessions: boolean;
 }
 
 export const DEFAULT_MIN_RECONNECT_DELAY_MS = 500;
@@ -91,5 +98,6 @@ export function resolveOptions(options: ApiXClientOptions): ResolvedOptions {
       pongTimeoutMs: positive('heartbeat.pongTimeoutMs', options.heartbeat?.pongTimeoutMs, DEFAULT_PONG_TIMEOUT_MS),
     },
     refreshMarginMs: positive('refreshMarginMs', options.refreshMarginMs, DEFAULT_REFRESH_MARGIN_MS),
+    resumeSessions: options.resumeSessions ?? true,
   };
 }

@@ -18,6 +18,7 @@ import { ApiXClientError, hasErrorCode, toClientError } from './errors.js';
 import type { ClientEvents, ConnectedContext, ConnectingContext, PublishEventInput, SubscriptionHandlers, SubscriptionEvents } from './events.js';
 import type { SchemaOf } from './frame-decoder.js';
 import { Heartbeat } from './heartbeat.js';
+import { InboxIterator, inboxChannel, type InboxOptions } from './inbox.js';
 import { newIdempotencyKey } from './ids.js';
 import { StateMachine } from './state-machine.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
@@ -80,6 +81,12 @@ export class ApiXClient {
   #heartbeat: Heartbeat | undefined;
   #refresher: TokenRefresher | undefined;
   #session: ConnectedContext | undefined;
+  /**
+   * The server's latest session token (from `connection.established` or `session.renewed`):
+   * sent with the next `connect`, so a reconnect within the session TTL resumes the session —
+   * on any node — instead of starting afresh. Kept across drops; forgotten by disconnect().
+   */
+  #sessionToken: string | undefined;
   /**
    * The server's clock as of connection.established, and the monotonic instant we read it:
    * server-now is estimated from these, so a step of the local wall clock cannot move a
@@ -175,6 +182,8 @@ export class ApiXClient {
   /** Closes the connection for good (state `closed`); pending requests fail with APIX_ERR_CLIENT_CLOSED. */
   disconnect(): void {
     if (this.state === ClientState.Closed) return;
+    // Done on purpose: the next connect() starts a new session (the server's expires by itself).
+    this.#sessionToken = undefined;
     this.#close(CloseCodes.NORMAL, 'disconnect called', ApiXClientError.client('CLIENT_CLOSED'));
   }
 
@@ -196,6 +205,20 @@ export class ApiXClient {
 
   subscriptions(): Subscription[] {
     return this.#registry.all();
+  }
+
+  /**
+   * The user's offline inbox (`user:<userId>:inbox`) as an async iterator that resumes by
+   * itself across reconnects and nodes: `for await (const item of client.inbox()) …`. Items
+   * are events, or a `gap` when the server could not replay everything (past retention).
+   * Needs the user id: call it once connected, or pass `userId`.
+   */
+  inbox(options: InboxOptions & { userId?: string } = {}): InboxIterator {
+    const userId = options.userId ?? this.#session?.userId;
+    if (userId === undefined) throw ApiXClientError.protocol('NOT_AUTHENTICATED', 'inbox() needs the user id: call it once connected, or pass { userId }');
+    const channel = inboxChannel(userId);
+    const subscription = this.#registry.get(channel) ?? this.#registry.create(channel, options.since ? { since: options.since } : {});
+    return new InboxIterator(subscription, () => this.#registry.remove(subscription));
   }
 
   /** Shorthand: get or create the channel's subscription, attach handlers, subscribe. */
@@ -355,11 +378,17 @@ export class ApiXClient {
 
   #sendConnect(connection: Connection, token: string): void {
     const { clientType, name } = this.#options;
+    const resume = this.#options.resumeSessions ? this.#sessionToken : undefined;
+    // Our own positions win over the ones the server stored: the server only knows what it
+    // handed to a socket that may have died with frames still in flight.
+    const since = resume !== undefined ? this.#registry.positions() : {};
     const body: ClientRequest = {
       type: 'connect',
       token,
       ...(clientType ? { clientType } : {}),
       ...(name ? { metadata: { name: name.slice(0, 500) } } : {}),
+      ...(resume !== undefined ? { sessionToken: resume } : {}),
+      ...(Object.keys(since).length > 0 ? { since } : {}),
     };
     // No timeout of its own: the attempt's connect timer bounds it.
     connection.call(body, connectResultCheck, Number.POSITIVE_INFINITY).catch((reason: unknown) => {
@@ -398,6 +427,9 @@ export class ApiXClient {
         // The close that follows is planned (shutdown, overload): remember when we may come back.
         this.#closing = frame;
         return;
+      case 'session.renewed':
+        this.#sessionToken = frame.sessionToken;
+        return;
     }
   }
 
@@ -408,15 +440,19 @@ export class ApiXClient {
     this.#attempts = 0;
     this.#serverClock = { serverTime: frame.serverTime, at: monotonicNow() };
     this.#lastCause = undefined;
-    const { type: _type, ...session } = frame;
+    const { type: _type, sessionToken, sessionExpiresAt: _expires, subscriptions: restored, sessionError, resumed, ...established } = frame;
+    const session: ConnectedContext = { ...established, resumed: resumed === true };
     this.#session = session;
+    if (sessionToken !== undefined) this.#sessionToken = sessionToken;
+    if (sessionError) this.#events.emit('error', { source: 'session', error: ApiXClientError.fromBody(sessionError) });
     this.#startHeartbeat(connection, frame.heartbeatIntervalMs);
     this.#startRefresher(connection, frame.expiresAt);
     this.#setState(ClientState.Connected);
     // Listeners run inside #setState and may have disconnected already: re-read the state.
     if (!this.#is(ClientState.Connected)) return;
     // Resubscribe first, so publishes that waited for this moment go out after the subscribe frame.
-    this.#registry.onConnected();
+    // A resumed session's subscriptions are already back on the server: adopted, not sent again.
+    this.#registry.onConnected(restored);
     this.#events.emit('connected', { ...session });
     if (!this.#is(ClientState.Connected)) return;
     this.#connectedWaiters.resolveAll();

@@ -62,6 +62,12 @@ export interface ConnectedContext {
   /** Token expiry, ms since the epoch on the server's clock. */
   expiresAt: number;
   serverTime: number;
+  /**
+   * True when this connection resumed the previous connection's session (same `sessionId`,
+   * subscriptions kept, missed events replayed). False for a new session — after a refused
+   * session token the `error` event (source `session`) says why.
+   */
+  resumed: boolean;
 }
 
 export interface DisconnectedContext {
@@ -85,7 +91,7 @@ export interface ClosedContext {
 
 export interface ClientErrorContext {
   /** Where it happened. None of these end the client on their own; `closed` says when it ends. */
-  source: 'token' | 'connect' | 'refresh' | 'server' | 'frame' | 'subscribe' | 'unsubscribe' | 'transport';
+  source: 'token' | 'connect' | 'refresh' | 'server' | 'frame' | 'subscribe' | 'unsubscribe' | 'transport' | 'session';
   error: ApiXClientError;
   /** For failures to connect (`token`, `transport`): the cause, as `disconnected` and `lastCause` report it. */
   cause?: DisconnectCause;

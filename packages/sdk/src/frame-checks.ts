@@ -2,6 +2,7 @@ import type {
   ConnectionClosingFrame,
   ConnectionErrorFrame,
   ConnectionEstablishedFrame,
+  SessionRenewedFrame,
   EventFrame,
   HeartbeatPongFrame,
   HistoryResult,
@@ -121,7 +122,13 @@ const subscriptionStateFields = {
 };
 export const subscriptionStateCheck: Check<SubscriptionState> = object(subscriptionStateFields);
 
-export const connectResultCheck: Check<{ connectionId: string; sessionId: string }> = object({ connectionId: str, sessionId: str });
+const sessionFields = {
+  sessionToken: optional(str),
+  sessionExpiresAt: optional(int),
+  resumed: optional(bool),
+  sessionError: optional(errorBody),
+};
+export const connectResultCheck: Check<{ connectionId: string; sessionId: string }> = object({ connectionId: str, sessionId: str, ...sessionFields });
 export const subscribeResultCheck: Check<{ subscriptions: SubscriptionState[] }> = object({ subscriptions: array(subscriptionStateCheck) });
 export const unsubscribeResultCheck: Check<{ channels: string[] }> = object({ channels: array(str) });
 export const publishResultCheck: Check<PublishResult> = object({ channel: str, offset: positiveInt, epoch: str, duplicate: bool });
@@ -153,7 +160,10 @@ export const serverFrameChecks: { readonly [K in ServerFrame['type']]: Check<Ext
     heartbeatIntervalMs: positiveInt,
     expiresAt: int,
     serverTime: int,
+    ...sessionFields,
+    subscriptions: optional(array(subscriptionStateCheck)),
   }) satisfies Check<ConnectionEstablishedFrame>,
+  'session.renewed': object({ type: literal('session.renewed'), sessionToken: str, sessionExpiresAt: int }) satisfies Check<SessionRenewedFrame>,
   'connection.error': object({ type: literal('connection.error'), error: errorBody }) satisfies Check<ConnectionErrorFrame>,
   'subscription.added': object({ type: literal('subscription.added'), ...subscriptionStateFields }) satisfies Check<SubscriptionAddedFrame>,
   'subscription.removed': object({

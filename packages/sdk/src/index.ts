@@ -20,6 +20,7 @@ export {
 } from './client-options.js';
 export { ClientCloseCodes, ClientState } from './client-state.js';
 export { Subscription, type SubscriptionOptions } from './subscription.js';
+export { InboxIterator, inboxChannel, type InboxItem, type InboxOptions } from './inbox.js';
 export { SubscriptionState } from './subscription-state.js';
 export {
   ApiXClientError,

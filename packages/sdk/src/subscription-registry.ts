@@ -1,4 +1,4 @@
-import type { ChannelName, EventFrame, MessageFailedFrame, StreamPosition, SubscriptionFilters, SubscriptionRemovedFrame } from '@apix/protocol';
+import type { ChannelName, EventFrame, MessageFailedFrame, StreamPosition, SubscriptionFilters, SubscriptionRemovedFrame, SubscriptionState as ServerSubscriptionState } from '@apix/protocol';
 import { EPOCH_PATTERN, MAX_CHANNELS_PER_SUBSCRIBE, parseChannelName } from '@apix/protocol/core';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ClientCloseCodes } from './client-state.js';
@@ -116,11 +116,38 @@ export class SubscriptionRegistry {
     this.#entries.delete(subscription.channel);
   }
 
-  /** A connection is established: (re)subscribe everything that waits, with positions to resume from. */
-  onConnected(): void {
+  /**
+   * A connection is established: (re)subscribe everything that waits, with positions to
+   * resume from. `restored`: the subscriptions a resumed session already has back on the
+   * server — those we want are adopted as subscribed (their replay follows), those we no
+   * longer want are unsubscribed; only the rest is sent.
+   */
+  onConnected(restored?: readonly ServerSubscriptionState[]): void {
     this.#connected = true;
     this.#generation += 1;
+    for (const state of restored ?? []) {
+      const entry = this.#entries.get(state.channel);
+      if (entry && entry.control.subscription.state === SubscriptionState.Subscribing && entry.inFlight === undefined) {
+        this.#clearRetry(entry);
+        entry.onServer = true;
+        entry.backoff.reset();
+        entry.control.markSubscribed(state);
+      } else if (!entry || entry.control.subscription.state === SubscriptionState.Unsubscribed) {
+        this.#host.request({ type: 'unsubscribe', channels: [state.channel] }, unsubscribeResultCheck, () => undefined);
+      }
+    }
     this.#flush();
+  }
+
+  /** The last delivered position of every subscription that has one (sent with a session resume). */
+  positions(): Record<ChannelName, StreamPosition> {
+    const positions: Record<ChannelName, StreamPosition> = {};
+    for (const [channel, entry] of this.#entries) {
+      if (entry.control.subscription.state === SubscriptionState.Unsubscribed) continue;
+      const position = entry.control.since();
+      if (position) positions[channel] = position;
+    }
+    return positions;
   }
 
   /** The connection is gone: the server holds nothing for us any more. */

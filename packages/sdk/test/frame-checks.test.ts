@@ -8,6 +8,7 @@ import {
   messageFailedFrameSchema,
   publishResultSchema,
   replyFrameSchema,
+  sessionRenewedFrameSchema,
   subscribeResultSchema,
   subscriptionAddedFrameSchema,
   subscriptionRemovedFrameSchema,
@@ -31,6 +32,7 @@ const schemas: Record<ServerFrame['type'], { safeParse(v: unknown): { success: b
   'heartbeat.pong': heartbeatPongFrameSchema,
   'connection.closing': connectionClosingFrameSchema,
   'message.failed': messageFailedFrameSchema,
+  'session.renewed': sessionRenewedFrameSchema,
 };
 
 const event = { type: 'tool_call_start', payload: { toolCallId: 't', toolName: 'x' }, metadata: { timestamp: 1_700_000_000_000, version: '1', correlation_id: 'c', app: 'x' } };
@@ -52,6 +54,15 @@ const valid: object[] = [
   { type: 'heartbeat.pong', id: '3', serverTime: 5 },
   { type: 'connection.closing', code: 4000, reason: 'deploy', retryAfterMs: 1500 },
   { type: 'connection.closing', code: 4000, reason: 'deploy' },
+  {
+    type: 'connection.established', connectionId: 'c', sessionId: 's', organizationId: 'o', userId: 'u', heartbeatIntervalMs: 25_000, expiresAt: 1, serverTime: 2,
+    sessionToken: 'v1.x.y', sessionExpiresAt: 3, resumed: true, subscriptions: [state],
+  },
+  {
+    type: 'connection.established', connectionId: 'c', sessionId: 's', organizationId: 'o', userId: 'u', heartbeatIntervalMs: 25_000, expiresAt: 1, serverTime: 2,
+    sessionToken: 'v1.x.y', sessionExpiresAt: 3, resumed: false, sessionError: { code: 'APIX_ERR_SESSION_EXPIRED', message: 'm', retryable: false },
+  },
+  { type: 'session.renewed', sessionToken: 'v1.x.y', sessionExpiresAt: 3 },
 ];
 
 const malformed: object[] = [
@@ -65,6 +76,8 @@ const malformed: object[] = [
   { type: 'subscription.added', ...state, channelType: 'NOPE' },
   { type: 'subscription.added', ...state, position: { offset: -1, epoch: 'e1' } },
   { type: 'subscription.removed', channel: 'agent:a', reason: 'gone' },
+  { type: 'session.renewed', sessionToken: 'v1.x.y' }, // no expiry
+  { type: 'connection.established', connectionId: 'c', sessionId: 's', organizationId: 'o', userId: 'u', heartbeatIntervalMs: 10, expiresAt: 1, serverTime: 2, subscriptions: [{ ...state, recovered: 'yes' }] },
   { type: 'event', channel: 'agent:a', offset: 0, epoch: 'e1', event },
   { type: 'event', channel: 'agent:a', offset: 1.5, epoch: 'e1', event },
   { type: 'event', channel: 'agent:a', offset: 1, epoch: 'e1', event: { ...event, metadata: { version: '1' } } },

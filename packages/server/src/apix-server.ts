@@ -25,9 +25,11 @@ import { DEFAULT_PRESENCE_TTL_MS } from './engine/presence.js';
 import { PresenceQuery } from './engine/presence-query.js';
 import { PresenceTracker } from './engine/presence-tracker.js';
 import { RedisBroker } from './engine/redis-broker.js';
-import { createConfiguredBroker, createControlBus, createDurableConsumers, createNodeRegistryStore, createPresenceManager } from './engine/redis-engine-config.js';
+import { createConfiguredBroker, createControlBus, createDurableConsumers, createNodeRegistryStore, createPresenceManager, createSessionStore } from './engine/redis-engine-config.js';
 import { RetryManager } from './realtime/retry-manager.js';
 import { DeadLetters } from './channels/dead-letters.js';
+import { SessionTokens, sessionSecret } from './identity/session-token.js';
+import { SessionKeeper } from './realtime/session-keeper.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import { httpServerOptions, registerRequestLogging, registerSecurityPlugins, useDepthLimitedJsonParser } from './http/http-hardening.js';
@@ -203,7 +205,12 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const publisher = new EventPublisher(
     access,
     broker,
-    { historySize: config.HISTORY_SIZE, historyTtlMs: config.HISTORY_TTL_MS, idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS },
+    {
+      historySize: config.HISTORY_SIZE,
+      historyTtlMs: config.HISTORY_TTL_MS,
+      idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+      inbox: { historySize: config.INBOX_HISTORY_SIZE, historyTtlMs: config.INBOX_HISTORY_TTL_MS },
+    },
     channelSettings,
     observers,
     archiver,
@@ -222,7 +229,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     access,
     router,
     broker,
-    { maxSubscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION, maxRecoveredPublications: Math.max(config.HISTORY_SIZE, 1) },
+    // An inbox holds up to INBOX_HISTORY_SIZE for a user who was away: a resume may replay all of it.
+    { maxSubscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION, maxRecoveredPublications: Math.max(config.HISTORY_SIZE, config.INBOX_HISTORY_SIZE, 1) },
     logger,
     observers,
     channelSettings,
@@ -241,6 +249,14 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       },
     },
   );
+  const sessionStore = await createSessionStore(config);
+  const sessions = new SessionKeeper(
+    sessionStore,
+    new SessionTokens(await sessionSecret(config.SESSION_SECRET, signingKey.privateKey), config.SESSION_TTL_MS),
+    { ttlMs: config.SESSION_TTL_MS, flushIntervalMs: config.SESSION_FLUSH_MS },
+    logger.child({ component: 'sessions' }),
+  );
+  observers.add(sessions);
   const presence = await createPresenceManager(config, DEFAULT_PRESENCE_TTL_MS);
   const presenceLogger = logger.child({ component: 'presence' });
   const presenceTracker = new PresenceTracker(presence, DEFAULT_PRESENCE_TTL_MS, presenceLogger, (key, type, member) => {
@@ -279,6 +295,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       presence: presenceQuery,
       floodDetector: new FloodDetector(config.RATE_LIMIT_DISCONNECT_AFTER),
       quotaUsage,
+      sessions,
     },
   );
   const tracker = new ConnectionTracker(repositories.connections, connections, { nodeId, heartbeatFlushMs: config.HEARTBEAT_FLUSH_MS }, logger);
@@ -416,6 +433,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       connections.closeAll(CloseCodes.SERVER_SHUTDOWN, 'server shutting down', config.RECONNECT_SPREAD_MS);
       connections.stop();
       await gateway.close();
+      // Sessions' last positions before the engine goes: clients resume on another node.
+      await sessions.close();
+      await sessionStore.close();
       await app.close();
       await nodes.close();
       presenceTracker.stop();

@@ -5,6 +5,7 @@ import type { RealtimeObserver } from '../realtime/realtime-observer.js';
 import { assertEncryptedPayload } from '../limits/encrypted-payloads.js';
 import type { ChannelAccess } from './channel-access.js';
 import type { ChannelSettings, ChannelSettingsSource } from './channel-settings.js';
+import { isInboxChannel } from './inbox-channel.js';
 
 /** Receives each appended publication of channels that persist their events (the archive). */
 export interface PublicationSink {
@@ -20,6 +21,8 @@ export interface RetentionSettings {
   readonly historySize: number;
   readonly historyTtlMs: number;
   readonly idempotencyTtlMs: number;
+  /** Retention of users' inbox channels (`user:<id>:inbox`), unless the channel's own settings say otherwise. */
+  readonly inbox?: { readonly historySize: number; readonly historyTtlMs: number };
 }
 
 /**
@@ -67,9 +70,10 @@ export class EventPublisher {
     await this.#admission?.admitPublish(principal.organizationId, key, Buffer.byteLength(data));
     let outcome;
     try {
+      const defaults = (isInboxChannel(channel) ? this.#retention.inbox : undefined) ?? this.#retention;
       outcome = await this.#broker.publish(key, data, {
-        historySize: settings?.historySize ?? this.#retention.historySize,
-        historyTtlMs: settings?.historyTtlMs ?? this.#retention.historyTtlMs,
+        historySize: settings?.historySize ?? defaults.historySize,
+        historyTtlMs: settings?.historyTtlMs ?? defaults.historyTtlMs,
         idempotencyTtlMs: this.#retention.idempotencyTtlMs,
         ...(idempotencyKey !== undefined ? { idempotencyKey: `${principal.userId}:${idempotencyKey}` } : {}),
       });

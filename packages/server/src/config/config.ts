@@ -63,6 +63,27 @@ export const configSchema = z.object({
   ACK_RETRY_CAP_MS: z.coerce.number().int().min(0).default(60_000),
   ACK_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
   ACK_WINDOW: z.coerce.number().int().min(1).max(1_000).default(100),
+  /**
+   * How long a disconnected client may resume its session (same session id, subscriptions
+   * back, missed events replayed) with the `sessionToken` it was given (ADR 0040).
+   */
+  SESSION_TTL_MS: ms(600_000),
+  /** Secret for session tokens (HMAC). Unset: derived from the JWT signing key, which the nodes already share. */
+  SESSION_SECRET: z.string().min(32).optional(),
+  /**
+   * Session positions are written to the engine at most this often per session, coalesced
+   * (never a write per delivered event): a resume that relies on the server's stored position
+   * may replay up to this much traffic twice (the SDK drops the duplicates).
+   */
+  SESSION_FLUSH_MS: ms(1_000),
+  /** Sessions the memory engine keeps per organisation (least recently written out first). */
+  SESSION_MAX_PER_ORGANIZATION: z.coerce.number().int().min(1).default(50_000),
+  /**
+   * Retention of users' inbox channels (`user:<userId>:inbox`) unless the channel's own
+   * settings say otherwise: long enough for a user who is offline for days.
+   */
+  INBOX_HISTORY_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  INBOX_HISTORY_TTL_MS: ms(7 * 86_400_000),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
   /** PostgreSQL (`postgres://…`). Unset: embedded PGlite in `<APIX_DATA_DIR>/pglite`. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),

@@ -12,6 +12,9 @@ import { MemoryDurableConsumers } from './memory-durable-consumers.js';
 import { RedisDurableConsumers } from './redis-durable-consumers.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisControlBus } from './redis-control-bus.js';
+import type { SessionStore } from './session-store.js';
+import { MemorySessionStore } from './session-store-memory.js';
+import { RedisSessionStore } from './session-store-redis.js';
 
 /** The Redis target the settings name, or undefined for the embedded engine. */
 export function redisTargetOf(config: Pick<ApiXConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>): RedisTarget | undefined {
@@ -28,7 +31,8 @@ export function createConfiguredBroker(config: ApiXConfig, logger: Logger): Redi
   return new RedisBroker({
     ...target,
     prefix: config.REDIS_KEY_PREFIX,
-    streamIdleTtlMs: Math.max(24 * 3_600_000, config.HISTORY_TTL_MS),
+    // Inboxes keep events for users who are away for days: their streams must outlive that.
+    streamIdleTtlMs: Math.max(24 * 3_600_000, config.HISTORY_TTL_MS, config.INBOX_HISTORY_TTL_MS),
     // Logged, never thrown: ioredis reconnects by itself and callers see UNAVAILABLE meanwhile.
     onError: (error, context) => log.warn({ err: error, context }, 'redis engine error'),
   });
@@ -102,4 +106,11 @@ export async function createDurableConsumers(
       redis.disconnect();
     },
   };
+}
+
+/** Resumable sessions' state (ADR 0040): Redis (any node may resume a session) or this process. */
+export async function createSessionStore(config: ApiXConfig): Promise<SessionStore> {
+  const target = redisTargetOf(config);
+  if (!target) return new MemorySessionStore({ maxPerOrganization: config.SESSION_MAX_PER_ORGANIZATION });
+  return RedisSessionStore.connect({ ...target, prefix: config.REDIS_KEY_PREFIX });
 }

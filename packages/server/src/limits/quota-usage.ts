@@ -69,12 +69,19 @@ function bump(counts: Map<string, number>, organizationId: string, delta: number
  * Gateway hook: refuses an authenticated connection its organisation has no room for (error
  * frame, then close 4005 — reconnect later with backoff). True when refused.
  */
-export function refuseConnectionOverQuota(connection: Connection, organizationId: string, usage: QuotaUsage | undefined): boolean {
+export function refuseConnectionOverQuota(
+  connection: Connection,
+  organizationId: string,
+  usage: QuotaUsage | undefined,
+  /** Runs first on a refusal (the `connect` path answers its request with the error). */
+  onRefused?: (error: ApiXError) => void,
+): boolean {
   if (usage === undefined) return false;
   try {
     usage.admitConnection(organizationId);
     return false;
   } catch (error) {
+    onRefused?.(error as ApiXError);
     connection.sendConnectionError(error as ApiXError);
     connection.close(CloseCodes.RATE_LIMITED, 'organisation connection quota used up');
     return true;

@@ -9,6 +9,7 @@ import {
   type HistoryFrame,
   type PublishFrame,
   type RefreshFrame,
+  type SubscriptionState,
 } from '@apix/protocol';
 import type { EventPublisher } from '../channels/event-publisher.js';
 import type { HistoryReader } from '../channels/history-reader.js';
@@ -30,6 +31,7 @@ import type { SubscriptionManager } from './subscription-manager.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import type { PresenceQuery } from '../engine/presence-query.js';
 import { handlePresenceFrame } from './presence-frame.js';
+import type { ResumeOutcome, SessionGrant, SessionKeeper } from './session-keeper.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -71,6 +73,8 @@ export interface GatewayDependencies {
   readonly floodDetector?: FloodDetector;
   /** Per-organisation connection and subscription quotas (src/limits). */
   readonly quotaUsage?: QuotaUsage;
+  /** Resumable sessions (ADR 0040); absent: every connection is a fresh session without a token. */
+  readonly sessions?: SessionKeeper;
 }
 
 /**
@@ -142,6 +146,8 @@ export class ApiXGateway {
   /** The same three functions for every connection (they take it as an argument): no closures per connection. */
   readonly #connectionHooks: Pick<ConnectionOptions, 'onClosed' | 'onTaskFailed' | 'onSlowConsumer'> = {
     onClosed: (c) => {
+      // First: the session's final positions are read from the subscriptions released next.
+      this.#deps.sessions?.closed(c);
       this.#deps.subscriptions.releaseAll(c);
       this.#deps.connections.remove(c);
       if (c.principal) this.#deps.observer?.connectionClosed?.(c, c.closeCode);
@@ -176,11 +182,27 @@ export class ApiXGateway {
     if (principal) this.#establish(connection, principal);
   }
 
+  /** Authentication succeeded at upgrade (Authorization header): a fresh session, nothing to resume. */
   #establish(connection: Connection, principal: Principal): void {
+    if (!this.#authenticate(connection, principal)) return;
+    this.#sendEstablished(connection, principal, this.#deps.sessions?.start(connection, principal));
+  }
+
+  /**
+   * Lifts the pre-auth caps and admits the connection under its organisation's quota; false if
+   * refused (closed). `connectRequestId`: the `connect` request, answered with the refusal.
+   */
+  #authenticate(connection: Connection, principal: Principal, connectRequestId?: string): boolean {
     liftPreAuthCaps(connection.socket);
-    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage)) return;
+    const answer = connectRequestId === undefined ? undefined : (error: ApiXError) => connection.replyError(connectRequestId, error);
+    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage, answer)) return false;
     connection.principal = principal;
     this.#deps.connections.authenticated(connection);
+    this.#deps.observer?.connectionOpened?.(connection);
+    return true;
+  }
+
+  #sendEstablished(connection: Connection, principal: Principal, grant: SessionGrant | undefined, restored?: SubscriptionState[]): void {
     connection.sendFrame({
       type: 'connection.established',
       connectionId: connection.id,
@@ -190,8 +212,9 @@ export class ApiXGateway {
       heartbeatIntervalMs: this.#settings.clientHeartbeatIntervalMs,
       expiresAt: principal.expiresAt,
       serverTime: Date.now(),
+      ...grant,
+      ...(restored ? { subscriptions: restored } : {}),
     });
-    this.#deps.observer?.connectionOpened?.(connection);
   }
 
   #onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -288,8 +311,56 @@ export class ApiXGateway {
     if (connection.closed) return;
     connection.clientType = frame.clientType;
     connection.metadata = frame.metadata ?? {};
-    connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId });
-    this.#establish(connection, principal);
+    // The session is settled first (a resume changes `sessionId`), so everything that records
+    // the opened connection (rows, audit, quota counts) sees the session it really runs in.
+    const sessions = this.#deps.sessions;
+    let resumed: ResumeOutcome | undefined;
+    if (sessions && frame.sessionToken !== undefined) {
+      resumed = await sessions.resume(connection, principal, frame.sessionToken);
+      if (connection.closed) return sessions.closed(connection);
+    }
+    // A refusal closes the connection, and the keeper lets go of a resumed session on close.
+    if (!this.#authenticate(connection, principal, frame.id)) return;
+    const grant = resumed?.grant ?? sessions?.start(connection, principal);
+    const announce = (restored?: SubscriptionState[]) => {
+      connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId, ...grant });
+      this.#sendEstablished(connection, principal, grant, restored);
+    };
+    if (!resumed || resumed.subscriptions.size === 0) return announce(resumed?.grant.resumed ? [] : undefined);
+    await this.#restore(connection, principal, frame, resumed.subscriptions, announce);
+  }
+
+  /**
+   * Puts a resumed session's subscriptions back: authorised again, each from the client's own
+   * position when it sent one (`since`), else from the one the session stored — with the
+   * replay of what was missed sent right after `connection.established`, before any live event.
+   */
+  async #restore(
+    connection: Connection,
+    principal: Principal,
+    frame: ConnectFrame,
+    stored: ResumeOutcome['subscriptions'],
+    announce: (restored?: SubscriptionState[]) => void,
+  ): Promise<void> {
+    let announced = false;
+    const once = (restored?: SubscriptionState[]) => {
+      announced = true;
+      announce(restored);
+    };
+    const entries = [...stored].map(([channel, s]) => {
+      const since = frame.since?.[channel] ?? s.position;
+      return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}) };
+    });
+    try {
+      this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, entries.length);
+      const outcome = await this.#deps.subscriptions.restore(connection, entries, once);
+      if (outcome) this.#deps.sessions?.dropped(connection, outcome.dropped);
+    } catch (error) {
+      // The event store (or a quota) refused: connected all the same, with no subscription
+      // back; the session keeps them, and the client subscribes again from its positions.
+      this.#deps.logger.warn({ err: error, connectionId: connection.id }, 'resumed session, but its subscriptions could not be restored');
+      if (!connection.closed && !announced) once([]);
+    }
   }
 
   async #refresh(connection: Connection, current: Principal, frame: RefreshFrame): Promise<void> {

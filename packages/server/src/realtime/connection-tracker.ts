@@ -21,12 +21,16 @@ const STATE_FLUSH_INTERVAL_MS = 250;
 interface StatusChange {
   organizationId: string;
   sessionId: string;
+  connectionId: string;
   status: ConnectionStatus;
   at: Date;
 }
 
 /**
- * Keeps the seed's ApiXConnection rows current: a row per connection with its status
+ * Keeps the seed's ApiXConnection rows current: a row per session, held by its latest
+ * connection (a resumed session, ADR 0040, takes the row over: `metadata.connectionId` names
+ * the holder, and status and channel writes of an earlier connection of the session are
+ * ignored, so a late close on one node never marks the resumed connection disconnected). A row with its status
  * (CONNECTED → SUSPENDED while the token is expired within its grace period → RECONNECTING
  * when it closed with a code that tells the client to come back, else DISCONNECTED), client
  * type, channels and metadata.
@@ -82,7 +86,7 @@ export class ConnectionTracker implements RealtimeObserver {
     const now = Date.now();
     if (this.#suspended.has(connection) && now < principal.expiresAt) {
       this.#suspended.delete(connection);
-      this.#statusChanges.push({ organizationId: principal.organizationId, sessionId: connection.sessionId, status: ConnectionStatus.CONNECTED, at: new Date(now) });
+      this.#statusChanges.push({ organizationId: principal.organizationId, sessionId: connection.sessionId, connectionId: connection.id, status: ConnectionStatus.CONNECTED, at: new Date(now) });
     }
   }
 
@@ -92,6 +96,7 @@ export class ConnectionTracker implements RealtimeObserver {
     this.#statusChanges.push({
       organizationId: connection.principal!.organizationId,
       sessionId: connection.sessionId,
+      connectionId: connection.id,
       status: code !== 1000 && shouldReconnect(code) ? ConnectionStatus.RECONNECTING : ConnectionStatus.DISCONNECTED,
       at: new Date(),
     });
@@ -112,11 +117,11 @@ export class ConnectionTracker implements RealtimeObserver {
       const principal = connection.principal;
       if (!principal || connection.closed || now < principal.expiresAt || this.#suspended.has(connection)) continue;
       this.#suspended.add(connection);
-      this.#statusChanges.push({ organizationId: principal.organizationId, sessionId: connection.sessionId, status: ConnectionStatus.SUSPENDED, at: new Date(now) });
+      this.#statusChanges.push({ organizationId: principal.organizationId, sessionId: connection.sessionId, connectionId: connection.id, status: ConnectionStatus.SUSPENDED, at: new Date(now) });
     }
     const opened = this.#opened;
     const statusChanges = this.#statusChanges;
-    const channels = [...this.#dirtyChannels].map((c) => ({ organizationId: c.principal!.organizationId, sessionId: c.sessionId, channels: [...c.subscriptions.keys()] }));
+    const channels = [...this.#dirtyChannels].map((c) => ({ organizationId: c.principal!.organizationId, sessionId: c.sessionId, connectionId: c.id, channels: [...c.subscriptions.keys()] }));
     this.#opened = [];
     this.#statusChanges = [];
     this.#dirtyChannels.clear();

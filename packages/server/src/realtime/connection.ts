@@ -52,7 +52,12 @@ export interface ConnectionOptions {
  */
 export class Connection implements TurnEndListener {
   readonly id: ConnectionId = newId('conn');
-  readonly sessionId: SessionId = newId('sess');
+  /**
+   * The session this connection runs in: a fresh one, or — set once, when a `connect` frame
+   * resumed a session (SessionKeeper) — the earlier connection's. Several connections over
+   * time share a session id; at most one holds it at a time.
+   */
+  sessionId: SessionId = newId('sess');
   /** Wall time, for display (connection lists, rows). */
   readonly connectedAt = Date.now();
   readonly socket: WebSocket;
@@ -77,6 +82,8 @@ export class Connection implements TurnEndListener {
   /** Frames waiting for the socket to drain (null: the socket takes frames directly). */
   #backlog: Array<string | Buffer> | null = null;
   #backlogBytes = 0;
+  /** Bytes of frames dropped from the backlog by close(): sent to nobody, though positions count them. */
+  #droppedBytes = 0;
   #terminateTimer: NodeJS.Timeout | undefined;
   /** Whether the raw socket is corked until the end of this event-loop turn. */
   #corked = false;
@@ -89,6 +96,16 @@ export class Connection implements TurnEndListener {
   /** Unsent bytes held for this connection: its backlog plus what the socket buffers. */
   get pendingBytes(): number {
     return this.#backlogBytes + this.socket.bufferedAmount;
+  }
+
+  /** Frames wait in the backlog: what subscriptions count as delivered has not all reached the socket. */
+  get backlogged(): boolean {
+    return this.#backlog !== null;
+  }
+
+  /** Bytes the close dropped unsent (0: every frame counted as delivered was handed to the socket). */
+  get droppedBytes(): number {
+    return this.#droppedBytes;
   }
 
   get closed(): boolean {
@@ -222,6 +239,8 @@ export class Connection implements TurnEndListener {
   #markClosed(code: number): boolean {
     if (this.#closed) return false;
     this.#closed = true;
+    // Whatever still waits in the backlog will never be sent; counted before onClosed (the session keeper reads it).
+    this.#droppedBytes = this.#backlogBytes;
     this.#closeCode = code;
     this.#options.onClosed(this);
     return true;

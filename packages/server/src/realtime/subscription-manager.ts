@@ -2,7 +2,10 @@ import {
   ApiXError,
   type AckFrame,
   type ChannelName,
+  type ParsedChannel,
+  type StreamPosition,
   type SubscribeFrame,
+  type SubscriptionFilters,
   type SubscriptionState,
   type UnsubscribeFrame,
 } from '@apix/protocol';
@@ -22,6 +25,15 @@ export interface SubscriptionLimits {
   readonly maxSubscriptionsPerConnection: number;
   /** The most publications one resume replays; a client further behind gets `recovered: false`. */
   readonly maxRecoveredPublications: number;
+}
+
+interface OpenItem {
+  readonly channel: ParsedChannel;
+  readonly key: string;
+  readonly filters: SubscriptionFilters | undefined;
+  readonly since: StreamPosition | undefined;
+  /** Acknowledged delivery with this policy; undefined: broadcast. */
+  readonly policy: DeliveryPolicy | undefined;
 }
 
 interface PendingSubscription {
@@ -99,29 +111,68 @@ export class SubscriptionManager {
     for (const channel of frame.channels) resolved.push(await this.#access.resolve(principal, channel, 'subscribe'));
     // Per channel: broadcast, or acknowledged (asked for, or required by the channel's settings).
     const policies: Array<DeliveryPolicy | undefined> = [];
-    for (const { channel } of resolved) {
-      const settings = await this.#settings.get(principal.organizationId, channel.name).catch((error: unknown) => {
-        throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry', { cause: error instanceof Error ? error.message : String(error) });
-      });
-      const acknowledged = frame.acknowledgment === true || settings?.acknowledgmentRequired === true;
-      if (acknowledged && !this.#acks) {
-        // A channel configured to require acknowledgments must not be served without them.
-        throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not enabled on this server`, { channel: channel.name });
+    for (const { channel } of resolved) policies.push(await this.#deliveryPolicy(principal.organizationId, channel.name, frame.acknowledgment === true));
+    const items = resolved.map(({ channel, key }, i) => ({ channel, key, filters: frame.filters, since: frame.since?.[channel.name], policy: policies[i] }));
+    const states = await this.#open(connection, items, (opened) => {
+      connection.reply(frame.id, { subscriptions: opened });
+    });
+    if (states) this.#observer.subscribed?.(connection, frame.channels);
+  }
+
+  /**
+   * Puts a resumed session's subscriptions back (SessionKeeper): each channel is authorised
+   * again first (contract line 7) — one that is refused now is left out and named in
+   * `dropped`, the others still come back (unlike `subscribe`, which is all or nothing:
+   * there is no request to refuse here). `announce` runs with the states right before the
+   * replays are sent, so the caller's frame (`connection.established`) precedes them.
+   * Returns undefined when the connection closed meanwhile. Broker failures throw UNAVAILABLE.
+   */
+  async restore(
+    connection: Connection,
+    entries: ReadonlyArray<{ channel: ChannelName; filters?: SubscriptionFilters; since?: StreamPosition }>,
+    announce: (states: SubscriptionState[]) => void,
+  ): Promise<{ states: SubscriptionState[]; dropped: ChannelName[] } | undefined> {
+    const principal = connection.principal!;
+    const items: OpenItem[] = [];
+    const dropped: ChannelName[] = [];
+    for (const entry of entries.slice(0, this.#limits.maxSubscriptionsPerConnection)) {
+      try {
+        const { channel, key } = await this.#access.resolve(principal, entry.channel, 'subscribe');
+        // The session does not record whether the client asked for acks; a channel that
+        // requires them is restored acknowledged (same group: its pending events come back).
+        const policy = await this.#deliveryPolicy(principal.organizationId, channel.name, false);
+        items.push({ channel, key, filters: entry.filters, since: entry.since, policy });
+      } catch (error) {
+        // A real denial (or a name that no longer parses) drops the channel from the session;
+        // an outage does not decide anything: the channel stays out of this connection, the
+        // client's own resubscribe (the SDK's) asks again.
+        if (error instanceof ApiXError && !error.retryable) dropped.push(entry.channel);
+        else this.#logger.warn({ connectionId: connection.id, channel: entry.channel }, 'permission re-check failed on resume; channel not restored');
       }
-      policies.push(acknowledged ? resolveDeliveryPolicy(this.#acks?.policy ?? DEFAULT_DELIVERY_POLICY, settings?.deliveryPolicy) : undefined);
     }
+    const states = await this.#open(connection, items, announce);
+    if (!states) return undefined;
+    if (items.length > 0) this.#observer.subscribed?.(connection, items.map((i) => i.channel.name));
+    return { states, dropped };
+  }
+
+  /**
+   * Registers the subscriptions, reads what each missed, then — synchronously from the
+   * `announce` call on — sends reply, `subscription.added`, replay, buffered and live
+   * publications in that order, so no live publication can overtake the reply.
+   */
+  async #open(connection: Connection, items: readonly OpenItem[], announce: (states: SubscriptionState[]) => void): Promise<SubscriptionState[] | undefined> {
     // The socket may have closed while permissions were checked: its release already ran, so
     // anything added from here on would never be released.
-    if (connection.closed) return;
+    if (connection.closed) return undefined;
 
     // From here on, live publications are buffered per subscription until its history is read.
-    const pending: PendingSubscription[] = resolved.map(({ channel, key }, i) => {
-      const policy = policies[i];
+    const pending: PendingSubscription[] = items.map(({ channel, key, filters, since, policy }) => {
       const group = policy ? acknowledgedGroupName(connection.sessionId) : undefined;
       const delivery = policy && group ? this.#acknowledged(connection, key, channel.name, group, policy) : undefined;
-      const subscription = new ChannelSubscription(connection, channel, key, frame.filters, this.#onStreamBreak, delivery);
+      const subscription = new ChannelSubscription(connection, channel, key, filters, this.#onStreamBreak, delivery);
       connection.subscriptions.set(channel.name, subscription);
-      return { subscription, since: frame.since?.[channel.name], group };
+      return { subscription, since, group };
     });
     let slices: HistorySlice[];
     try {
@@ -155,7 +206,7 @@ export class SubscriptionManager {
     // but release again — it is idempotent — so nothing depends on that ordering.
     if (connection.closed) {
       for (const p of pending) this.#remove(connection, p.subscription);
-      return;
+      return undefined;
     }
 
     const states: SubscriptionState[] = [];
@@ -181,10 +232,22 @@ export class SubscriptionManager {
 
     // Reply, then subscription.added, then replay + buffered + live: all synchronous from here,
     // so no live publication can overtake the reply.
-    connection.reply(frame.id, { subscriptions: states });
+    announce(states);
     for (const state of states) connection.sendFrame({ type: 'subscription.added', ...state });
     pending.forEach((p, i) => p.subscription.goLive(slices[i]!.position, replays[i]!));
-    this.#observer.subscribed?.(connection, frame.channels);
+    return states;
+  }
+
+  /** Broadcast (undefined) or the acknowledged-delivery policy: asked for, or required by the channel's settings. */
+  async #deliveryPolicy(organizationId: string, channel: ChannelName, asked: boolean): Promise<DeliveryPolicy | undefined> {
+    const settings = await this.#settings.get(organizationId, channel).catch((error: unknown) => {
+      throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry', { cause: error instanceof Error ? error.message : String(error) });
+    });
+    const acknowledged = asked || settings?.acknowledgmentRequired === true;
+    if (!acknowledged) return undefined;
+    // A channel configured to require acknowledgments must not be served without them.
+    if (!this.#acks) throw new ApiXError('NOT_SUPPORTED', `${channel} requires acknowledged delivery, which is not enabled on this server`, { channel });
+    return resolveDeliveryPolicy(this.#acks.policy ?? DEFAULT_DELIVERY_POLICY, settings?.deliveryPolicy);
   }
 
   /** Settles events of an acknowledged subscription (the `ack` frame). */

@@ -58,6 +58,13 @@ const RESUME_SET = {
   disconnectedAt: null,
 };
 
+/**
+ * A session's row belongs to the connection that last opened it (`metadata.connectionId`):
+ * a write naming another connection of the session (an earlier one, closing late on another
+ * node) changes nothing. Writes that name no connection (admin paths) always apply.
+ */
+const HELD_BY_WRITER = sql`(v.c IS NULL OR c.metadata->>'connectionId' IS NULL OR c.metadata->>'connectionId' = v.c)`;
+
 /** The tenancy guard: only the same organisation may resume a session id. */
 const SAME_ORGANIZATION = sql`${connections.organizationId} = excluded.organization_id`;
 
@@ -109,27 +116,27 @@ export class ConnectionRepository {
    * Status changes for many sessions in ONE statement; DISCONNECTED also stamps
    * `disconnectedAt`. Each change is scoped to its organisation. Returns rows changed.
    */
-  async setStatusBatch(changes: ReadonlyArray<{ organizationId: string; sessionId: string; status: ConnectionStatus; at: Date }>): Promise<number> {
+  async setStatusBatch(changes: ReadonlyArray<{ organizationId: string; sessionId: string; connectionId?: string; status: ConnectionStatus; at: Date }>): Promise<number> {
     if (changes.length === 0) return 0;
-    const rows = JSON.stringify(changes.map((c) => ({ o: c.organizationId, s: c.sessionId, st: c.status, at: c.at.toISOString() })));
+    const rows = JSON.stringify(changes.map((c) => ({ o: c.organizationId, s: c.sessionId, c: c.connectionId ?? null, st: c.status, at: c.at.toISOString() })));
     const result = await this.#db.execute(sql`
       UPDATE connections AS c
          SET status = v.st::connection_status,
              disconnected_at = CASE WHEN v.st = 'DISCONNECTED' THEN v.at::timestamptz ELSE NULL END
-        FROM jsonb_to_recordset(${rows}::jsonb) AS v(o text, s text, st text, at text)
-       WHERE c.organization_id = v.o AND c.session_id = v.s`);
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(o text, s text, c text, st text, at text)
+       WHERE c.organization_id = v.o AND c.session_id = v.s AND ${HELD_BY_WRITER}`);
     return affectedRows(result);
   }
 
   /** Channel lists of many sessions in ONE statement, each scoped to its organisation. Returns rows changed. */
-  async setChannelsBatch(entries: ReadonlyArray<{ organizationId: string; sessionId: string; channels: readonly string[] }>): Promise<number> {
+  async setChannelsBatch(entries: ReadonlyArray<{ organizationId: string; sessionId: string; connectionId?: string; channels: readonly string[] }>): Promise<number> {
     if (entries.length === 0) return 0;
-    const rows = JSON.stringify(entries.map((e) => ({ o: e.organizationId, s: e.sessionId, ch: e.channels })));
+    const rows = JSON.stringify(entries.map((e) => ({ o: e.organizationId, s: e.sessionId, c: e.connectionId ?? null, ch: e.channels })));
     const result = await this.#db.execute(sql`
       UPDATE connections AS c
          SET channels = ARRAY(SELECT jsonb_array_elements_text(v.ch))
-        FROM jsonb_to_recordset(${rows}::jsonb) AS v(o text, s text, ch jsonb)
-       WHERE c.organization_id = v.o AND c.session_id = v.s`);
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(o text, s text, c text, ch jsonb)
+       WHERE c.organization_id = v.o AND c.session_id = v.s AND ${HELD_BY_WRITER}`);
     return affectedRows(result);
   }
 

@@ -345,6 +345,21 @@ describe.each(BACKENDS)('storage contract over %s', (kind) => {
       expect(resumed.lastHeartbeat.toISOString()).toBe('2026-04-01T00:02:00.000Z');
     });
 
+    it('ignores status and channel writes of an earlier connection of a resumed session (the row belongs to its latest connection)', async () => {
+      const org = await newOrganization();
+      const session = uniqueId('s');
+      const old = { ...opened(org, session), metadata: { connectionId: 'conn_old' } };
+      await repos.connections.recordConnected(old);
+      await repos.connections.recordConnected({ ...opened(org, session, { nodeId: 'node-2' }), metadata: { connectionId: 'conn_new' } });
+      // The old connection's close lands late, from its node: it must not mark the resumed one.
+      const late = { organizationId: org, sessionId: session, connectionId: 'conn_old' };
+      expect(await repos.connections.setStatusBatch([{ ...late, status: ConnectionStatus.DISCONNECTED, at: at('2026-04-01T00:05:00Z') }])).toBe(0);
+      expect(await repos.connections.setChannelsBatch([{ ...late, channels: [] }])).toBe(0);
+      expect(await repos.connections.findBySessionId(org, session)).toMatchObject({ status: ConnectionStatus.CONNECTED, nodeId: 'node-2', channels: ['agent:a1'] });
+      const current = { organizationId: org, sessionId: session, connectionId: 'conn_new' };
+      expect(await repos.connections.setStatusBatch([{ ...current, status: ConnectionStatus.DISCONNECTED, at: at('2026-04-01T00:06:00Z') }])).toBe(1);
+    });
+
     it('never lets another organisation take over a session id', async () => {
       const [orgA, orgB] = [await newOrganization(), await newOrganization()];
       const session = uniqueId('s');

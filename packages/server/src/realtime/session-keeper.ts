@@ -1,0 +1,298 @@
+import { ApiXError, CloseCodes, type ApiXErrorBody, type ChannelName, type StreamPosition } from '@apix/protocol';
+import type { SessionTokens } from '../identity/session-token.js';
+import type { Principal } from '../identity/principal.js';
+import type { SessionOwner, SessionStore, StoredSubscription, SessionUpdate } from '../engine/session-store.js';
+import { EMPTY_UPDATE, isEmptyUpdate } from '../engine/session-store.js';
+import type { Logger } from '../logging/logger.js';
+import { monotonicNow } from '../support/monotonic-clock.js';
+import type { Connection } from './connection.js';
+import type { RealtimeObserver, SubscriptionEndReason } from './realtime-observer.js';
+
+export interface SessionSettings {
+  readonly ttlMs: number;
+  /** Positions are written at most this often per session. */
+  readonly flushIntervalMs: number;
+}
+
+/** What `connected` tells the client about its session. */
+export interface SessionGrant {
+  readonly sessionToken: string;
+  readonly sessionExpiresAt: number;
+  readonly resumed: boolean;
+  readonly sessionError?: ApiXErrorBody;
+}
+
+/** A resume's outcome: the grant, and the subscriptions to put back (empty for a fresh session). */
+export interface ResumeOutcome {
+  readonly grant: SessionGrant;
+  readonly subscriptions: ReadonlyMap<ChannelName, StoredSubscription>;
+}
+
+interface LiveSession {
+  readonly owner: SessionOwner;
+  readonly principal: Principal;
+  /** Subscriptions added since the last write (their filters must be written). */
+  readonly added: Set<ChannelName>;
+  /** Subscriptions ended for good since the last write. */
+  readonly removed: Set<ChannelName>;
+  /** Positions as last written (null: stored before it went live). Compared field by field: no allocation per tick. */
+  readonly written: Map<ChannelName, StreamPosition | null>;
+  /** Monotonic ms of the last successful write, and of the token last sent. */
+  lastWriteAt: number;
+  tokenIssuedAt: number;
+  saving: boolean;
+  /** The store holds this session (written once, or claimed): until then, even an empty update is written. */
+  stored: boolean;
+}
+
+/** Stored state must outlive every token handed out: tokens are renewed well before it expires. */
+const STATE_TTL_FACTOR = 1.25;
+/** A live connection's token is renewed (`session.renewed`) once it is this share of the TTL old. */
+const RENEW_AFTER_SHARE = 0.1;
+/** A live session with nothing new is still written this often (share of the TTL), so it never expires while connected. */
+const KEEPALIVE_SHARE = 0.25;
+
+/**
+ * Keeps sessions resumable (ADR 0040): issues session tokens, resumes sessions from them, and
+ * writes each live session's subscriptions and positions to the SessionStore.
+ *
+ * Cost: nothing per delivered event. A timer every `flushIntervalMs` compares each live
+ * subscription's position with the one last written and sends, per session that changed, ONE
+ * store write (one Redis round trip) — so a resume that relies on the stored positions replays
+ * at most `flushIntervalMs` of traffic twice; the SDK drops those duplicates by offset.
+ * Subscribe and unsubscribe are written at the next tick, and a closing connection's final
+ * positions at once.
+ *
+ * A position counts what was handed to the connection, not what the client read: positions
+ * are not advanced while frames wait in the connection's backlog, and a close that dropped
+ * backlogged frames writes no final positions. Frames in the kernel's buffers at a network
+ * drop can still be lost to a client that relies on the stored positions alone — the SDK
+ * therefore sends its own positions (`since` in `connect`), which win.
+ */
+export class SessionKeeper implements RealtimeObserver {
+  readonly #store: SessionStore;
+  readonly #tokens: SessionTokens;
+  readonly #settings: SessionSettings;
+  readonly #logger: Logger;
+  readonly #live = new Map<Connection, LiveSession>();
+  readonly #timer: NodeJS.Timeout;
+  /** Final writes of closed connections still in flight (shutdown waits for them). */
+  readonly #finalWrites = new Set<Promise<unknown>>();
+
+  constructor(store: SessionStore, tokens: SessionTokens, settings: SessionSettings, logger: Logger) {
+    this.#store = store;
+    this.#tokens = tokens;
+    this.#settings = settings;
+    this.#logger = logger;
+    this.#timer = setInterval(() => this.flush(), settings.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  get #stateTtlMs(): number {
+    return Math.ceil(this.#settings.ttlMs * STATE_TTL_FACTOR);
+  }
+
+  /** A new session for an authenticated connection (its random `sessionId`). */
+  start(connection: Connection, principal: Principal, sessionError?: ApiXError): SessionGrant {
+    const session = this.#register(connection, principal);
+    // Stored at once (in the background), not at the next tick: a token handed out must find
+    // its session, even if the client comes back within the first tick.
+    this.#save(connection, session, EMPTY_UPDATE);
+    const { token, expiresAt } = this.#tokens.issue(connection.sessionId, principal);
+    return { sessionToken: token, sessionExpiresAt: expiresAt, resumed: false, ...(sessionError ? { sessionError: sessionError.toBody() } : {}) };
+  }
+
+  /**
+   * Resumes the session a token names, for a connection whose credential was just verified:
+   * the token must name the same organisation and user. Any refusal — forged, foreign,
+   * expired, or the store unreachable — starts a fresh session and says why; the connect
+   * itself never fails over a session token.
+   */
+  async resume(connection: Connection, principal: Principal, token: string): Promise<ResumeOutcome> {
+    let sessionId: string;
+    try {
+      sessionId = this.#tokens.verify(token, principal).sessionId;
+    } catch (error) {
+      const refusal = error instanceof ApiXError ? error : new ApiXError('SESSION_INVALID');
+      return { grant: this.start(connection, principal, refusal), subscriptions: new Map() };
+    }
+    const owner: SessionOwner = { sessionId, organizationId: principal.organizationId, userId: principal.userId, owner: connection.id };
+    let outcome;
+    try {
+      outcome = await this.#store.claim(owner, this.#stateTtlMs);
+    } catch (error) {
+      this.#logger.warn({ err: error, connectionId: connection.id }, 'session store unreachable on resume; starting a fresh session');
+      return { grant: this.start(connection, principal, new ApiXError('UNAVAILABLE', 'the session store is unreachable; a new session was started')), subscriptions: new Map() };
+    }
+    if (outcome.kind === 'foreign') {
+      return { grant: this.start(connection, principal, new ApiXError('SESSION_INVALID', 'the session belongs to another user or organisation')), subscriptions: new Map() };
+    }
+    if (outcome.kind === 'missing') {
+      // Every session is written as it starts (and on close), so no state means it expired
+      // (or the memory engine restarted): say so, rather than pretend it had no subscriptions.
+      return { grant: this.start(connection, principal, new ApiXError('SESSION_EXPIRED', "the session's state is gone (expired, or the server lost it); a new session was started")), subscriptions: new Map() };
+    }
+    connection.sessionId = sessionId;
+    const session = this.#register(connection, principal);
+    session.stored = true;
+    for (const [channel, stored] of outcome.subscriptions) session.written.set(channel, stored.position ?? null);
+    const issued = this.#tokens.issue(sessionId, principal);
+    return { grant: { sessionToken: issued.token, sessionExpiresAt: issued.expiresAt, resumed: true }, subscriptions: outcome.subscriptions };
+  }
+
+  /** Channels of the resumed session that re-authorisation refused: gone from the session. */
+  dropped(connection: Connection, channels: readonly ChannelName[]): void {
+    const session = this.#live.get(connection);
+    if (!session) return;
+    for (const channel of channels) this.#markRemoved(session, channel);
+  }
+
+  subscribed(connection: Connection, channels: readonly ChannelName[]): void {
+    const session = this.#live.get(connection);
+    if (!session) return;
+    for (const channel of channels) {
+      session.removed.delete(channel);
+      session.added.add(channel);
+    }
+  }
+
+  unsubscribed(connection: Connection, channels: readonly ChannelName[], reason: SubscriptionEndReason): void {
+    // Only an end the client asked for, or a revocation, leaves the session: a close keeps
+    // everything for the resume, and a `resubscribe` break keeps the channel at its position.
+    if (reason !== 'unsubscribed' && reason !== 'revoked') return;
+    const session = this.#live.get(connection);
+    if (!session) return;
+    for (const channel of channels) this.#markRemoved(session, channel);
+  }
+
+  /**
+   * The connection closed: its last positions are written now (not at the next tick), so a
+   * client that comes back at once on another node finds them. Called before its
+   * subscriptions are released.
+   */
+  closed(connection: Connection): void {
+    const session = this.#live.get(connection);
+    if (!session) return;
+    this.#live.delete(connection);
+    const update = this.#collect(connection, session, connection.droppedBytes === 0);
+    // Written even when empty: a client that resumes at once must find the session (and its TTL starts now).
+    const write = this.#store.save(session.owner, update, this.#stateTtlMs).catch((error: unknown) =>
+      this.#logger.warn({ err: error, sessionId: session.owner.sessionId }, 'final session positions not written; a resume replays from the previous ones'),
+    );
+    this.#finalWrites.add(write);
+    void write.finally(() => this.#finalWrites.delete(write));
+  }
+
+  /** One pass: write what changed (one store call per changed session), keep idle sessions alive, renew tokens. */
+  flush(): void {
+    const now = monotonicNow();
+    for (const [connection, session] of this.#live) {
+      if (connection.closed) continue;
+      if (now - session.tokenIssuedAt >= this.#settings.ttlMs * RENEW_AFTER_SHARE) {
+        session.tokenIssuedAt = now;
+        const { token, expiresAt } = this.#tokens.issue(session.owner.sessionId, session.principal);
+        connection.sendFrame({ type: 'session.renewed', sessionToken: token, sessionExpiresAt: expiresAt });
+      }
+      if (session.saving) continue;
+      // While frames wait in the backlog, the subscriptions' positions run ahead of the socket.
+      const update = this.#collect(connection, session, !connection.backlogged);
+      const idle = isEmptyUpdate(update);
+      if (idle && session.stored && now - session.lastWriteAt < this.#settings.ttlMs * KEEPALIVE_SHARE) continue;
+      this.#save(connection, session, update);
+    }
+  }
+
+  /** Stops the timer and writes every live session's state (shutdown: clients come back elsewhere). */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    const writes = [...this.#live.entries()].map(([connection, session]) => {
+      const update = this.#collect(connection, session, !connection.backlogged);
+      return this.#store.save(session.owner, update, this.#stateTtlMs).catch(() => false);
+    });
+    this.#live.clear();
+    await Promise.all([...writes, ...this.#finalWrites]);
+  }
+
+  #register(connection: Connection, principal: Principal): LiveSession {
+    const session: LiveSession = {
+      owner: { sessionId: connection.sessionId, organizationId: principal.organizationId, userId: principal.userId, owner: connection.id },
+      principal,
+      added: new Set(),
+      removed: new Set(),
+      written: new Map(),
+      lastWriteAt: monotonicNow(),
+      tokenIssuedAt: monotonicNow(),
+      saving: false,
+      stored: false,
+    };
+    this.#live.set(connection, session);
+    return session;
+  }
+
+  #markRemoved(session: LiveSession, channel: ChannelName): void {
+    session.added.delete(channel);
+    session.removed.add(channel);
+  }
+
+  /** What changed since the last write; takes the added/removed marks (they come back if the write fails). */
+  #collect(connection: Connection, session: LiveSession, withPositions: boolean): SessionUpdate {
+    const subscribed = new Map<ChannelName, StoredSubscription>();
+    const positions = new Map<ChannelName, StreamPosition>();
+    for (const channel of session.added) {
+      const subscription = connection.subscriptions.get(channel);
+      if (!subscription) continue;
+      const position = live(subscription.position);
+      subscribed.set(channel, { ...(subscription.filters ? { filters: subscription.filters } : {}), ...(position ? { position } : {}) });
+    }
+    if (withPositions) {
+      for (const [channel, subscription] of connection.subscriptions) {
+        const position = live(subscription.position);
+        if (!position || subscribed.has(channel) || samePosition(session.written.get(channel), position)) continue;
+        // A channel the session never stored (added while a write failed) goes in whole.
+        if (!session.written.has(channel) && !session.added.has(channel)) continue;
+        positions.set(channel, position);
+      }
+    }
+    const unsubscribed = [...session.removed];
+    session.added.clear();
+    session.removed.clear();
+    return { subscribed, positions, unsubscribed };
+  }
+
+  #save(connection: Connection, session: LiveSession, update: SessionUpdate): void {
+    session.saving = true;
+    this.#store
+      .save(session.owner, update, this.#stateTtlMs)
+      .then((held) => {
+        if (!held) {
+          // Another connection resumed this session: this one is stale, and must not write again.
+          this.#live.delete(connection);
+          connection.close(CloseCodes.SESSION_REPLACED, 'the session was resumed by another connection');
+          return;
+        }
+        session.lastWriteAt = monotonicNow();
+        session.stored = true;
+        for (const [channel, subscription] of update.subscribed) session.written.set(channel, subscription.position ?? null);
+        for (const [channel, position] of update.positions) session.written.set(channel, position);
+        for (const channel of update.unsubscribed) session.written.delete(channel);
+      })
+      .catch((error: unknown) => {
+        // The store is unreachable: keep the marks for the next tick (positions are re-read then anyway).
+        for (const channel of update.subscribed.keys()) if (!session.removed.has(channel)) session.added.add(channel);
+        for (const channel of update.unsubscribed) if (!session.added.has(channel)) session.removed.add(channel);
+        this.#logger.debug({ err: error, sessionId: session.owner.sessionId }, 'session state not written; retried next tick');
+      })
+      .finally(() => {
+        session.saving = false;
+      });
+  }
+}
+
+function samePosition(written: StreamPosition | null | undefined, position: StreamPosition): boolean {
+  return written !== undefined && written !== null && written.offset === position.offset && written.epoch === position.epoch;
+}
+
+/** A subscription's position once it went live (before that its epoch is unknown: nothing to store). */
+function live(position: StreamPosition): StreamPosition | undefined {
+  return position.epoch === '' ? undefined : position;
+}
