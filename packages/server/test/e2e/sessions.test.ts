@@ -159,6 +159,9 @@ describe('resumable sessions (memory engine)', () => {
     const channel = 'agent:twice';
     const stale = await connectWith(server.wsUrl, await server.token());
     await stale.client.request({ type: 'subscribe', channels: [channel] });
+    // The subscription reaches the store within SESSION_FLUSH_MS (1 s): resume after that, or
+    // the resumed session may not hold the channel yet.
+    await new Promise((r) => setTimeout(r, 1_500));
     // The session is stored in the background as it starts: ask until the store has it.
     let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
     for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
