@@ -19,21 +19,25 @@ let flushScheduled = false;
  * reaches the kernel as ONE writev instead of one syscall each. On loopback and under load the
  * syscall (with the kernel's TCP work behind it) is the largest cost of a small frame.
  *
- * The cost is latency within the turn only: `setImmediate` runs right after the current I/O
- * phase. Order is kept (corking only delays the flush), and `bufferedAmount` still counts
- * corked bytes, so slow-consumer detection is unchanged. One immediate per turn, not per socket.
+ * The release runs on `process.nextTick`, i.e. when the current callback and the microtasks
+ * queued before it are done — a batch of frames handled from one socket read, or one fan-out,
+ * or one replay. Not later: with `setImmediate` a resuming subscriber's replay stalled at the
+ * backlog's high-water mark (the write whose callback ends backlog mode waited a whole loop
+ * iteration while the backlog refilled; `connection-lifecycle` caught it). Order is kept
+ * (corking only delays the flush), and `bufferedAmount` still counts corked bytes, so
+ * slow-consumer detection is unchanged. One tick callback per batch, not per socket.
  */
 export function releaseAtEndOfTurn(listener: TurnEndListener): void {
   waiting.push(listener);
   if (!flushScheduled) {
     flushScheduled = true;
-    setImmediate(endTurn);
+    process.nextTick(endTurn);
   }
 }
 
 function endTurn(): void {
   flushScheduled = false;
-  // Registered while releasing (a write callback sending more): released at the next turn's end.
+  // Registered while releasing (a write callback sending more): released by the next tick.
   const listeners = waiting.splice(0, waiting.length);
   for (const listener of listeners) listener.endOfTurn();
 }
