@@ -17,7 +17,7 @@ import type { Principal } from '../identity/principal.js';
 import type { FloodDetector } from '../limits/flood-detector.js';
 import { perMessageDeflateOptions, type CompressionSettings } from '../limits/compression.js';
 import { capUntilAuthenticated, liftPreAuthCaps } from '../limits/pre-auth-caps.js';
-import { refuseConnectionOverQuota, type QuotaUsage } from '../limits/quota-usage.js';
+import { admitConnectionOrRefuse, type QuotaUsage } from '../limits/quota-usage.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import { Connection } from './connection.js';
@@ -159,12 +159,24 @@ export class ApiXGateway {
     // ws closes the socket itself on protocol errors (1002) and oversized frames (1009);
     // the handler only keeps the error from becoming an uncaught exception.
     ws.on('error', (error) => logger.debug({ err: error, connectionId: connection.id }, 'websocket error'));
-    if (principal) this.#establish(connection, principal);
+    // Through the request queue: frames the client sends meanwhile run after it is established.
+    // ('' is never a client's request id: ids have at least one character.)
+    if (principal) connection.enqueue('', () => this.#establish(connection, principal));
   }
 
-  #establish(connection: Connection, principal: Principal): void {
+  async #establish(connection: Connection, principal: Principal): Promise<void> {
     liftPreAuthCaps(connection.socket);
-    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage)) return;
+    // The quota check may ask the cluster (one Redis round trip, short timeout): per connection, not per message.
+    const release = await admitConnectionOrRefuse(connection, principal.organizationId, this.#deps.quotaUsage);
+    if (release === undefined) return;
+    try {
+      if (!connection.closed) this.#authenticated(connection, principal);
+    } finally {
+      release();
+    }
+  }
+
+  #authenticated(connection: Connection, principal: Principal): void {
     connection.principal = principal;
     this.#deps.connections.authenticated(connection);
     connection.sendFrame({
@@ -213,9 +225,15 @@ export class ApiXGateway {
       if (frame.type === 'refresh') return await this.#refresh(connection, principal, frame);
       if (Date.now() >= principal.expiresAt) throw new ApiXError('TOKEN_EXPIRED', 'the token has expired; send refresh with a new one');
       switch (frame.type) {
-        case 'subscribe':
-          this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, frame.channels.length);
-          return await this.#deps.subscriptions.subscribe(connection, frame);
+        case 'subscribe': {
+          // Reserved for the request's duration; the observer's report holds what was subscribed.
+          const release = await this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, frame.channels.length);
+          try {
+            return await this.#deps.subscriptions.subscribe(connection, frame);
+          } finally {
+            release?.();
+          }
+        }
         case 'unsubscribe': {
           const channels = this.#deps.subscriptions.unsubscribe(connection, frame);
           connection.reply(frame.id, { channels });
@@ -257,7 +275,7 @@ export class ApiXGateway {
     connection.clientType = frame.clientType;
     connection.metadata = frame.metadata ?? {};
     connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId });
-    this.#establish(connection, principal);
+    await this.#establish(connection, principal);
   }
 
   async #refresh(connection: Connection, current: Principal, frame: RefreshFrame): Promise<void> {
