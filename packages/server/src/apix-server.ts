@@ -253,7 +253,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       .publish(key, data, { historySize: config.HISTORY_SIZE, historyTtlMs: config.HISTORY_TTL_MS })
       .catch((error: unknown) => presenceLogger.warn({ err: error, channelKey: key, type }, 'presence announcement not published'));
   });
-  const presenceQuery = new PresenceQuery(access, presence);
+  const presenceQuery = new PresenceQuery(access, presence, channelSettings);
   const gateway = new ApiXGateway(
     {
       maxFrameBytes: config.MAX_FRAME_BYTES,
@@ -291,7 +291,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   observers.add(presenceTracker);
   observers.add(subscriberCounts);
   if (probe) observers.add(probe);
-  const revalidator = new AccessRevalidator(connections, directory, channelSettings, router, subscriptions, logger);
+  const revalidator = new AccessRevalidator(connections, directory, channelSettings, router, subscriptions, logger, presenceTracker);
   const reportRecheckFailure = (error: unknown) => logger.error({ err: error }, 're-checking connections after an access change failed');
   onStaleAccess = (change) => void revalidator.apply(change).catch(reportRecheckFailure);
   // Other nodes' admin changes arrive here. This node's own changes were applied before they

@@ -15,6 +15,8 @@ export interface ChannelSettings {
   readonly auditSampleRate: number;
   /** Only encrypted envelopes may be published (docs/encryption.md). */
   readonly encrypted?: boolean;
+  /** Presence on/off; null or absent: the namespace's default (see presenceEnabled). */
+  readonly presence?: boolean | null;
 }
 
 export interface ChannelSettingsSource {
@@ -24,6 +26,17 @@ export interface ChannelSettingsSource {
   reload(organizationId: string, channel: string): Promise<void>;
   /** Everything may have changed (the change feed may have lost messages): refresh each row on its next use. */
   markAllStale(): void;
+}
+
+/** Namespaces whose channels carry presence unless their settings say otherwise: rooms are for collaborative work. */
+export const PRESENCE_NAMESPACES: ReadonlySet<string> = new Set(['room']);
+
+/**
+ * Whether a channel carries presence (members, presence.join/leave, the presence request):
+ * its stored `presence` setting when it has one, else on for the PRESENCE_NAMESPACES only.
+ */
+export function presenceEnabled(namespace: string, settings: Pick<ChannelSettings, 'presence'> | undefined): boolean {
+  return settings?.presence ?? PRESENCE_NAMESPACES.has(namespace);
 }
 
 /** No stored channels: every channel runs on defaults. */
@@ -45,6 +58,7 @@ export function toChannelSettings(row: ChannelRow): ChannelSettings {
     auditPublishMode: row.auditPublishMode,
     auditSampleRate: row.auditSampleRate,
     encrypted: row.encrypted,
+    presence: row.presence,
   };
 }
 

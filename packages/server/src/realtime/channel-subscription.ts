@@ -39,6 +39,11 @@ export class ChannelSubscription {
   readonly channel: ParsedChannel;
   readonly key: string;
   readonly filters: SubscriptionFilters | undefined;
+  /**
+   * The channel carries presence (set at subscribe from the channel's settings, changed by a
+   * channel change event): the subscriber is a presence member while subscribed.
+   */
+  presence = false;
   #state: 'recovering' | 'live' | 'closed' = 'recovering';
   #buffer: RoutedPublication[] = [];
   #epoch = '';

@@ -6,7 +6,7 @@ import {
   type UnsubscribeFrame,
 } from '@apix/protocol';
 import type { ChannelAccess } from '../channels/channel-access.js';
-import { NO_CHANNEL_SETTINGS, type ChannelSettingsSource } from '../channels/channel-settings.js';
+import { NO_CHANNEL_SETTINGS, presenceEnabled, type ChannelSettingsSource } from '../channels/channel-settings.js';
 import type { Broker, HistorySlice } from '../engine/broker.js';
 import { judgeRecovery } from '../engine/stream-recovery.js';
 import type { Logger } from '../logging/logger.js';
@@ -76,6 +76,7 @@ export class SubscriptionManager {
     }
     const resolved = [];
     for (const channel of frame.channels) resolved.push(await this.#access.resolve(principal, channel, 'subscribe'));
+    const presence = new Map<string, boolean>();
     for (const { channel } of resolved) {
       // A channel configured to require acknowledgments must not be served without them.
       const settings = await this.#settings.get(principal.organizationId, channel.name).catch((error: unknown) => {
@@ -84,6 +85,7 @@ export class SubscriptionManager {
       if (settings?.acknowledgmentRequired) {
         throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not supported yet`, { channel: channel.name });
       }
+      presence.set(channel.name, presenceEnabled(channel.namespace, settings));
     }
     // The socket may have closed while permissions were checked: its release already ran, so
     // anything added from here on would never be released.
@@ -92,6 +94,7 @@ export class SubscriptionManager {
     // From here on, live publications are buffered per subscription until its history is read.
     const pending: PendingSubscription[] = resolved.map(({ channel, key }) => {
       const subscription = new ChannelSubscription(connection, channel, key, frame.filters, this.#onStreamBreak);
+      subscription.presence = presence.get(channel.name) ?? false;
       connection.subscriptions.set(channel.name, subscription);
       return { subscription, since: frame.since?.[channel.name] };
     });
