@@ -74,6 +74,8 @@ export class Connection {
   #backlog: Array<string | Buffer> | null = null;
   #backlogBytes = 0;
   #terminateTimer: NodeJS.Timeout | undefined;
+  /** The TCP socket under the WebSocket while it is corked (frames of this tick coalesce into one write). */
+  #corked: { cork(): void; uncork(): void } | null = null;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
@@ -143,6 +145,7 @@ export class Connection {
       if (this.#backlogBytes + this.socket.bufferedAmount > this.#options.maxSendBufferBytes) this.#options.onSlowConsumer(this);
       return;
     }
+    this.#corkUntilNextTick();
     if (this.socket.bufferedAmount + data.length > SOCKET_HIGH_WATER_BYTES) {
       this.#backlog = [];
       this.socket.send(data, AS_TEXT, this.#onDrained);
@@ -150,6 +153,28 @@ export class Connection {
     }
     this.socket.send(data, AS_TEXT);
   }
+
+  /**
+   * Every frame sent to this connection in the current tick — a reply and its
+   * subscription.added, several publications of one Redis read — leaves in one write system
+   * call instead of one each (the largest single cost of fan-out and of subscribe churn in
+   * profiles). Order is unchanged; the data is only held until the tick ends.
+   */
+  #corkUntilNextTick(): void {
+    if (this.#corked !== null) return;
+    // ws keeps the TCP socket in `_socket` (not typed); without it, frames go out one by one as before.
+    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void; destroyed?: boolean } })._socket;
+    if (!tcp || tcp.destroyed) return;
+    tcp.cork();
+    this.#corked = tcp;
+    process.nextTick(this.#uncork);
+  }
+
+  readonly #uncork = (): void => {
+    const tcp = this.#corked;
+    this.#corked = null;
+    tcp?.uncork();
+  };
 
   /** The write that crossed the high-water mark reached the kernel: hand the socket what waited. */
   readonly #onDrained = (error?: Error): void => {
