@@ -145,12 +145,14 @@ export class Connection {
       if (this.#backlogBytes + this.socket.bufferedAmount > this.#options.maxSendBufferBytes) this.#options.onSlowConsumer(this);
       return;
     }
-    this.#corkUntilNextTick();
     if (this.socket.bufferedAmount + data.length > SOCKET_HIGH_WATER_BYTES) {
+      // The write whose callback ends backlog mode goes out uncorked (with what the tick held).
+      this.#uncork();
       this.#backlog = [];
       this.socket.send(data, AS_TEXT, this.#onDrained);
       return;
     }
+    this.#corkUntilNextTick();
     this.socket.send(data, AS_TEXT);
   }
 
