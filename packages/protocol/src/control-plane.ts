@@ -156,6 +156,8 @@ const channelSettingsFields = {
   auditSampleRate: z.number().min(0).max(1).optional(),
   /** Publishes must carry an encrypted envelope (`encryptedPayloadSchema`); plaintext is refused. */
   encrypted: z.boolean().optional(),
+  /** Presence (members, presence.join/leave): true on, false off, null the default (on for `room:` channels only). */
+  presence: z.boolean().nullable().optional(),
 };
 export const createChannelBodySchema = z.strictObject({ name: channelNameSchema, ...channelSettingsFields }).superRefine(refineStorable);
 export const updateChannelBodySchema = z.strictObject(channelSettingsFields).superRefine(refineStorable);
@@ -248,6 +250,8 @@ export const channelConfigSchema = z.object({
   auditPublishMode: z.enum(['all', 'sampled', 'none']),
   auditSampleRate: z.number(),
   encrypted: z.boolean(),
+  /** As stored: null means the namespace's default (rooms carry presence, others do not). */
+  presence: z.boolean().nullable(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

@@ -25,11 +25,14 @@ import { DEFAULT_PRESENCE_TTL_MS } from './engine/presence.js';
 import { PresenceQuery } from './engine/presence-query.js';
 import { PresenceTracker } from './engine/presence-tracker.js';
 import { RedisBroker } from './engine/redis-broker.js';
-import { createConfiguredBroker, createControlBus, createDurableConsumers, createNodeRegistryStore, createPresenceManager, createSessionStore } from './engine/redis-engine-config.js';
+import { createConfiguredBroker, createControlBus, createDurableConsumers, createNodeRegistryStore, createPresenceManager, createSessionStore, redisTargetOf, streamIdleTtlMsOf } from './engine/redis-engine-config.js';
 import { RetryManager } from './realtime/retry-manager.js';
 import { DeadLetters } from './channels/dead-letters.js';
 import { SessionTokens, sessionSecret } from './identity/session-token.js';
 import { SessionKeeper } from './realtime/session-keeper.js';
+import { NODE_TTL_MS } from './engine/node-registry.js';
+import { ClusterChannelCount } from './limits/cluster-channels.js';
+import { RedisHoldings } from './limits/cluster-holdings.js';
 import { ApiExceptionFilter } from './http/api-error-response.js';
 import { AppModule } from './http/app.module.js';
 import { httpServerOptions, registerRequestLogging, registerSecurityPlugins, useDepthLimitedJsonParser } from './http/http-hardening.js';
@@ -82,6 +85,8 @@ import { createLatencyTracker, startMonitoring } from './monitoring/monitoring-s
 
 /** How long start-up waits for the Redis rate-limit store before going on with memory counters. */
 const RATE_LIMIT_STORE_READY_TIMEOUT_MS = 5_000;
+/** Longest a connection or subscribe waits for the cluster's quota counts before counting on this node only. */
+const QUOTA_LEDGER_TIMEOUT_MS = 500;
 
 export interface StartOptions {
   /** Settings; anything left out takes its default (see config.ts). */
@@ -186,8 +191,27 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   const redisBroker = options.broker ? undefined : createConfiguredBroker(config, logger);
   const historyBytes = options.broker || redisBroker ? undefined : new OrganizationHistoryBytes(quotas);
   const broker = options.broker ?? redisBroker ?? new MemoryBroker({ ...(historyBytes ? { historyBytes } : {}) });
-  const quotaUsage = new QuotaUsage(quotas);
+  // With Redis, what an organisation holds is counted cluster-wide (ADR 0033).
+  const redisTarget = redisTargetOf(config);
+  const quotaLog = logger.child({ component: 'quotas' });
+  const onLedgerError = (error: unknown) => quotaLog.warn({ err: error }, 'cluster quota ledger did not answer: counting on this node only');
+  const holdings = redisTarget
+    ? await RedisHoldings.connect(
+        { ...redisTarget, prefix: config.REDIS_KEY_PREFIX, nodeId, leaseMs: NODE_TTL_MS, commandTimeoutMs: QUOTA_LEDGER_TIMEOUT_MS },
+        (error) => quotaLog.debug({ err: error }, 'quota ledger link error'),
+      )
+    : undefined;
+  const quotaUsage = new QuotaUsage(quotas, holdings ? { ledger: holdings, leaseMs: NODE_TTL_MS, onLedgerError } : {});
   observers.add(quotaUsage);
+  const clusterChannels =
+    holdings && redisBroker
+      ? new ClusterChannelCount(holdings, quotas, {
+          channelLeaseMs: streamIdleTtlMsOf(config),
+          recheckAfterMs: 60_000,
+          maxRemembered: 100_000,
+          onLedgerError,
+        })
+      : undefined;
   const access = new ChannelAccess(options.authorizer ?? new StoredChannelPolicy(directory, channelSettings), observers);
   // Monitoring (docs/monitoring.md). Switched off, the tracker is never called by the data plane.
   const latency = createLatencyTracker(config, nodeId);
@@ -201,7 +225,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   await rateLimiterStore.ready(RATE_LIMIT_STORE_READY_TIMEOUT_MS).catch((error: unknown) =>
     logger.warn({ err: error }, 'rate-limit store not ready: counting in memory on this node until Redis is reachable'),
   );
-  const rateLimits = new RateLimits(rateLimiterStore, rateLimitSettingsFrom(config), quotas, historyBytes);
+  const rateLimits = new RateLimits(rateLimiterStore, rateLimitSettingsFrom(config), quotas, historyBytes, clusterChannels);
   const publisher = new EventPublisher(
     access,
     broker,
@@ -266,7 +290,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       .publish(key, data, { historySize: config.HISTORY_SIZE, historyTtlMs: config.HISTORY_TTL_MS })
       .catch((error: unknown) => presenceLogger.warn({ err: error, channelKey: key, type }, 'presence announcement not published'));
   });
-  const presenceQuery = new PresenceQuery(access, presence);
+  const presenceQuery = new PresenceQuery(access, presence, channelSettings);
   const gateway = new ApiXGateway(
     {
       maxFrameBytes: config.MAX_FRAME_BYTES,
@@ -305,7 +329,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   observers.add(presenceTracker);
   observers.add(subscriberCounts);
   if (probe) observers.add(probe);
-  const revalidator = new AccessRevalidator(connections, directory, channelSettings, router, subscriptions, logger);
+  const revalidator = new AccessRevalidator(connections, directory, channelSettings, router, subscriptions, logger, presenceTracker);
   const reportRecheckFailure = (error: unknown) => logger.error({ err: error }, 're-checking connections after an access change failed');
   onStaleAccess = (change) => void revalidator.apply(change).catch(reportRecheckFailure);
   // Other nodes' admin changes arrive here. This node's own changes were applied before they
@@ -315,9 +339,15 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     if (message.type === 'resync') {
       apiKeyVerifier.invalidate();
       void revalidator.resync().catch(reportRecheckFailure);
+      void quotas.reloadAll().catch((error: unknown) => logger.warn({ err: error }, 'quota overrides not re-read after a resync'));
       return;
     }
     if (message.origin === nodeId) return;
+    if (message.type === 'quotas-changed') {
+      const { organizationId } = message;
+      void quotas.reload(organizationId).catch((error: unknown) => logger.warn({ err: error, organizationId }, 'quota overrides not re-read'));
+      return;
+    }
     if (message.change.kind === 'api-key' || message.change.kind === 'organization') apiKeyVerifier.invalidate();
     void revalidator.apply(message.change).catch(reportRecheckFailure);
   });
@@ -352,6 +382,11 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       await controlBus.publish({ type: 'access-changed', change, origin: nodeId }).catch((error: unknown) => {
         // Other nodes pick the change up on their next background refresh of the entry.
         logger.error({ err: error, change }, 'access change could not be sent to the other nodes');
+      });
+    },
+    quotasChanged: async (organizationId) => {
+      await controlBus.publish({ type: 'quotas-changed', organizationId, origin: nodeId }).catch((error: unknown) => {
+        logger.error({ err: error, organizationId }, 'quota change could not be sent to the other nodes');
       });
     },
   };
@@ -436,6 +471,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       // Sessions' last positions before the engine goes: clients resume on another node.
       await sessions.close();
       await sessionStore.close();
+      await quotaUsage.close();
+      await holdings?.close();
       await app.close();
       await nodes.close();
       presenceTracker.stop();

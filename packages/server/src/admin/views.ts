@@ -76,6 +76,7 @@ export function channelView(row: ChannelRow): ChannelView {
     auditPublishMode: row.auditPublishMode,
     auditSampleRate: row.auditSampleRate,
     encrypted: row.encrypted,
+    presence: row.presence,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };

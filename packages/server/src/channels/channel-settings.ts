@@ -18,6 +18,8 @@ export interface ChannelSettings {
   readonly encrypted?: boolean;
   /** Redelivery of acknowledged subscriptions; fields left out take the server's ACK_* values. */
   readonly deliveryPolicy?: Partial<DeliveryPolicy>;
+  /** Presence on/off; null or absent: the namespace's default (see presenceEnabled). */
+  readonly presence?: boolean | null;
 }
 
 export interface ChannelSettingsSource {
@@ -27,6 +29,17 @@ export interface ChannelSettingsSource {
   reload(organizationId: string, channel: string): Promise<void>;
   /** Everything may have changed (the change feed may have lost messages): refresh each row on its next use. */
   markAllStale(): void;
+}
+
+/** Namespaces whose channels carry presence unless their settings say otherwise: rooms are for collaborative work. */
+export const PRESENCE_NAMESPACES: ReadonlySet<string> = new Set(['room']);
+
+/**
+ * Whether a channel carries presence (members, presence.join/leave, the presence request):
+ * its stored `presence` setting when it has one, else on for the PRESENCE_NAMESPACES only.
+ */
+export function presenceEnabled(namespace: string, settings: Pick<ChannelSettings, 'presence'> | undefined): boolean {
+  return settings?.presence ?? PRESENCE_NAMESPACES.has(namespace);
 }
 
 /** No stored channels: every channel runs on defaults. */
@@ -51,6 +64,7 @@ export function toChannelSettings(row: ChannelRow): ChannelSettings {
     auditPublishMode: row.auditPublishMode,
     auditSampleRate: row.auditSampleRate,
     encrypted: row.encrypted,
+    presence: row.presence,
   };
 }
 

@@ -13,6 +13,12 @@ export type AccessChange =
 export type ControlMessage =
   | { readonly type: 'access-changed'; readonly change: AccessChange; readonly origin: string }
   /**
+   * A platform admin changed the organisation's quota overrides (stored in the database):
+   * every node re-reads that one organisation's row. Not an AccessChange: no connection's
+   * permissions change, so nothing is re-checked; the new limits apply to the next admission.
+   */
+  | { readonly type: 'quotas-changed'; readonly organizationId: string; readonly origin: string }
+  /**
    * The bus may have lost messages (a node's link to Redis dropped and came back): every
    * cached permission input is suspect, so each node reloads what it holds.
    */

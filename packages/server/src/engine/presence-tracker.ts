@@ -1,5 +1,6 @@
 import type { ChannelName } from '@apix/protocol';
 import type { Logger } from '../logging/logger.js';
+import type { ChannelSubscription } from '../realtime/channel-subscription.js';
 import type { Connection } from '../realtime/connection.js';
 import type { RealtimeObserver } from '../realtime/realtime-observer.js';
 import type { PresenceManager } from './presence.js';
@@ -10,12 +11,10 @@ import type { PresenceManager } from './presence.js';
  */
 export type PresenceAnnouncer = (channelKey: string, type: 'presence.join' | 'presence.leave', member: { clientId: string; userId: string }) => void;
 
-/** Namespaces whose channels carry presence. Rooms are for collaborative work; others may opt in later by channel setting. */
-export const PRESENCE_NAMESPACES: ReadonlySet<string> = new Set(['room']);
-
 /**
  * Keeps the presence store in step with this node's subscriptions: a connection subscribed to
- * a room is a member of it (client id = connection id) until it unsubscribes or closes. The
+ * a channel that carries presence (`subscription.presence`: rooms by default, others by channel
+ * setting — see presenceEnabled) is a member of it (client id = connection id) until it unsubscribes or closes. The
  * node renews its own members every third of the member TTL, so members of a node that dies
  * expire by themselves. Observer calls only enqueue (the data plane never waits on Redis);
  * failures are logged — a missed add is repaired by the next renewal.
@@ -42,7 +41,7 @@ export class PresenceTracker implements RealtimeObserver {
     if (userId === undefined) return;
     for (const name of channels) {
       const subscription = connection.subscriptions.get(name);
-      if (!subscription || !PRESENCE_NAMESPACES.has(subscription.channel.namespace)) continue;
+      if (!subscription || !subscription.presence) continue;
       let entry = this.#members.get(connection.id);
       if (!entry) {
         entry = { userId, channels: new Map() };
@@ -70,6 +69,23 @@ export class PresenceTracker implements RealtimeObserver {
   connectionClosed(connection: Connection): void {
     const entry = this.#members.get(connection.id);
     if (entry) this.unsubscribed(connection, [...entry.channels.keys()]);
+  }
+
+  /**
+   * A channel's presence setting changed (a channel change event): its current subscribers on
+   * this node join (and are announced) when it was switched on, leave when it was switched off.
+   * Costs what the channel has subscribers here, nothing else.
+   */
+  channelSettingsChanged(subscriptions: readonly ChannelSubscription[], enabled: boolean): void {
+    for (const subscription of subscriptions) {
+      const { connection } = subscription;
+      const name = subscription.channel.name;
+      if (connection.closed || connection.subscriptions.get(name) !== subscription) continue;
+      subscription.presence = enabled;
+      const member = this.#members.get(connection.id)?.channels.has(name) ?? false;
+      if (enabled && !member) this.subscribed(connection, [name]);
+      else if (!enabled && member) this.unsubscribed(connection, [name]);
+    }
   }
 
   stop(): void {

@@ -46,8 +46,13 @@ export function parseClusterNodes(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Creates a client (not yet connected: call `connectRedis`). `name` shows in CLIENT LIST. */
-export function createRedisClient(target: RedisTarget, name: string): RedisClient {
+/**
+ * Creates a client (not yet connected: call `connectRedis`). `name` shows in CLIENT LIST.
+ * `commandTimeoutMs` shortens the command timeout for callers that have a fallback and must
+ * not hold a request for long (quota checks).
+ */
+export function createRedisClient(target: RedisTarget, name: string, overrides: { commandTimeoutMs?: number } = {}): RedisClient {
+  const commandTimeout = overrides.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
   if (target.clusterNodes && target.clusterNodes.length > 0) {
     const nodes = target.clusterNodes.map((hostPort) => {
       const colon = hostPort.lastIndexOf(':');
@@ -58,12 +63,12 @@ export function createRedisClient(target: RedisTarget, name: string): RedisClien
       enableOfflineQueue: false,
       lazyConnect,
       clusterRetryStrategy: retryStrategy,
-      redisOptions: { ...redisOptions, connectionName: name },
+      redisOptions: { ...redisOptions, commandTimeout, connectionName: name },
     };
     return new Cluster(nodes, options);
   }
   if (!target.url) throw new TypeError('a Redis target needs url or clusterNodes');
-  return new Redis(target.url, { ...SAFE_OPTIONS, retryStrategy, connectionName: name });
+  return new Redis(target.url, { ...SAFE_OPTIONS, commandTimeout, retryStrategy, connectionName: name });
 }
 
 /** Connects and waits until the client is ready, or fails after the connect timeout. */

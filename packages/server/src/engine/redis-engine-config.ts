@@ -23,6 +23,12 @@ export function redisTargetOf(config: Pick<ApiXConfig, 'REDIS_URL' | 'REDIS_CLUS
   return undefined;
 }
 
+/** A channel's stream expires this long after its last publish (it never outlives its history TTL's need). */
+export function streamIdleTtlMsOf(config: Pick<ApiXConfig, 'HISTORY_TTL_MS' | 'INBOX_HISTORY_TTL_MS'>): number {
+  // Inboxes keep events for users who are away for days: their streams must outlive that.
+  return Math.max(24 * 3_600_000, config.HISTORY_TTL_MS, config.INBOX_HISTORY_TTL_MS);
+}
+
 /** The Redis broker when REDIS_URL or REDIS_CLUSTER_NODES is set; undefined otherwise. */
 export function createConfiguredBroker(config: ApiXConfig, logger: Logger): RedisBroker | undefined {
   const target = redisTargetOf(config);
@@ -31,8 +37,7 @@ export function createConfiguredBroker(config: ApiXConfig, logger: Logger): Redi
   return new RedisBroker({
     ...target,
     prefix: config.REDIS_KEY_PREFIX,
-    // Inboxes keep events for users who are away for days: their streams must outlive that.
-    streamIdleTtlMs: Math.max(24 * 3_600_000, config.HISTORY_TTL_MS, config.INBOX_HISTORY_TTL_MS),
+    streamIdleTtlMs: streamIdleTtlMsOf(config),
     // Logged, never thrown: ioredis reconnects by itself and callers see UNAVAILABLE meanwhile.
     onError: (error, context) => log.warn({ err: error, context }, 'redis engine error'),
   });

@@ -34,4 +34,10 @@ export interface ControlPlaneContext {
    * other node over the engine's control bus.
    */
   accessChanged(change: AccessChange): Promise<void>;
+  /**
+   * Call after the organisation's quota overrides were stored: tells every other node to
+   * re-read them (this node already did). Never throws: a node the message misses reads the
+   * row at its next start or resync.
+   */
+  quotasChanged(organizationId: string): Promise<void>;
 }

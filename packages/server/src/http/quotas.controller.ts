@@ -37,7 +37,8 @@ interface QuotaView {
 /**
  * Per-organisation quotas (docs/limits.md). Any credential of the organisation (and platform
  * admins) may read them; only platform admins set them — an organisation's own admin could
- * otherwise lift its own caps. A change applies on this node at once.
+ * otherwise lift its own caps. A change applies on this node at once and reaches the other
+ * nodes over the control bus (well within 5 s; a lost message is repaired by the resync).
  */
 @Controller('api/v1/admin/organizations')
 @UseGuards(PrincipalGuard)
@@ -60,6 +61,7 @@ export class QuotasController {
     if (!isPlatformAdmin(principal)) throw new ApiXError('FORBIDDEN', 'only a platform admin sets quotas');
     const overrides = parseInput(quotaOverridesBodySchema, body);
     await this.quotas.set(organizationId, overrides);
+    await this.ctx.quotasChanged(organizationId);
     this.ctx.audit.record({
       organizationId,
       actorType: AuditActorType.USER,

@@ -7,11 +7,11 @@
 export interface OrganizationQuotas {
   /** Bytes of event history the memory engine keeps for the organisation (all channels). */
   readonly historyBytes: number;
-  /** Channels the organisation may have configured (rows) and live in the engine. */
+  /** Channels holding history: in the memory engine, or (Redis engine) published to within the stream idle TTL, cluster-wide. */
   readonly channels: number;
-  /** Open WebSocket connections, on this node. */
+  /** Open WebSocket connections, across the cluster when Redis is configured (ADR 0033). */
   readonly connections: number;
-  /** Channel subscriptions over all its connections, on this node. */
+  /** Channel subscriptions over all its connections, across the cluster when Redis is configured. */
   readonly subscriptions: number;
   /** Publishes per second (WebSocket and HTTP together), across the cluster. */
   readonly publishesPerSecond: number;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiXError } from '@apix/protocol';
 import type { Principal } from '../identity/principal.js';
+import type { ClusterChannelCount } from './cluster-channels.js';
 import type { OrganizationHistoryBytes } from './history-bytes.js';
 import type { QuotaSource } from './quotas.js';
 import type { RateLimitDecision, RateLimiterStore } from './rate-limiter.js';
@@ -33,13 +34,18 @@ export class RateLimits {
   readonly #quotas: QuotaSource;
 
   readonly #history: OrganizationHistoryBytes | undefined;
+  readonly #channels: ClusterChannelCount | undefined;
 
-  /** `history`: the memory engine's byte ledger, when the memory engine is in use. */
-  constructor(store: RateLimiterStore, settings: RateLimitSettings, quotas: QuotaSource, history?: OrganizationHistoryBytes) {
+  /**
+   * `history`: the memory engine's byte ledger (history bytes and channels), when the memory
+   * engine is in use; `channels`: the cluster-wide channel count, when the Redis engine is.
+   */
+  constructor(store: RateLimiterStore, settings: RateLimitSettings, quotas: QuotaSource, history?: OrganizationHistoryBytes, channels?: ClusterChannelCount) {
     this.#store = store;
     this.#settings = settings;
     this.#quotas = quotas;
     this.#history = history;
+    this.#channels = channels;
   }
 
   get store(): RateLimiterStore {
@@ -86,7 +92,9 @@ export class RateLimits {
     if (this.#settings.channelPublishesPerSecond > 0) {
       checks.push(tag(this.#store.limiter('channel-publishes', { points: this.#settings.channelPublishesPerSecond, durationSeconds: SECOND }).consume(channelKey), 'channel.publishesPerSecond'));
     }
-    for (const [decision, limit] of await Promise.all(checks)) refuseUnless(decision, limit);
+    // Awaited together: a channel refusal must never be a rejection nobody is awaiting yet.
+    const [decisions] = await Promise.all([Promise.all(checks), this.#channels?.admit(organizationId, channelKey)]);
+    for (const [decision, limit] of decisions) refuseUnless(decision, limit);
   }
 }
 

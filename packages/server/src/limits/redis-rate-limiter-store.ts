@@ -31,7 +31,17 @@ export class RedisRateLimiterStore implements RateLimiterStore {
     // A stalled Redis (SIGSTOP, a full network buffer) keeps the connection "ready" while no
     // command returns: without a command timeout every request would wait on it. With one, the
     // command fails fast and the insurance limiter (this process's memory) counts instead.
-    this.#client = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, commandTimeout: RATE_LIMIT_COMMAND_TIMEOUT_MS, autoResendUnfulfilledCommands: false });
+    // Auto-pipelining: the checks of one request (a publish makes three at once) and of
+    // concurrent requests leave in one write instead of one system call each — a write per
+    // check was the largest single cost of an HTTP publish at 1,000/s in the failover profile.
+    this.#client = new Redis(options.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+      commandTimeout: RATE_LIMIT_COMMAND_TIMEOUT_MS,
+      autoResendUnfulfilledCommands: false,
+      enableAutoPipelining: true,
+    });
     // Connection errors are reported by failing consumes (answered by the insurance limiter).
     this.#client.on('error', () => {});
   }

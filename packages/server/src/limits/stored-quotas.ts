@@ -63,6 +63,22 @@ export class StoredQuotas implements QuotaSource {
     }
   }
 
+  /**
+   * Re-reads every row (the control bus may have lost a change): organisations whose row is
+   * gone fall back to the defaults. On failure the overrides held so far stay.
+   */
+  async reloadAll(): Promise<void> {
+    const rows = await this.#db.select().from(organizationQuotas);
+    const present = new Set(rows.map((row) => row.organizationId));
+    for (const organizationId of [...this.#overrides.keys()]) {
+      if (!present.has(organizationId)) {
+        this.#effective.delete(organizationId);
+        this.#overrides.delete(organizationId);
+      }
+    }
+    for (const row of rows) this.#remember(row.organizationId, fromRow(row));
+  }
+
   #remember(organizationId: string, overrides: QuotaOverrides): void {
     this.#overrides.set(organizationId, overrides);
     const effective = { ...this.#defaults };

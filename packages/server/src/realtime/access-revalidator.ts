@@ -1,11 +1,12 @@
 import { ApiXError, channelKey, CloseCodes } from '@apix/protocol';
-import type { ChannelSettingsSource } from '../channels/channel-settings.js';
+import { presenceEnabled, type ChannelSettingsSource } from '../channels/channel-settings.js';
 import type { AccessChange } from '../engine/control-bus.js';
 import type { AccessDirectory } from '../identity/access-directory.js';
 import type { Logger } from '../logging/logger.js';
 import type { Connection } from './connection.js';
 import type { ConnectionManager, PrincipalSelector } from './connection-manager.js';
 import type { EventRouter } from './event-router.js';
+import type { ChannelSubscription } from './channel-subscription.js';
 import type { SubscriptionManager } from './subscription-manager.js';
 
 /** Connections re-checked at once after a broad change (an organisation, a resync). */
@@ -30,6 +31,7 @@ export class AccessRevalidator {
   readonly #router: EventRouter;
   readonly #subscriptions: SubscriptionManager;
   readonly #logger: Logger;
+  readonly #presence: PresenceFollower | undefined;
 
   constructor(
     connections: ConnectionManager,
@@ -38,7 +40,9 @@ export class AccessRevalidator {
     router: EventRouter,
     subscriptions: SubscriptionManager,
     logger: Logger,
+    presence?: PresenceFollower,
   ) {
+    this.#presence = presence;
     this.#connections = connections;
     this.#directory = directory;
     this.#channelSettings = channelSettings;
@@ -53,6 +57,7 @@ export class AccessRevalidator {
       await this.#channelSettings.reload(change.organizationId, change.channel);
       const subscribers = this.#router.subscribersOf(channelKey(change.organizationId, change.channel));
       await forEachBounded(subscribers, (subscription) => this.#subscriptions.reauthorize(subscription.connection, [subscription.channel.name]));
+      await this.#followPresence(change.organizationId, change.channel, subscribers);
       return;
     }
     await this.#directory.applyChange(change);
@@ -68,6 +73,20 @@ export class AccessRevalidator {
     this.#directory.markAllStale();
     this.#channelSettings.markAllStale();
     await forEachBounded([...this.#connections.values()], (connection) => this.#recheck(connection));
+  }
+
+  /** The channel's presence setting may have changed: its subscribers here join or leave accordingly. */
+  async #followPresence(organizationId: string, channel: string, subscribers: readonly ChannelSubscription[]): Promise<void> {
+    if (!this.#presence || subscribers.length === 0) return;
+    let settings;
+    try {
+      settings = await this.#channelSettings.get(organizationId, channel);
+    } catch (error) {
+      // Storage down: presence stays as it was; the next change or refresh of the row repairs it.
+      this.#logger.warn({ err: error, organizationId, channel }, 'channel settings could not be read; presence left as it was');
+      return;
+    }
+    this.#presence.channelSettingsChanged(subscribers, presenceEnabled(subscribers[0]!.channel.namespace, settings));
   }
 
   async #recheck(connection: Connection): Promise<void> {
@@ -88,6 +107,11 @@ export class AccessRevalidator {
       this.#logger.warn({ err: error, connectionId: connection.id }, 'access could not be re-checked; keeping the last decision');
     }
   }
+}
+
+/** What follows a channel's presence setting (the PresenceTracker). */
+export interface PresenceFollower {
+  channelSettingsChanged(subscriptions: readonly ChannelSubscription[], enabled: boolean): void;
 }
 
 function selectorOf(change: Exclude<AccessChange, { kind: 'channel' }>): PrincipalSelector {

@@ -18,7 +18,7 @@ import type { Principal } from '../identity/principal.js';
 import type { FloodDetector } from '../limits/flood-detector.js';
 import { perMessageDeflateOptions, type CompressionSettings } from '../limits/compression.js';
 import { capUntilAuthenticated, liftPreAuthCaps } from '../limits/pre-auth-caps.js';
-import { refuseConnectionOverQuota, type QuotaUsage } from '../limits/quota-usage.js';
+import { admitConnectionOrRefuse, type QuotaUsage } from '../limits/quota-usage.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import { Connection, type ConnectionOptions } from './connection.js';
@@ -179,27 +179,37 @@ export class ApiXGateway {
     // ws closes the socket itself on protocol errors (1002) and oversized frames (1009);
     // the handler only keeps the error from becoming an uncaught exception.
     ws.on('error', (error) => logger.debug({ err: error, connectionId: connection.id }, 'websocket error'));
-    if (principal) this.#establish(connection, principal);
+    // Through the request queue: frames the client sends meanwhile run after it is established.
+    // ('' is never a client's request id: ids have at least one character.)
+    if (principal) connection.enqueue('', () => this.#establish(connection, principal));
   }
 
   /** Authentication succeeded at upgrade (Authorization header): a fresh session, nothing to resume. */
-  #establish(connection: Connection, principal: Principal): void {
-    if (!this.#authenticate(connection, principal)) return;
+  async #establish(connection: Connection, principal: Principal): Promise<void> {
+    if (!(await this.#authenticate(connection, principal))) return;
     this.#sendEstablished(connection, principal, this.#deps.sessions?.start(connection, principal));
   }
 
   /**
    * Lifts the pre-auth caps and admits the connection under its organisation's quota; false if
-   * refused (closed). `connectRequestId`: the `connect` request, answered with the refusal.
+   * refused (closed) or closed meanwhile. The quota check may ask the cluster (one Redis round
+   * trip, short timeout): per connection, not per message. `connectRequestId`: the `connect`
+   * request, answered with the refusal.
    */
-  #authenticate(connection: Connection, principal: Principal, connectRequestId?: string): boolean {
+  async #authenticate(connection: Connection, principal: Principal, connectRequestId?: string): Promise<boolean> {
     liftPreAuthCaps(connection.socket);
     const answer = connectRequestId === undefined ? undefined : (error: ApiXError) => connection.replyError(connectRequestId, error);
-    if (refuseConnectionOverQuota(connection, principal.organizationId, this.#deps.quotaUsage, answer)) return false;
-    connection.principal = principal;
-    this.#deps.connections.authenticated(connection);
-    this.#deps.observer?.connectionOpened?.(connection);
-    return true;
+    const release = await admitConnectionOrRefuse(connection, principal.organizationId, this.#deps.quotaUsage, answer);
+    if (release === undefined) return false;
+    try {
+      if (connection.closed) return false;
+      connection.principal = principal;
+      this.#deps.connections.authenticated(connection);
+      this.#deps.observer?.connectionOpened?.(connection);
+      return true;
+    } finally {
+      release();
+    }
   }
 
   #sendEstablished(connection: Connection, principal: Principal, grant: SessionGrant | undefined, restored?: SubscriptionState[]): void {
@@ -255,8 +265,14 @@ export class ApiXGateway {
     subscribe: {
       auth: 'fresh',
       run: async (connection, principal, frame) => {
-        this.#deps.quotaUsage?.admitSubscriptions(principal!.organizationId, frame.channels.length);
-        await this.#deps.subscriptions.subscribe(connection, frame);
+        // Reserved for the request's duration (the cluster may be asked: one Redis round trip per
+        // subscribe request, never per message); the observer's report then holds what was subscribed.
+        const release = await this.#deps.quotaUsage?.admitSubscriptions(principal!.organizationId, frame.channels.length);
+        try {
+          await this.#deps.subscriptions.subscribe(connection, frame);
+        } finally {
+          release?.();
+        }
       },
     },
     unsubscribe: {
@@ -320,7 +336,7 @@ export class ApiXGateway {
       if (connection.closed) return sessions.closed(connection);
     }
     // A refusal closes the connection, and the keeper lets go of a resumed session on close.
-    if (!this.#authenticate(connection, principal, frame.id)) return;
+    if (!(await this.#authenticate(connection, principal, frame.id))) return;
     const grant = resumed?.grant ?? sessions?.start(connection, principal);
     const announce = (restored?: SubscriptionState[]) => {
       connection.reply(frame.id, { connectionId: connection.id, sessionId: connection.sessionId, ...grant });
@@ -352,9 +368,13 @@ export class ApiXGateway {
       return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}) };
     });
     try {
-      this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, entries.length);
-      const outcome = await this.#deps.subscriptions.restore(connection, entries, once);
-      if (outcome) this.#deps.sessions?.dropped(connection, outcome.dropped);
+      const release = await this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, entries.length);
+      try {
+        const outcome = await this.#deps.subscriptions.restore(connection, entries, once);
+        if (outcome) this.#deps.sessions?.dropped(connection, outcome.dropped);
+      } finally {
+        release?.();
+      }
     } catch (error) {
       // The event store (or a quota) refused: connected all the same, with no subscription
       // back; the session keeps them, and the client subscribes again from its positions.

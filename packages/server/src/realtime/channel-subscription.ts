@@ -38,6 +38,11 @@ export class ChannelSubscription {
   readonly key: string;
   readonly filters: SubscriptionFilters | undefined;
   readonly delivery: Delivery;
+  /**
+   * The channel carries presence (set at subscribe from the channel's settings, changed by a
+   * channel change event): the subscriber is a presence member while subscribed.
+   */
+  presence = false;
   readonly #onBreak: StreamBreakHandler;
 
   constructor(

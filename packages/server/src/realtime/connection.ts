@@ -173,6 +173,10 @@ export class Connection implements TurnEndListener {
       return;
     }
     if (this.socket.bufferedAmount + data.length > SOCKET_HIGH_WATER_BYTES) {
+      // The write whose callback ends backlog mode goes out uncorked (with what the turn held):
+      // its callback must not wait for the turn to end (a replay stalled at the mark otherwise).
+      // The end-of-turn release that follows is a no-op on an uncorked socket.
+      if (this.#corked) this.endOfTurn();
       this.#backlog = [];
       this.socket.send(data, AS_TEXT, (error) => this.#onDrained(error));
       return;

@@ -10,7 +10,7 @@ import {
   type UnsubscribeFrame,
 } from '@apix/protocol';
 import type { ChannelAccess } from '../channels/channel-access.js';
-import { NO_CHANNEL_SETTINGS, type ChannelSettingsSource } from '../channels/channel-settings.js';
+import { NO_CHANNEL_SETTINGS, presenceEnabled, type ChannelSettingsSource } from '../channels/channel-settings.js';
 import type { Broker, HistorySlice } from '../engine/broker.js';
 import { judgeRecovery } from '../engine/stream-recovery.js';
 import type { Logger } from '../logging/logger.js';
@@ -34,6 +34,8 @@ interface OpenItem {
   readonly since: StreamPosition | undefined;
   /** Acknowledged delivery with this policy; undefined: broadcast. */
   readonly policy: DeliveryPolicy | undefined;
+  /** The channel carries presence (its settings, or the namespace's default). */
+  readonly presence: boolean;
 }
 
 interface PendingSubscription {
@@ -110,9 +112,9 @@ export class SubscriptionManager {
     const resolved = [];
     for (const channel of frame.channels) resolved.push(await this.#access.resolve(principal, channel, 'subscribe'));
     // Per channel: broadcast, or acknowledged (asked for, or required by the channel's settings).
-    const policies: Array<DeliveryPolicy | undefined> = [];
-    for (const { channel } of resolved) policies.push(await this.#deliveryPolicy(principal.organizationId, channel.name, frame.acknowledgment === true));
-    const items = resolved.map(({ channel, key }, i) => ({ channel, key, filters: frame.filters, since: frame.since?.[channel.name], policy: policies[i] }));
+    const modes: Array<{ policy: DeliveryPolicy | undefined; presence: boolean }> = [];
+    for (const { channel } of resolved) modes.push(await this.#deliveryMode(principal.organizationId, channel, frame.acknowledgment === true));
+    const items = resolved.map(({ channel, key }, i) => ({ channel, key, filters: frame.filters, since: frame.since?.[channel.name], ...modes[i]! }));
     const states = await this.#open(connection, items, (opened) => {
       connection.reply(frame.id, { subscriptions: opened });
     });
@@ -140,8 +142,8 @@ export class SubscriptionManager {
         const { channel, key } = await this.#access.resolve(principal, entry.channel, 'subscribe');
         // The session does not record whether the client asked for acks; a channel that
         // requires them is restored acknowledged (same group: its pending events come back).
-        const policy = await this.#deliveryPolicy(principal.organizationId, channel.name, false);
-        items.push({ channel, key, filters: entry.filters, since: entry.since, policy });
+        const mode = await this.#deliveryMode(principal.organizationId, channel, false);
+        items.push({ channel, key, filters: entry.filters, since: entry.since, ...mode });
       } catch (error) {
         // A real denial (or a name that no longer parses) drops the channel from the session;
         // an outage does not decide anything: the channel stays out of this connection, the
@@ -167,10 +169,11 @@ export class SubscriptionManager {
     if (connection.closed) return undefined;
 
     // From here on, live publications are buffered per subscription until its history is read.
-    const pending: PendingSubscription[] = items.map(({ channel, key, filters, since, policy }) => {
+    const pending: PendingSubscription[] = items.map(({ channel, key, filters, since, policy, presence }) => {
       const group = policy ? acknowledgedGroupName(connection.sessionId) : undefined;
       const delivery = policy && group ? this.#acknowledged(connection, key, channel.name, group, policy) : undefined;
       const subscription = new ChannelSubscription(connection, channel, key, filters, this.#onStreamBreak, delivery);
+      subscription.presence = presence;
       connection.subscriptions.set(channel.name, subscription);
       return { subscription, since, group };
     });
@@ -238,16 +241,20 @@ export class SubscriptionManager {
     return states;
   }
 
-  /** Broadcast (undefined) or the acknowledged-delivery policy: asked for, or required by the channel's settings. */
-  async #deliveryPolicy(organizationId: string, channel: ChannelName, asked: boolean): Promise<DeliveryPolicy | undefined> {
-    const settings = await this.#settings.get(organizationId, channel).catch((error: unknown) => {
+  /**
+   * From the channel's settings: broadcast (policy undefined) or the acknowledged-delivery
+   * policy (asked for, or required by the channel), and whether the channel carries presence.
+   */
+  async #deliveryMode(organizationId: string, channel: ParsedChannel, asked: boolean): Promise<{ policy: DeliveryPolicy | undefined; presence: boolean }> {
+    const settings = await this.#settings.get(organizationId, channel.name).catch((error: unknown) => {
       throw new ApiXError('UNAVAILABLE', 'channel settings could not be read; retry', { cause: error instanceof Error ? error.message : String(error) });
     });
+    const presence = presenceEnabled(channel.namespace, settings);
     const acknowledged = asked || settings?.acknowledgmentRequired === true;
-    if (!acknowledged) return undefined;
+    if (!acknowledged) return { policy: undefined, presence };
     // A channel configured to require acknowledgments must not be served without them.
-    if (!this.#acks) throw new ApiXError('NOT_SUPPORTED', `${channel} requires acknowledged delivery, which is not enabled on this server`, { channel });
-    return resolveDeliveryPolicy(this.#acks.policy ?? DEFAULT_DELIVERY_POLICY, settings?.deliveryPolicy);
+    if (!this.#acks) throw new ApiXError('NOT_SUPPORTED', `${channel.name} requires acknowledged delivery, which is not enabled on this server`, { channel: channel.name });
+    return { policy: resolveDeliveryPolicy(this.#acks.policy ?? DEFAULT_DELIVERY_POLICY, settings?.deliveryPolicy), presence };
   }
 
   /** Settles events of an acknowledged subscription (the `ack` frame). */

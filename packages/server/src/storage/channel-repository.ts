@@ -17,6 +17,8 @@ export interface ChannelSettings {
   readonly auditPublishMode?: AuditPublishMode;
   readonly auditSampleRate?: number;
   readonly encrypted?: boolean;
+  /** Presence on (true), off (false) or by namespace (null: rooms only). */
+  readonly presence?: boolean | null;
 }
 
 export interface ListChannelsOptions {

@@ -229,6 +229,11 @@ export const channels = pgTable(
      * in @apix/protocol) as their payload; plaintext is refused. The server never sees keys.
      */
     encrypted: boolean('encrypted').notNull().default(false),
+    /**
+     * Presence (members, `presence.join`/`presence.leave`): true on, false off, null the
+     * default by namespace — on for `room:` channels, off for the others.
+     */
+    presence: boolean('presence'),
   },
   (t) => [
     unique('channels_organization_name_unique').on(t.organizationId, t.name),

@@ -86,7 +86,9 @@ export async function startNodeCluster(count: number, env: Record<string, string
   const nodes: NodeProcess[] = [];
   const addNode = async (fixedPort?: number) => {
     const port = fixedPort ?? (await freePort());
-    const child = spawn(process.execPath, [MAIN], {
+    // APIX_TEST_NODE_ARGS: extra node flags for the node processes (e.g. `--cpu-prof --cpu-prof-dir=…` to profile a scenario).
+    const nodeArgs = (process.env.APIX_TEST_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, MAIN], {
       env: {
         ...process.env,
         ...env,
