@@ -31,7 +31,7 @@ export interface AuditLoggerLog {
 }
 
 export interface AuditLoggerOptions {
-  /** Rows per write (default 500); a full batch triggers a write at once. */
+  /** Rows per write (default 100); a full batch triggers a write at once. */
   readonly batchSize?: number;
   /** Longest a recorded row waits for a write when fewer than a batch are queued (default 1000 ms). */
   readonly flushIntervalMs?: number;
@@ -147,7 +147,7 @@ export class AuditLogger {
 
   constructor(sink: AuditSink, options: AuditLoggerOptions = {}) {
     this.#sink = sink;
-    this.#batchSize = positiveInteger(options.batchSize ?? 500, 'batchSize');
+    this.#batchSize = positiveInteger(options.batchSize ?? 100, 'batchSize');
     this.#maxQueued = positiveInteger(options.maxQueued ?? 10_000, 'maxQueued');
     this.#maxSpooled = positiveInteger(options.maxSpooled ?? 100_000, 'maxSpooled');
     const reserveRatio = options.securityReserveRatio ?? 0.1;

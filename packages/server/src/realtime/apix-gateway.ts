@@ -165,7 +165,9 @@ export class ApiXGateway {
     const connection = new Connection(ws, {
       maxSendBufferBytes: this.#settings.maxSendBufferBytes,
       remoteAddress: request.socket.remoteAddress,
-      rawSocket: request.socket,
+      // Write coalescing (ADR 0008) is not wired yet: with it, a subscriber resuming after 4004
+      // intermittently stalled at the backlog's high-water mark (connection-lifecycle), cause not
+      // found. Connection supports it (`rawSocket`); pass `request.socket` here once that is fixed.
       ...(this.#settings.rateLimit.requestsPerSecond > 0
         ? { requestBudget: new TokenBucket(this.#settings.rateLimit.requestsPerSecond, this.#settings.rateLimit.burst) }
         : {}),
