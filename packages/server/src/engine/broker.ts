@@ -25,6 +25,8 @@ export interface PublishOutcome {
   readonly epoch: string;
   /** True when the idempotency key had been seen within its window. */
   readonly duplicate: boolean;
+  /** Server append time, ms since epoch, where the engine keeps it (as BrokerPublication's). */
+  readonly publishedAt?: number;
 }
 
 export interface HistoryOptions {

@@ -149,7 +149,7 @@ export class RedisBroker implements Broker {
       [keys.meta, keys.stream, keys.idempotency(options.idempotencyKey ?? '')],
       [data, options.historySize, options.historyTtlMs, idempotencyTtlMs, newEpoch(), this.#streamIdleTtlMs, keys.notify],
     )) as [number, string, number, number];
-    return { offset: Number(reply[0]), epoch: String(reply[1]), duplicate: Number(reply[2]) === 1 };
+    return { offset: Number(reply[0]), epoch: String(reply[1]), duplicate: Number(reply[2]) === 1, publishedAt: Number(reply[3]) };
   }
 
   async subscribe(channelKey: string): Promise<void> {

@@ -19,11 +19,16 @@ const ENSURE = `
 local function ensure(meta, stream, candidate, ttl)
   local epoch = redis.call('HGET', meta, 'e')
   if epoch and redis.call('EXISTS', stream) == 1 then return epoch, false end
+  -- The old log's last append time, if the meta hash outlived it (removeHistory keeps it): the
+  -- new epoch appends strictly later, so an id such as 1-<ms> handed out from the old log can
+  -- never name an entry of the new one, even when both fall in the same millisecond.
+  local last = tonumber(redis.call('HGET', meta, 'l')) or 0
+  if last > 0 then last = last + 1 end
   redis.call('DEL', stream)
   -- An empty stream whose last id is 0-1: offset 1 will be id 1-<ms>.
   redis.call('XADD', stream, 'MAXLEN', '0', '0-1', 'd', '')
   redis.call('DEL', meta)
-  redis.call('HSET', meta, 'e', candidate, 't', 0, 'l', 0)
+  redis.call('HSET', meta, 'e', candidate, 't', 0, 'l', last)
   redis.call('PEXPIRE', meta, ttl)
   redis.call('PEXPIRE', stream, ttl)
   return candidate, true
@@ -134,8 +139,17 @@ for i = #latest, 1, -1 do oldestFirst[#oldestFirst + 1] = latest[i] end
 return {epoch, top, oldestFirst}
 `;
 
-/** KEYS: meta, stream. Forgets the log; the next publish or read starts a new epoch. */
+/**
+ * KEYS: meta, stream. Forgets the log; the next publish or read starts a new epoch. Only the
+ * last append time stays (with the meta hash's expiry), so the new epoch's ids follow it.
+ */
 export const REMOVE_HISTORY_SCRIPT = `
+local last = redis.call('HGET', KEYS[1], 'l')
+local ttl = redis.call('PTTL', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2])
+if last and ttl > 0 then
+  redis.call('HSET', KEYS[1], 'l', last)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
 return 1
 `;

@@ -40,18 +40,20 @@ export class RedisProcess {
   readonly port: number;
   readonly dir: string;
   readonly #extraArgs: string[];
+  readonly #env: NodeJS.ProcessEnv | undefined;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number, dir: string, extraArgs: string[]) {
+  private constructor(port: number, dir: string, extraArgs: string[], env: NodeJS.ProcessEnv | undefined) {
     this.port = port;
     this.dir = dir;
     this.#extraArgs = extraArgs;
+    this.#env = env;
   }
 
-  /** Without persistence (no RDB, no AOF) unless `extraArgs` says otherwise. */
-  static async start(extraArgs: string[] = [], port?: number): Promise<RedisProcess> {
+  /** Without persistence (no RDB, no AOF) unless `extraArgs` says otherwise; `env` adds to the server's environment (libfaketime, say). */
+  static async start(extraArgs: string[] = [], port?: number, env?: NodeJS.ProcessEnv): Promise<RedisProcess> {
     const dir = await mkdtemp(join(tmpdir(), 'apix-redis-'));
-    const process = new RedisProcess(port ?? (await freePort()), dir, extraArgs);
+    const process = new RedisProcess(port ?? (await freePort()), dir, extraArgs, env);
     await process.#spawn();
     return process;
   }
@@ -68,7 +70,7 @@ export class RedisProcess {
     const child = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', ...this.#extraArgs],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', env: this.#env ? { ...process.env, ...this.#env } : process.env },
     );
     this.#child = child;
     await until(async () => (await cli(this.port, 'ping')) === 'PONG', `redis-server on ${this.port}`);

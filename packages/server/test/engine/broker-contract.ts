@@ -244,7 +244,7 @@ export function describeBrokerContract(name: string, create: () => Promise<Broke
         const first = await broker.publish(k, 'a', options);
         await new Promise((r) => setTimeout(r, 400));
         const later = await broker.publish(k, 'a', options);
-        expect(later).toEqual({ offset: first.offset + 1, epoch: first.epoch, duplicate: false });
+        expect(later).toMatchObject({ offset: first.offset + 1, epoch: first.epoch, duplicate: false });
       });
 
       it('keys are per channel', async () => {

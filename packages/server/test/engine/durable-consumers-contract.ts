@@ -82,6 +82,25 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       expect(fresh.entries.map((e) => e.data)).toEqual(['{"epoch":2}']);
     });
 
+    it('never lets an id handed out before a lost log name an entry of the new log, however fast the log comes back', { timeout: TEST_TIMEOUT_MS }, async () => {
+      // Each round loses the log within a millisecond or so of its last append; an engine whose
+      // ids carry only <offset>-<ms> gave the new log's first entry the old entry's id.
+      for (let round = 0; round < 20; round++) {
+        const k = key();
+        await fixture.append(k, '{"epoch":1}');
+        await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+        const [old] = (await consumers.read(k, 'g', 'a', { count: 1, from: 'new' })).entries;
+        await fixture.removeLog(k);
+        await fixture.append(k, '{"epoch":2}');
+        await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+        const [fresh] = (await consumers.read(k, 'g', 'a', { count: 1, from: 'new' })).entries;
+        expect(fresh!.offset).toBe(old!.offset);
+        expect(fresh!.id).not.toBe(old!.id);
+        expect(await consumers.deadLetter(k, 'g', old!.id, 'old id')).toBe('not-pending');
+        expect(await consumers.ack(k, 'g', [old!.id])).toBe(0);
+      }
+    });
+
     it('removes a group: its pending list goes, other groups stay', { timeout: TEST_TIMEOUT_MS }, async () => {
       const k = key();
       await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
