@@ -165,9 +165,8 @@ export class ApiXGateway {
     const connection = new Connection(ws, {
       maxSendBufferBytes: this.#settings.maxSendBufferBytes,
       remoteAddress: request.socket.remoteAddress,
-      // Write coalescing (ADR 0008) is not wired yet: with it, a subscriber resuming after 4004
-      // intermittently stalled at the backlog's high-water mark (connection-lifecycle), cause not
-      // found. Connection supports it (`rawSocket`); pass `request.socket` here once that is fixed.
+      // Write coalescing (ADR 0008): this connection's frames of one event-loop turn, one writev.
+      rawSocket: request.socket,
       ...(this.#settings.rateLimit.requestsPerSecond > 0
         ? { requestBudget: new TokenBucket(this.#settings.rateLimit.requestsPerSecond, this.#settings.rateLimit.burst) }
         : {}),

@@ -173,10 +173,20 @@ export class Connection implements TurnEndListener {
       return;
     }
     if (this.socket.bufferedAmount + data.length > SOCKET_HIGH_WATER_BYTES) {
-      // The write whose callback ends backlog mode goes out uncorked (with what the turn held):
-      // its callback must not wait for the turn to end (a replay stalled at the mark otherwise).
+      // Corked bytes are ours, not the kernel's: hand them over first and look again. A socket
+      // that keeps up takes them at once (bufferedAmount falls back to ~0), so coalescing never
+      // pushes a frame into the backlog that an uncorked socket would have sent — without this a
+      // big replay on a fast socket filled the backlog past the send cap and was closed 4004.
       // The end-of-turn release that follows is a no-op on an uncorked socket.
-      if (this.#corked) this.endOfTurn();
+      if (this.#corked) {
+        this.endOfTurn();
+        if (this.socket.bufferedAmount + data.length <= SOCKET_HIGH_WATER_BYTES) {
+          this.socket.send(data, AS_TEXT);
+          return;
+        }
+      }
+      // The write whose callback ends backlog mode goes out uncorked, so its callback never
+      // waits for the turn to end.
       this.#backlog = [];
       this.socket.send(data, AS_TEXT, (error) => this.#onDrained(error));
       return;

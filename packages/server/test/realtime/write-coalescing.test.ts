@@ -72,3 +72,37 @@ describe('write coalescing', () => {
     expect(writes()).toBe(1);
   });
 });
+
+describe('write coalescing and the send-buffer cap', () => {
+  it('never counts what the turn corked against the cap: a burst a reading peer takes at once is sent whole, not closed as slow', async () => {
+    const { server, wss, client, serverSocket, tcp } = await connectedPair();
+    cleanup.push(() => (client.terminate(), serverSocket.terminate(), wss.close(), server.close()));
+    let slow = false;
+    const connection = new Connection(serverSocket, {
+      // The replay below (~600 KB) is more than the cap, all in one turn; corked, it passed the backlog's mark and
+      // then the cap, and a subscriber resuming on a fast socket was closed with 4004.
+      maxSendBufferBytes: 256 * 1024,
+      remoteAddress: undefined,
+      rawSocket: tcp,
+      onClosed: () => undefined,
+      onSlowConsumer: () => {
+        slow = true;
+      },
+      onTaskFailed: () => undefined,
+    });
+    const frames = 600;
+    let received = 0;
+    const all = new Promise<void>((resolve) => {
+      client.on('message', () => {
+        if (++received === frames) resolve();
+      });
+    });
+    const payload = 'y'.repeat(1_000);
+    // One turn, as a resume's replay is: the kernel takes it on loopback (megabytes), so an
+    // uncorked socket never buffers it and a corked one must not either.
+    for (let i = 0; i < frames; i++) connection.sendRaw(JSON.stringify({ i, payload }));
+    await all;
+    expect(slow).toBe(false);
+    expect(received).toBe(frames);
+  });
+});
