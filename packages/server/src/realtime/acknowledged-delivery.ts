@@ -162,6 +162,8 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     if (settled.length === 0) return 0;
     // Out of the window first: a retry or read racing this ack must not resend them.
     for (const entry of settled) this.#inFlight.delete(entry.offset);
+    // The safe resume position moved: the session keeper writes it at its next tick.
+    this.#connection.markPositionsMoved();
     // Only a full window held reads back; otherwise the next publication's wake-up reads (no read per ack).
     if (this.#blocked) {
       this.#blocked = false;

@@ -144,7 +144,8 @@ export class ApiXGateway {
   }
 
   /** The same three functions for every connection (they take it as an argument): no closures per connection. */
-  readonly #connectionHooks: Pick<ConnectionOptions, 'onClosed' | 'onTaskFailed' | 'onSlowConsumer'> = {
+  readonly #connectionHooks: Pick<ConnectionOptions, 'onClosed' | 'onTaskFailed' | 'onSlowConsumer' | 'onPositionsMoved'> = {
+    onPositionsMoved: (c) => this.#deps.sessions?.positionsMoved(c),
     onClosed: (c) => {
       // First: the session's final positions are read from the subscriptions released next.
       this.#deps.sessions?.closed(c);

@@ -43,6 +43,12 @@ export interface ConnectionOptions {
   readonly onTaskFailed: (connection: Connection, error: unknown) => void;
   /** The TCP socket under the WebSocket: writes of one event-loop turn are coalesced on it (write-coalescing.ts). */
   readonly rawSocket?: Corkable;
+  /**
+   * The connection's positions may have moved (a frame was sent, or an ack settled events):
+   * called once, then not again until `takePositionsMoved()`. Lets the session keeper write
+   * only sessions that changed instead of looking at every connection.
+   */
+  readonly onPositionsMoved?: (connection: Connection) => void;
 }
 
 /**
@@ -87,6 +93,8 @@ export class Connection implements TurnEndListener {
   #terminateTimer: NodeJS.Timeout | undefined;
   /** Whether the raw socket is corked until the end of this event-loop turn. */
   #corked = false;
+  /** Positions may have moved since `takePositionsMoved` (see ConnectionOptions.onPositionsMoved). */
+  #positionsMoved = false;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
@@ -161,6 +169,7 @@ export class Connection implements TurnEndListener {
    */
   sendRaw(data: string | Buffer): void {
     if (this.#closed) return;
+    if (!this.#positionsMoved) this.markPositionsMoved();
     if (!this.#corked && this.#options.rawSocket) {
       this.#options.rawSocket.cork();
       this.#corked = true;
@@ -192,6 +201,20 @@ export class Connection implements TurnEndListener {
       return;
     }
     this.socket.send(data, AS_TEXT);
+  }
+
+  /** Something this connection's positions depend on changed: tell the listener, once until taken. */
+  markPositionsMoved(): void {
+    if (this.#positionsMoved) return;
+    this.#positionsMoved = true;
+    this.#options.onPositionsMoved?.(this);
+  }
+
+  /** Whether positions may have moved since the last call; the next move is reported again. */
+  takePositionsMoved(): boolean {
+    const moved = this.#positionsMoved;
+    this.#positionsMoved = false;
+    return moved;
   }
 
   /** Write coalescing (write-coalescing.ts): this turn's frames go to the kernel together, now. */

@@ -4,6 +4,7 @@ import type { Principal } from '../identity/principal.js';
 import type { SessionOwner, SessionStore, StoredSubscription, SessionUpdate } from '../engine/session-store.js';
 import { EMPTY_UPDATE, isEmptyUpdate } from '../engine/session-store.js';
 import type { Logger } from '../logging/logger.js';
+import { ExpiryBuckets } from '../support/expiry-buckets.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { Connection } from './connection.js';
 import type { RealtimeObserver, SubscriptionEndReason } from './realtime-observer.js';
@@ -43,6 +44,8 @@ interface LiveSession {
   saving: boolean;
   /** The store holds this session (written once, or claimed): until then, even an empty update is written. */
   stored: boolean;
+  /** The keepalive write is due: written at the next tick even with nothing new. */
+  keepaliveDue: boolean;
 }
 
 /** Stored state must outlive every token handed out: tokens are renewed well before it expires. */
@@ -56,12 +59,15 @@ const KEEPALIVE_SHARE = 0.25;
  * Keeps sessions resumable (ADR 0040): issues session tokens, resumes sessions from them, and
  * writes each live session's subscriptions and positions to the SessionStore.
  *
- * Cost: nothing per delivered event. A timer every `flushIntervalMs` compares each live
- * subscription's position with the one last written and sends, per session that changed, ONE
- * store write (one Redis round trip) — so a resume that relies on the stored positions replays
- * at most `flushIntervalMs` of traffic twice; the SDK drops those duplicates by offset.
- * Subscribe and unsubscribe are written at the next tick, and a closing connection's final
- * positions at once.
+ * Cost grows with what changed, not with what exists: a connection reports once that its
+ * positions may have moved (its first frame sent since the last look: one boolean per frame),
+ * and a timer every `flushIntervalMs` looks only at those sessions (and at the ones whose
+ * subscriptions changed), comparing their positions with the ones last written and sending,
+ * per session that changed, ONE store write (one Redis round trip). So a resume that relies on
+ * the stored positions replays at most `flushIntervalMs` of traffic twice; the SDK drops those
+ * duplicates by offset. Subscribe and unsubscribe are written at the next tick, and a closing
+ * connection's final positions at once. Token renewals and keepalive writes are filed by due
+ * time (ExpiryBuckets), so a tick takes only the sessions due — never a pass over all.
  *
  * A position counts what was handed to the connection, not what the client read: positions
  * are not advanced while frames wait in the connection's backlog, and a close that dropped
@@ -75,6 +81,10 @@ export class SessionKeeper implements RealtimeObserver {
   readonly #settings: SessionSettings;
   readonly #logger: Logger;
   readonly #live = new Map<Connection, LiveSession>();
+  /** Live sessions with something to write (or to look at): the only ones a tick visits. */
+  readonly #dirty = new Set<Connection>();
+  /** Live sessions by when their token renewal is due (monotonic ms; second granularity). */
+  readonly #renewals = new ExpiryBuckets<Connection>(monotonicNow());
   readonly #timer: NodeJS.Timeout;
   /** Final writes of closed connections still in flight (shutdown waits for them). */
   readonly #finalWrites = new Set<Promise<unknown>>();
@@ -145,6 +155,7 @@ export class SessionKeeper implements RealtimeObserver {
     const session = this.#live.get(connection);
     if (!session) return;
     for (const channel of channels) this.#markRemoved(session, channel);
+    this.#dirty.add(connection);
   }
 
   subscribed(connection: Connection, channels: readonly ChannelName[]): void {
@@ -154,6 +165,12 @@ export class SessionKeeper implements RealtimeObserver {
       session.removed.delete(channel);
       session.added.add(channel);
     }
+    this.#dirty.add(connection);
+  }
+
+  /** The connection sent a frame or settled an ack since the last look (Connection.onPositionsMoved). */
+  positionsMoved(connection: Connection): void {
+    if (this.#live.has(connection)) this.#dirty.add(connection);
   }
 
   unsubscribed(connection: Connection, channels: readonly ChannelName[], reason: SubscriptionEndReason): void {
@@ -163,6 +180,7 @@ export class SessionKeeper implements RealtimeObserver {
     const session = this.#live.get(connection);
     if (!session) return;
     for (const channel of channels) this.#markRemoved(session, channel);
+    this.#dirty.add(connection);
   }
 
   /**
@@ -173,7 +191,7 @@ export class SessionKeeper implements RealtimeObserver {
   closed(connection: Connection): void {
     const session = this.#live.get(connection);
     if (!session) return;
-    this.#live.delete(connection);
+    this.#forget(connection);
     const update = this.#collect(connection, session, connection.droppedBytes === 0);
     // Written even when empty: a client that resumes at once must find the session (and its TTL starts now).
     const write = this.#store.save(session.owner, update, this.#stateTtlMs).catch((error: unknown) =>
@@ -183,23 +201,54 @@ export class SessionKeeper implements RealtimeObserver {
     void write.finally(() => this.#finalWrites.delete(write));
   }
 
-  /** One pass: write what changed (one store call per changed session), keep idle sessions alive, renew tokens. */
+  /**
+   * One tick: renew the tokens that are due, then write what changed — one store call per
+   * changed session. Visits only sessions due or marked, never every live one.
+   */
   flush(): void {
     const now = monotonicNow();
-    for (const [connection, session] of this.#live) {
-      if (connection.closed) continue;
-      if (now - session.tokenIssuedAt >= this.#settings.ttlMs * RENEW_AFTER_SHARE) {
-        session.tokenIssuedAt = now;
-        const { token, expiresAt } = this.#tokens.issue(session.owner.sessionId, session.principal);
-        connection.sendFrame({ type: 'session.renewed', sessionToken: token, sessionExpiresAt: expiresAt });
+    for (const connection of this.#renewals.takeDue(now)) {
+      const session = this.#live.get(connection);
+      if (!session || connection.closed) continue;
+      session.tokenIssuedAt = now;
+      const { token, expiresAt } = this.#tokens.issue(session.owner.sessionId, session.principal);
+      connection.sendFrame({ type: 'session.renewed', sessionToken: token, sessionExpiresAt: expiresAt });
+      this.#renewals.set(connection, now + this.#renewAfterMs);
+      // Renewals come more often than keepalives are due, so this is where an idle session is kept.
+      if (now - session.lastWriteAt >= this.#settings.ttlMs * KEEPALIVE_SHARE) {
+        session.keepaliveDue = true;
+        this.#dirty.add(connection);
       }
-      if (session.saving) continue;
-      // While frames wait in the backlog, the subscriptions' positions run ahead of the socket.
-      const update = this.#collect(connection, session, !connection.backlogged);
-      const idle = isEmptyUpdate(update);
-      if (idle && session.stored && now - session.lastWriteAt < this.#settings.ttlMs * KEEPALIVE_SHARE) continue;
+    }
+    for (const connection of this.#dirty) {
+      const session = this.#live.get(connection);
+      if (!session || connection.closed) {
+        this.#dirty.delete(connection);
+        continue;
+      }
+      if (session.saving) continue; // stays marked: looked at again next tick
+      // While frames wait in the backlog, the subscriptions' positions run ahead of the socket:
+      // positions wait (the session stays marked) until it drained.
+      const backlogged = connection.backlogged;
+      if (!backlogged) {
+        this.#dirty.delete(connection);
+        // Taken before reading positions: a frame sent after this marks the session again.
+        connection.takePositionsMoved();
+      }
+      const update = this.#collect(connection, session, !backlogged);
+      if (isEmptyUpdate(update) && session.stored && !session.keepaliveDue) continue;
       this.#save(connection, session, update);
     }
+  }
+
+  get #renewAfterMs(): number {
+    return this.#settings.ttlMs * RENEW_AFTER_SHARE;
+  }
+
+  #forget(connection: Connection): void {
+    this.#live.delete(connection);
+    this.#dirty.delete(connection);
+    this.#renewals.delete(connection);
   }
 
   /** Stops the timer and writes every live session's state (shutdown: clients come back elsewhere). */
@@ -210,6 +259,7 @@ export class SessionKeeper implements RealtimeObserver {
       return this.#store.save(session.owner, update, this.#stateTtlMs).catch(() => false);
     });
     this.#live.clear();
+    this.#dirty.clear();
     await Promise.all([...writes, ...this.#finalWrites]);
   }
 
@@ -224,8 +274,10 @@ export class SessionKeeper implements RealtimeObserver {
       tokenIssuedAt: monotonicNow(),
       saving: false,
       stored: false,
+      keepaliveDue: false,
     };
     this.#live.set(connection, session);
+    this.#renewals.set(connection, session.tokenIssuedAt + this.#renewAfterMs);
     return session;
   }
 
@@ -266,12 +318,13 @@ export class SessionKeeper implements RealtimeObserver {
       .then((held) => {
         if (!held) {
           // Another connection resumed this session: this one is stale, and must not write again.
-          this.#live.delete(connection);
+          this.#forget(connection);
           connection.close(CloseCodes.SESSION_REPLACED, 'the session was resumed by another connection');
           return;
         }
         session.lastWriteAt = monotonicNow();
         session.stored = true;
+        session.keepaliveDue = false;
         for (const [channel, subscription] of update.subscribed) session.written.set(channel, subscription.position ?? null);
         for (const [channel, position] of update.positions) session.written.set(channel, position);
         for (const channel of update.unsubscribed) session.written.delete(channel);
@@ -280,6 +333,7 @@ export class SessionKeeper implements RealtimeObserver {
         // The store is unreachable: keep the marks for the next tick (positions are re-read then anyway).
         for (const channel of update.subscribed.keys()) if (!session.removed.has(channel)) session.added.add(channel);
         for (const channel of update.unsubscribed) if (!session.added.has(channel)) session.removed.add(channel);
+        if (this.#live.get(connection) === session) this.#dirty.add(connection);
         this.#logger.debug({ err: error, sessionId: session.owner.sessionId }, 'session state not written; retried next tick');
       })
       .finally(() => {

@@ -3,9 +3,10 @@
  * last look" costs O(what expired) instead of a scan over every item. A scan every 250 ms over
  * 19,000 connections was the connection tracker's largest periodic cost; this replaces it.
  *
- * Wall time on purpose: the expiries filed here are credential expiries (JWT `exp`), which are
- * wall-clock instants by definition. A backward clock step only delays `takeDue`; a forward
- * step makes it walk the skipped seconds once.
+ * Any millisecond clock, as long as one instance is given times of one clock: the connection
+ * tracker files credential expiries (JWT `exp`) on wall time, since they are wall-clock
+ * instants by definition — a backward step only delays `takeDue`, a forward step makes it walk
+ * the skipped seconds once; the session keeper files token renewals on the monotonic clock.
  */
 export class ExpiryBuckets<T extends object> {
   readonly #buckets = new Map<number, Set<T>>();
