@@ -20,6 +20,15 @@ const START_TIMEOUT_MS = 120_000;
 const RESTART_BACKOFF: BackoffPolicy = { baseMs: 1_000, factor: 2, capMs: 30_000 };
 
 /**
+ * V8 flags of the embedded database's process. PGlite is one big WebAssembly module: V8
+ * compiles it with Liftoff, then again with TurboFan for hot functions, and keeps both. Liftoff
+ * alone keeps idle RSS at ~125 MB instead of ~190 MB, and the queries APIX sends (small batched
+ * writes, indexed reads, the round trip over the socket dominating) measured no slower here.
+ * A 1 MB young generation: the process allocates little JavaScript.
+ */
+export const PGLITE_NODE_FLAGS: string[] = ['--liftoff-only', '--max-semi-space-size=1'];
+
+/**
  * Memory settings of the embedded PostgreSQL. PostgreSQL's defaults (shared_buffers 128 MB…)
  * size a dedicated server; the embedded default is a development and small-deployment
  * database, and this keeps the child around 190 MB instead of 320 MB at idle (measured; see
@@ -106,7 +115,7 @@ export class PgliteProcess {
       // stdout/stderr shared with the server (PGlite's own warnings); stdin unused.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Not the server's flags (e.g. --inspect, vitest's loaders): the child is plain JavaScript.
-      execArgv: [],
+      execArgv: PGLITE_NODE_FLAGS,
       serialization: 'json',
     });
     this.#child = child;
