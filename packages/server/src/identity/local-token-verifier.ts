@@ -1,4 +1,5 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { ApiXError } from '@apix/protocol';
 import type { JWK } from 'jose';
 import type { Principal } from './principal.js';
@@ -24,9 +25,21 @@ const BASE64URL_PART = /^[A-Za-z0-9_-]+$/;
  * when present, `exp` and `nbf` against the wall clock (JWT times are wall-clock by definition)
  * with the configured tolerance; then the APIX claims.
  */
+/** Verified tokens remembered (bounded: tokens are client input) and the longest token remembered. */
+const VERIFIED_TOKENS_CACHED = 10_000;
+const MAX_CACHED_TOKEN_LENGTH = 4_096;
+
 export class LocalTokenVerifier implements CredentialVerifier {
   readonly #key: KeyObject;
   readonly #options: TokenVerifierOptions;
+  /**
+   * A token already verified is answered from here until it expires: the RSA check was ~9 % of
+   * a node's CPU when one backend publishes 1,000 events/s over HTTP with the same token. A
+   * token's signature, issuer and audience cannot change (the cache is keyed by the whole
+   * token, so any altered byte misses), expiry is checked on every use, and whether its holder
+   * may still act (membership, revocation) is decided elsewhere on every request.
+   */
+  readonly #verified = new LRUCache<string, Principal>({ max: VERIFIED_TOKENS_CACHED });
 
   constructor(publicJwk: JWK, options: TokenVerifierOptions) {
     this.#key = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
@@ -37,6 +50,18 @@ export class LocalTokenVerifier implements CredentialVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
+    const cached = this.#verified.get(token);
+    if (cached !== undefined) {
+      // Past its expiry (and the tolerance) the full check below answers TOKEN_EXPIRED.
+      if (Date.now() < cached.expiresAt + this.#options.clockToleranceSeconds * 1_000) return cached;
+      this.#verified.delete(token);
+    }
+    const principal = await this.#verifyNow(token);
+    if (token.length <= MAX_CACHED_TOKEN_LENGTH) this.#verified.set(token, principal);
+    return principal;
+  }
+
+  async #verifyNow(token: string): Promise<Principal> {
     const firstDot = token.indexOf('.');
     const lastDot = token.lastIndexOf('.');
     if (firstDot <= 0 || lastDot === firstDot || lastDot === token.length - 1 || token.indexOf('.', firstDot + 1) !== lastDot) fail();

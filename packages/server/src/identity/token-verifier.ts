@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import { errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ApiXError, organizationIdSchema, userIdSchema } from '@apix/protocol';
 import { z } from 'zod';
@@ -34,47 +33,26 @@ export function principalFromClaims(payload: unknown): Principal {
     expiresAt: claims.data.exp * 1000,
   });
 }
-/** Verified tokens remembered (bounded: tokens are client input) and the longest token remembered. */
-const VERIFIED_TOKENS_CACHED = 10_000;
-const MAX_CACHED_TOKEN_LENGTH = 4_096;
-
 /**
- * Verifies APIX access tokens: RS256 only (so `alg: none` and an HS256 token "signed" with
+ * Verifies access tokens with jose: RS256 only (so `alg: none` and an HS256 token "signed" with
  * the public key are refused), `exp` required, issuer and audience checked, small clock
  * tolerance. The organisation and user come from here and nowhere else.
  *
- * With APIX's own key, a token already verified is answered from a bounded cache until it
- * expires: the RSA signature check was ~9 % of a node's CPU when one backend publishes 1,000
- * events/s over HTTP with the same token (profile of the failover scenario). A token's
- * signature, issuer and audience cannot change, and expiry is checked on every use; whether
- * its holder may still act (membership, revocation) is decided elsewhere on every request.
- * An external issuer's tokens are always verified again (its key set may drop a key).
+ * In the server this checks an external issuer's tokens (its key set, with rotation), always
+ * afresh: the key set may drop a key. APIX's own tokens go through LocalTokenVerifier (node
+ * crypto, and a cache of verified tokens); this one is its reference in the differential test.
  */
 export class TokenVerifier implements CredentialVerifier {
   readonly #key: CryptoKey | JWTVerifyGetKey;
   readonly #options: TokenVerifierOptions;
-  readonly #verified: LRUCache<string, Principal> | undefined;
 
   /** `publicKey`: APIX's own key, or a key-set resolver (an external issuer's JWKS). */
   constructor(publicKey: CryptoKey | JWTVerifyGetKey, options: TokenVerifierOptions) {
     this.#key = publicKey;
     this.#options = options;
-    this.#verified = typeof publicKey === 'function' ? undefined : new LRUCache({ max: VERIFIED_TOKENS_CACHED });
   }
 
   async verify(token: string): Promise<Principal> {
-    const cached = this.#verified?.get(token);
-    if (cached !== undefined) {
-      // Past its expiry (and the tolerance) the full check below answers TOKEN_EXPIRED.
-      if (Date.now() < cached.expiresAt + this.#options.clockToleranceSeconds * 1_000) return cached;
-      this.#verified!.delete(token);
-    }
-    const principal = await this.#verifyNow(token);
-    if (token.length <= MAX_CACHED_TOKEN_LENGTH) this.#verified?.set(token, principal);
-    return principal;
-  }
-
-  async #verifyNow(token: string): Promise<Principal> {
     let payload: JWTPayload;
     try {
       const options = {

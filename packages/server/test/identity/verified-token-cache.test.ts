@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSigningKey, type SigningKey } from '../../src/identity/signing-key-store.js';
 import { TokenIssuer } from '../../src/identity/token-issuer.js';
-import { TokenVerifier } from '../../src/identity/token-verifier.js';
+import { LocalTokenVerifier } from '../../src/identity/local-token-verifier.js';
 
 /** The verifier remembers tokens it verified (RSA is costly per HTTP request); what it must still refuse. */
 let dataDir: string;
@@ -17,9 +17,9 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 const settings = { issuer: 'apix', audience: 'apix' };
 
-describe('TokenVerifier with its cache of verified tokens', () => {
+describe('LocalTokenVerifier with its cache of verified tokens', () => {
   it('answers a verified token again until it expires, then TOKEN_EXPIRED', async () => {
-    const verifier = new TokenVerifier(key.publicKey, { ...settings, clockToleranceSeconds: 0 });
+    const verifier = new LocalTokenVerifier(key.publicJwk, { ...settings, clockToleranceSeconds: 0 });
     const token = await new TokenIssuer(key, settings).issue({ organizationId: 'acme', userId: 'ann', roles: ['member'], ttlSeconds: 2 });
     const first = await verifier.verify(token);
     expect(await verifier.verify(token)).toEqual(first);
@@ -34,7 +34,7 @@ describe('TokenVerifier with its cache of verified tokens', () => {
   });
 
   it('refuses a token whose signature was altered, even after the genuine one was cached', async () => {
-    const verifier = new TokenVerifier(key.publicKey, { ...settings, clockToleranceSeconds: 0 });
+    const verifier = new LocalTokenVerifier(key.publicJwk, { ...settings, clockToleranceSeconds: 0 });
     const token = await new TokenIssuer(key, settings).issue({ organizationId: 'acme', userId: 'ann', roles: [], ttlSeconds: 60 });
     await verifier.verify(token);
     const [header, payload, signature] = token.split('.') as [string, string, string];
