@@ -246,6 +246,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     logger,
     probe,
   );
+  probe?.watchSendBuffers(() => connections.backloggedPendingBytes());
   // Acknowledged delivery (ADR 0035, 0038): durable consumer groups on the channel logs, one RetryManager per node.
   const durableConsumers = await createDurableConsumers(config, broker);
   const retries = new RetryManager();

@@ -172,7 +172,7 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
   #lastTickAt = performance.now();
   #windowStartedAt = performance.now();
   #eventLoopLagMs = 0;
-  #pressure = { swept: 0, over: 0, maxBytes: 0 };
+  #pendingBytes: (() => Iterable<number>) | undefined;
   #lastPressure = { connectionsOver: 0, maxBufferedBytes: 0 };
 
   constructor(settings: LatencyTrackerSettings) {
@@ -223,11 +223,12 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
     if (organizationId !== undefined) this.#stats(organizationId).counters.bytesIn += bytes;
   }
 
-  swept(connection: Connection): void {
-    const buffered = connection.socket.bufferedAmount;
-    this.#pressure.swept++;
-    if (buffered > this.#pressure.maxBytes) this.#pressure.maxBytes = buffered;
-    if (buffered > this.settings.sendBufferWarnBytes) this.#pressure.over++;
+  /**
+   * Where send-buffer pressure is read at each tick: the unsent bytes of the connections that
+   * can be near the cap (ConnectionManager.backloggedPendingBytes) — never a walk over all.
+   */
+  watchSendBuffers(source: () => Iterable<number>): void {
+    this.#pendingBytes = source;
   }
 
   // ---- observer seam ------------------------------------------------------------------------
@@ -309,9 +310,14 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
       this.node.rtt.rotate();
       this.node.heartbeatRtt.rotate();
     }
-    if (this.#pressure.swept > 0) {
-      this.#lastPressure = { connectionsOver: this.#pressure.over, maxBufferedBytes: this.#pressure.maxBytes };
-      this.#pressure = { swept: 0, over: 0, maxBytes: 0 };
+    if (this.#pendingBytes) {
+      let over = 0;
+      let max = 0;
+      for (const bytes of this.#pendingBytes()) {
+        if (bytes > max) max = bytes;
+        if (bytes > this.settings.sendBufferWarnBytes) over++;
+      }
+      this.#lastPressure = { connectionsOver: over, maxBufferedBytes: max };
     }
     for (const listener of this.#listeners) listener(this);
   }
@@ -326,6 +332,7 @@ export class LatencyTracker implements RealtimeObserver, FanOutProbe, Connection
     return this.#eventLoopLagMs;
   }
 
+  /** At the last tick: connections whose unsent bytes passed the warning level, and the most any held (0 when none was past the socket's high-water mark). */
   get sendBufferPressure(): { readonly connectionsOver: number; readonly maxBufferedBytes: number } {
     return this.#lastPressure;
   }

@@ -144,8 +144,9 @@ export class ApiXGateway {
   }
 
   /** The same three functions for every connection (they take it as an argument): no closures per connection. */
-  readonly #connectionHooks: Pick<ConnectionOptions, 'onClosed' | 'onTaskFailed' | 'onSlowConsumer' | 'onPositionsMoved'> = {
+  readonly #connectionHooks: Pick<ConnectionOptions, 'onClosed' | 'onTaskFailed' | 'onSlowConsumer' | 'onPositionsMoved' | 'onBacklogChanged'> = {
     onPositionsMoved: (c) => this.#deps.sessions?.positionsMoved(c),
+    onBacklogChanged: (c, backlogged) => this.#deps.connections.backlogChanged(c, backlogged),
     onClosed: (c) => {
       // First: the session's final positions are read from the subscriptions released next.
       this.#deps.sessions?.closed(c);

@@ -1,16 +1,16 @@
 import { CloseCodes } from '@apix/protocol';
 import type { Logger } from '../logging/logger.js';
+import { ExpiryBuckets } from '../support/expiry-buckets.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { Connection } from './connection.js';
 
-/** Told about pongs, heartbeat round trips, inbound bytes and each connection the sweep visits (monitoring). */
+/** Told about pongs, heartbeat round trips and inbound bytes (monitoring). */
 export interface ConnectionProbe {
   /** A WebSocket pong: `rttMs` is measured by the server (monotonic clock). */
   pong(connection: Connection, rttMs: number): void;
   /** The round trip the client measured for its previous application heartbeat (`heartbeat.ping` `rtt`). */
   heartbeatRtt(connection: Connection, rttMs: number): void;
   received(connection: Connection, bytes: number): void;
-  swept(connection: Connection): void;
 }
 
 export interface HeartbeatSettings {
@@ -28,8 +28,10 @@ export type PrincipalSelector =
 
 /**
  * The registry of open connections (the seed's ConnectionManager): handshake deadlines,
- * WebSocket-level ping with dead-peer detection, token expiry. One housekeeping timer walks
- * all connections; per-connection timers would cost more at 10k connections and say the same.
+ * WebSocket-level ping with dead-peer detection, token expiry. One housekeeping timer takes
+ * the connections whose next deadline (handshake, ping, pong, token expiry) has come: each
+ * connection is filed under that time (ExpiryBuckets, one slot per tick), so a tick costs what
+ * is due, not what exists — no walk over every connection, and no timer per connection.
  *
  * Authenticated connections are also indexed by organisation, member, API key and user, so a
  * change event reaches exactly the connections it concerns without a walk over all of them.
@@ -45,13 +47,18 @@ export class ConnectionManager {
   readonly #logger: Logger;
   readonly #timer: NodeJS.Timeout;
   readonly #probe: ConnectionProbe | undefined;
+  /** Open connections by their next deadline (monotonic ms). */
+  readonly #due: ExpiryBuckets<Connection>;
+  /** Connections whose frames wait in their own backlog (past the socket's high-water mark). */
+  readonly #backlogged = new Set<Connection>();
 
   constructor(settings: HeartbeatSettings, logger: Logger, probe?: ConnectionProbe) {
     this.#settings = settings;
     this.#logger = logger;
     this.#probe = probe;
-    const sweepEveryMs = Math.max(20, Math.min(1_000, Math.floor(Math.min(settings.pingIntervalMs, settings.pongTimeoutMs) / 4)));
-    this.#timer = setInterval(() => this.sweep(monotonicNow(), Date.now()), sweepEveryMs);
+    const tickMs = Math.max(20, Math.min(1_000, Math.floor(Math.min(settings.pingIntervalMs, settings.pongTimeoutMs) / 4)));
+    this.#due = new ExpiryBuckets<Connection>(monotonicNow(), tickMs);
+    this.#timer = setInterval(() => this.sweep(monotonicNow(), Date.now()), tickMs);
     this.#timer.unref();
   }
 
@@ -61,6 +68,7 @@ export class ConnectionManager {
 
   add(connection: Connection): void {
     this.#connections.set(connection.id, connection);
+    this.#due.set(connection, connection.handshakeDeadline + 1);
     connection.socket.on('pong', () => {
       // awaitingPongSince is monotonic (sweep): the round trip must be too, never Date.now().
       if (connection.awaitingPongSince !== 0) this.#probe?.pong(connection, monotonicNow() - connection.awaitingPongSince);
@@ -78,6 +86,7 @@ export class ConnectionManager {
 
   /** The connection now has a principal: index it under what change events name. */
   authenticated(connection: Connection): void {
+    this.#fileNext(connection, monotonicNow(), Date.now());
     for (const key of indexKeys(connection)) {
       let set = this.#index.get(key);
       if (!set) this.#index.set(key, (set = new Set()));
@@ -87,6 +96,8 @@ export class ConnectionManager {
 
   remove(connection: Connection): void {
     this.#connections.delete(connection.id);
+    this.#due.delete(connection);
+    this.#backlogged.delete(connection);
     for (const key of indexKeys(connection)) {
       const set = this.#index.get(key);
       if (set?.delete(connection) && set.size === 0) this.#index.delete(key);
@@ -102,31 +113,73 @@ export class ConnectionManager {
     return [...(this.#index.get(selectorKey(selector)) ?? [])].filter((c) => !c.closed);
   }
 
-  /** One pass of housekeeping. Public so tests can drive time explicitly. */
+  /** A connection entered or left backlog mode (Connection.onBacklogChanged). */
+  backlogChanged(connection: Connection, backlogged: boolean): void {
+    if (backlogged && !connection.closed) this.#backlogged.add(connection);
+    else this.#backlogged.delete(connection);
+  }
+
+  /**
+   * Unsent bytes of every connection past its socket's high-water mark (the ones that can be
+   * near the send cap). Connections under the mark hold less than 64 KiB and are not listed:
+   * monitoring's send-buffer pressure reads this, without a walk over every connection.
+   */
+  *backloggedPendingBytes(): Iterable<number> {
+    for (const connection of this.#backlogged) yield connection.pendingBytes;
+  }
+
+  /** One tick of housekeeping: the connections whose deadline came. Public so tests can drive time explicitly. */
   sweep(now: number, wallNow: number): void {
-    const { pingIntervalMs, pongTimeoutMs, tokenExpiryGraceMs } = this.#settings;
-    for (const connection of this.#connections.values()) {
+    for (const connection of this.#due.takeDue(now)) {
       if (connection.closed) continue;
-      this.#probe?.swept(connection);
-      if (!connection.principal) {
-        if (now > connection.handshakeDeadline) connection.close(CloseCodes.HANDSHAKE_TIMEOUT, 'no connect frame in time');
-        continue;
-      }
-      if (wallNow > connection.principal.expiresAt + tokenExpiryGraceMs) {
-        connection.close(CloseCodes.TOKEN_EXPIRED, 'token expired');
-        continue;
-      }
-      if (connection.awaitingPongSince !== 0) {
-        if (now - connection.awaitingPongSince > pongTimeoutMs) {
-          this.#logger.info({ connectionId: connection.id }, 'dead peer: no pong in time');
-          connection.close(CloseCodes.DEAD_PEER, 'no pong in time');
-        }
-      } else if (now - connection.lastPingAt >= pingIntervalMs) {
-        connection.lastPingAt = now;
-        connection.awaitingPongSince = now;
-        connection.socket.ping();
-      }
+      if (this.#visit(connection, now, wallNow)) this.#fileNext(connection, now, wallNow);
     }
+  }
+
+  /** Acts on what is due; false when the connection was closed. */
+  #visit(connection: Connection, now: number, wallNow: number): boolean {
+    const { pingIntervalMs, pongTimeoutMs, tokenExpiryGraceMs } = this.#settings;
+    if (!connection.principal) {
+      if (now > connection.handshakeDeadline) {
+        connection.close(CloseCodes.HANDSHAKE_TIMEOUT, 'no connect frame in time');
+        return false;
+      }
+      return true;
+    }
+    if (wallNow > connection.principal.expiresAt + tokenExpiryGraceMs) {
+      connection.close(CloseCodes.TOKEN_EXPIRED, 'token expired');
+      return false;
+    }
+    if (connection.awaitingPongSince !== 0) {
+      if (now - connection.awaitingPongSince > pongTimeoutMs) {
+        this.#logger.info({ connectionId: connection.id }, 'dead peer: no pong in time');
+        connection.close(CloseCodes.DEAD_PEER, 'no pong in time');
+        return false;
+      }
+    } else if (now - connection.lastPingAt >= pingIntervalMs) {
+      connection.lastPingAt = now;
+      connection.awaitingPongSince = now;
+      connection.socket.ping();
+    }
+    return true;
+  }
+
+  /**
+   * Files the connection under its next deadline: the handshake's, or the earliest of the pong
+   * deadline (a ping is out) or the next ping, and the token's expiry. A pong that arrives does
+   * not refile: the visit at the pong deadline finds it answered and files the next ping.
+   */
+  #fileNext(connection: Connection, now: number, wallNow: number): void {
+    const { pingIntervalMs, pongTimeoutMs, tokenExpiryGraceMs } = this.#settings;
+    if (!connection.principal) {
+      this.#due.set(connection, connection.handshakeDeadline + 1);
+      return;
+    }
+    const heartbeat = connection.awaitingPongSince !== 0 ? connection.awaitingPongSince + pongTimeoutMs + 1 : connection.lastPingAt + pingIntervalMs;
+    // The token's expiry is a wall-clock instant: translated to the monotonic clock now, and
+    // checked against the wall clock again at the visit (a clock step only moves the visit).
+    const expiry = now + (connection.principal.expiresAt + tokenExpiryGraceMs - wallNow) + 1;
+    this.#due.set(connection, Math.min(heartbeat, expiry));
   }
 
   /**

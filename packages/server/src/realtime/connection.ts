@@ -49,6 +49,8 @@ export interface ConnectionOptions {
    * only sessions that changed instead of looking at every connection.
    */
   readonly onPositionsMoved?: (connection: Connection) => void;
+  /** The connection entered (true) or left (false) backlog mode: monitoring watches only these. */
+  readonly onBacklogChanged?: (connection: Connection, backlogged: boolean) => void;
 }
 
 /**
@@ -197,6 +199,7 @@ export class Connection implements TurnEndListener {
       // The write whose callback ends backlog mode goes out uncorked, so its callback never
       // waits for the turn to end.
       this.#backlog = [];
+      this.#options.onBacklogChanged?.(this, true);
       this.socket.send(data, AS_TEXT, (error) => this.#onDrained(error));
       return;
     }
@@ -228,9 +231,13 @@ export class Connection implements TurnEndListener {
     const backlog = this.#backlog;
     this.#backlog = null;
     this.#backlogBytes = 0;
-    if (error || this.#closed || backlog === null) return;
+    if (error || this.#closed || backlog === null) {
+      if (!this.#closed) this.#options.onBacklogChanged?.(this, false);
+      return;
+    }
     // sendRaw re-enters backlog mode when the mark is crossed again; the rest queues behind it, in order.
     for (const data of backlog) this.sendRaw(data);
+    if (this.#backlog === null) this.#options.onBacklogChanged?.(this, false);
   }
 
   reply(requestId: string, result: unknown): void {

@@ -102,8 +102,7 @@ describe('LatencyTracker', () => {
     tracker.pong(slow, 250);
     tracker.received(fine, 300);
     tracker.rateLimited(fine);
-    tracker.swept(slow);
-    tracker.swept(fine);
+    tracker.watchSendBuffers(() => [5_000, 10]);
     tracker.published(fine.principal!, { channel: 'agent:x', offset: 1, epoch: 'e', duplicate: false });
     tracker.connectionClosed(slow, CloseCodes.SLOW_CONSUMER);
     tracker.tick();
