@@ -51,6 +51,7 @@ export class ConnectionManager {
   readonly #due: ExpiryBuckets<Connection>;
   /** Connections whose frames wait in their own backlog (past the socket's high-water mark). */
   readonly #backlogged = new Set<Connection>();
+  readonly #pongListeners: Array<(connection: Connection) => void> = [];
 
   constructor(settings: HeartbeatSettings, logger: Logger, probe?: ConnectionProbe) {
     this.#settings = settings;
@@ -74,6 +75,7 @@ export class ConnectionManager {
       if (connection.awaitingPongSince !== 0) this.#probe?.pong(connection, monotonicNow() - connection.awaitingPongSince);
       connection.awaitingPongSince = 0;
       connection.lastPongAt = monotonicNow();
+      for (const listener of this.#pongListeners) listener(connection);
     });
     const probe = this.#probe;
     if (probe) connection.socket.on('message', (data: Buffer) => probe.received(connection, data.length));
@@ -111,6 +113,11 @@ export class ConnectionManager {
   /** The open, authenticated connections a change concerns. */
   select(selector: PrincipalSelector): Connection[] {
     return [...(this.#index.get(selectorKey(selector)) ?? [])].filter((c) => !c.closed);
+  }
+
+  /** `listener` is called at every WebSocket pong (the connection tracker's heartbeat rows). */
+  onPong(listener: (connection: Connection) => void): void {
+    this.#pongListeners.push(listener);
   }
 
   /** A connection entered or left backlog mode (Connection.onBacklogChanged). */

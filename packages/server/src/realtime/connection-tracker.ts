@@ -2,7 +2,6 @@ import { ConnectionStatus, shouldReconnect, type ChannelName } from '@apix/proto
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionRepository, OpenedConnection } from '../storage/connection-repository.js';
 import { ExpiryBuckets } from '../support/expiry-buckets.js';
-import { monotonicNow } from '../support/monotonic-clock.js';
 import { SerialWriteQueue } from '../support/serial-write-queue.js';
 import type { Connection } from './connection.js';
 import type { RealtimeObserver } from './realtime-observer.js';
@@ -13,6 +12,8 @@ import type { RealtimeObserver } from './realtime-observer.js';
  */
 export interface LiveConnections {
   values(): Iterable<Connection>;
+  /** Calls `listener` at every WebSocket pong (ConnectionManager); heartbeats are written for these alone. */
+  onPong?(listener: (connection: Connection) => void): void;
 }
 
 /** Opens, closes and channel changes are written this often, each kind as one statement. */
@@ -55,13 +56,14 @@ export class ConnectionTracker implements RealtimeObserver {
   readonly #suspended = new WeakSet<Connection>();
   /** Live connections by credential expiry: finding the newly expired costs what expired, not a scan. */
   readonly #expiries = new ExpiryBuckets<Connection>();
-  /** Monotonic, like `Connection.lastPongAt`. */
-  #lastHeartbeatFlushAt = monotonicNow();
+  /** Connections that answered a ping since the last heartbeat flush: the flush writes these, without a walk over all. */
+  #ponged = new Set<Connection>();
   #reconciles = 0;
 
   constructor(repository: ConnectionRepository, connections: LiveConnections, options: { nodeId: string; heartbeatFlushMs: number }, logger: Logger) {
     this.#repository = repository;
     this.#connections = connections;
+    connections.onPong?.((connection) => this.#ponged.add(connection));
     this.#nodeId = options.nodeId;
     this.#writes = new SerialWriteQueue(
       // Whenever storage answers again after failing, the rows it missed are reconciled.
@@ -92,6 +94,7 @@ export class ConnectionTracker implements RealtimeObserver {
 
   connectionClosed(connection: Connection, code: number): void {
     this.#expiries.delete(connection);
+    this.#ponged.delete(connection);
     this.#dirtyChannels.delete(connection);
     this.#statusChanges.push({
       organizationId: connection.principal!.organizationId,
@@ -178,10 +181,10 @@ export class ConnectionTracker implements RealtimeObserver {
   /** Queues one heartbeat stamp for every connection that answered a ping since the last one. */
   flushHeartbeats(now = Date.now()): void {
     const heartbeats: string[] = [];
-    for (const connection of this.#connections.values()) {
-      if (connection.principal && !connection.closed && connection.lastPongAt >= this.#lastHeartbeatFlushAt) heartbeats.push(connection.sessionId);
+    for (const connection of this.#ponged) {
+      if (connection.principal && !connection.closed) heartbeats.push(connection.sessionId);
     }
-    this.#lastHeartbeatFlushAt = monotonicNow();
+    this.#ponged = new Set();
     this.#writes.push({ name: 'connections.heartbeats', table: 'connections', rows: heartbeats, write: (ids) => this.#repository.touchHeartbeats(ids, new Date(now)), organizationOf: () => null });
   }
 
