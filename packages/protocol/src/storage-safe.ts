@@ -57,9 +57,39 @@ export function findUnstorable(value: unknown): UnstorableValue | undefined {
   return undefined;
 }
 
-/** True when every string (and key) in `value` can be stored. */
+/**
+ * True when every string (and key) in `value` can be stored. The common case, on every frame:
+ * no path is built and nothing is allocated per node (findUnstorable does that, once something
+ * was found). Same walk order and depth limit as findUnstorable.
+ */
 export function isStorable(value: unknown): boolean {
-  return findUnstorable(value) === undefined;
+  if (typeof value === 'string') return !UNSTORABLE.test(value);
+  if (value === null || typeof value !== 'object') return true;
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const current = values.pop()!;
+    const depth = depths.pop()!;
+    if (typeof current === 'string') {
+      if (UNSTORABLE.test(current)) return false;
+      continue;
+    }
+    if (current === null || typeof current !== 'object' || depth >= MAX_WALK_DEPTH) continue;
+    if (Array.isArray(current)) {
+      for (let i = 0; i < current.length; i++) {
+        values.push(current[i]);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    for (const key in current as Record<string, unknown>) {
+      if (!Object.hasOwn(current, key)) continue;
+      if (UNSTORABLE.test(key)) return false;
+      values.push((current as Record<string, unknown>)[key]);
+      depths.push(depth + 1);
+    }
+  }
+  return true;
 }
 
 /**
@@ -70,6 +100,7 @@ export function isStorable(value: unknown): boolean {
 export function refineStorable(value: unknown, ctx: z.RefinementCtx): void {
   // A value that already failed a more precise rule (e.g. a channel name's grammar) keeps that error.
   if (ctx.issues.length > 0) return;
+  if (isStorable(value)) return;
   const found = findUnstorable(value);
   if (!found) return;
   const what = found.reason === 'nul' ? 'a NUL character (\\u0000)' : 'an unpaired UTF-16 surrogate';
