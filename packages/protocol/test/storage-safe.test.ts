@@ -59,6 +59,8 @@ describe('unstorableReason / findUnstorable', () => {
         const found = findUnstorable(wrapped);
         expect(found).toBeDefined();
         expect(found!.inKey).toBe(asKey);
+        // The allocation-free walk every frame runs agrees with the path-building one.
+        expect(isStorable(wrapped)).toBe(false);
       }),
     );
   });
