@@ -28,15 +28,21 @@ function peer() {
 let manager: ConnectionManager | undefined;
 afterEach(() => manager?.stop());
 
-function open(m: ConnectionManager, now: number, options: { authenticated: boolean; expiresAt?: number }) {
-  const { socket, events } = peer();
-  const connection = new Connection(socket as unknown as WebSocket, {
+/** A real Connection over `socket`, released from the manager when it closes. */
+function connectionOver(m: ConnectionManager, socket: object): Connection {
+  return new Connection(socket as unknown as WebSocket, {
     maxSendBufferBytes: 1 << 20,
     remoteAddress: undefined,
     onClosed: (c) => m.remove(c),
     onSlowConsumer: () => undefined,
     onTaskFailed: () => undefined,
+    onBacklogChanged: (c, on) => m.backlogChanged(c, on),
   });
+}
+
+function open(m: ConnectionManager, now: number, options: { authenticated: boolean; expiresAt?: number }) {
+  const { socket, events } = peer();
+  const connection = connectionOver(m, socket);
   connection.handshakeDeadline = now + 5_000;
   m.add(connection);
   if (options.authenticated) {
@@ -121,14 +127,7 @@ describe('ConnectionManager send-buffer watch', () => {
       terminate: () => undefined,
       on: () => socket,
     };
-    const connection = new Connection(socket as unknown as WebSocket, {
-      maxSendBufferBytes: 1 << 20,
-      remoteAddress: undefined,
-      onClosed: (c) => m.remove(c),
-      onSlowConsumer: () => undefined,
-      onTaskFailed: () => undefined,
-      onBacklogChanged: (c, on) => m.backlogChanged(c, on),
-    });
+    const connection = connectionOver(m, socket);
     m.add(connection);
     open(m, monotonicNow(), { authenticated: true }); // a quiet neighbour
     expect([...m.backloggedPendingBytes()]).toEqual([]);
