@@ -19,6 +19,11 @@ const BACKSLASH = 0x5c; // \
  * strings do not count. Invalid JSON is left for the parser to refuse.
  */
 export function exceedsJsonDepth(text: string | Uint8Array, maxDepth: number = MAX_JSON_DEPTH): boolean {
+  // Fast path for every ordinary frame: nesting deeper than maxDepth needs more than maxDepth
+  // opening brackets, and counting them with indexOf (vectorised) is far cheaper than walking
+  // every character. Brackets inside strings are counted too: that only sends a frame to the
+  // exact walk below, never past it.
+  if (openingBrackets(text, maxDepth) <= maxDepth) return false;
   let depth = 0;
   let inString = false;
   const length = text.length;
@@ -37,4 +42,18 @@ export function exceedsJsonDepth(text: string | Uint8Array, maxDepth: number = M
     }
   }
   return false;
+}
+
+/** How many `{` and `[` the text holds, counting no further than `limit + 1`. */
+function openingBrackets(text: string | Uint8Array, limit: number): number {
+  let count = 0;
+  for (const bracket of typeof text === 'string' ? ['{', '['] : [OPEN_BRACE, OPEN_BRACKET]) {
+    // Both string and Uint8Array have indexOf(value, from); the casts pick the matching overload.
+    let at = (text as string).indexOf(bracket as string);
+    while (at !== -1) {
+      if (++count > limit) return count;
+      at = (text as string).indexOf(bracket as string, at + 1);
+    }
+  }
+  return count;
 }

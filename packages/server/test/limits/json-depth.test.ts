@@ -10,6 +10,13 @@ describe('exceedsJsonDepth', () => {
     expect(exceedsJsonDepth('{"a":'.repeat(MAX_JSON_DEPTH + 1) + '1' + '}'.repeat(MAX_JSON_DEPTH + 1))).toBe(true);
   });
 
+  it('accepts many brackets side by side (more than the bound, but shallow), as text and as bytes', () => {
+    const wide = JSON.stringify(Array.from({ length: 500 }, (_, i) => ({ i, list: [i] })));
+    expect(exceedsJsonDepth(wide)).toBe(false);
+    expect(exceedsJsonDepth(Buffer.from(wide))).toBe(false);
+    expect(exceedsJsonDepth(`[${wide},${nested(MAX_JSON_DEPTH)}]`)).toBe(true);
+  });
+
   it('ignores brackets inside strings, escaped quotes included', () => {
     const text = JSON.stringify({ s: '['.repeat(10_000), t: '\\"[[[[', u: ['"{{{{'] });
     expect(exceedsJsonDepth(text, 3)).toBe(false);
