@@ -1,5 +1,5 @@
 import { matchesFilters, type SubscriptionFilters } from '@apix/protocol';
-import { DurableGroupMissingError, type DurableConsumers, type DurableEntry, type GoneEntry } from '../engine/durable-consumers.js';
+import { DurableGroupMissingError, type DurableConsumers, type DurableEntry, type GoneEntry, type ReadOutcome } from '../engine/durable-consumers.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { RoutedPublication, StreamBreak } from './channel-subscription.js';
@@ -107,6 +107,22 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
 
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /** How many more events the window takes now (0 unless live). */
+  get room(): number {
+    return this.#state === 'live' ? Math.max(0, this.#policy.window - this.#inFlight.size) : 0;
+  }
+
+  /**
+   * Entries the store handed to this member outside its own reads (a queue group's idle-claim
+   * pass, ADR 0042): into the window and out to the client, exactly as read ones. Closed
+   * meanwhile: they stay pending under this member and the next pass claims them again.
+   */
+  adopt(outcome: ReadOutcome): void {
+    if (this.#state !== 'live') return;
+    this.#reportGone(outcome.gone);
+    this.#handOut(outcome.entries);
   }
 
   offer(publication: RoutedPublication): void {
