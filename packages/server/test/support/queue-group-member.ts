@@ -23,28 +23,45 @@ export class QueueGroupMember {
   readonly receipts: Receipt[] = [];
   /** Offsets whose ack reply said this member settled them (acked: 1). */
   readonly acked: number[] = [];
+  /** Offsets this member sent an ack for (whether or not a reply came). */
+  readonly ackSent = new Set<number>();
   /** While true, events are recorded but not acked (a member busy "processing"). */
   holdAcks: boolean;
+  /** "Processing" time: each event is acked this long after it arrived. */
+  readonly ackDelayMs: number;
+  /** Which events get acked at all (default: every one). */
+  readonly ackIf: (offset: number) => boolean;
   #ackSeq = 0;
 
-  private constructor(name: string, client: RawClient, channel: string, holdAcks: boolean) {
+  private constructor(name: string, client: RawClient, channel: string, holdAcks: boolean, ackDelayMs: number, ackIf: (offset: number) => boolean) {
     this.name = name;
     this.client = client;
     this.channel = channel;
     this.holdAcks = holdAcks;
+    this.ackDelayMs = ackDelayMs;
+    this.ackIf = ackIf;
     client.socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
       if (frame.type !== 'event' || frame.channel !== channel) return;
       const offset = frame.offset as number;
       this.receipts.push({ member: name, offset, retryCount: frame.retryCount as number, at: performance.now() });
-      if (!this.holdAcks) this.ack([offset]);
+      if (this.holdAcks || !this.ackIf(offset)) return;
+      if (this.ackDelayMs > 0) setTimeout(() => this.ack([offset]), this.ackDelayMs);
+      else this.ack([offset]);
     });
   }
 
   /** Connects and subscribes as a member of `group`; rejects unless the subscribe is accepted. */
-  static async join(wsUrl: string, token: string, name: string, channel: string, group: string, options: { holdAcks?: boolean } = {}): Promise<QueueGroupMember> {
+  static async join(
+    wsUrl: string,
+    token: string,
+    name: string,
+    channel: string,
+    group: string,
+    options: { holdAcks?: boolean; ackDelayMs?: number; ackIf?: (offset: number) => boolean } = {},
+  ): Promise<QueueGroupMember> {
     const client = await RawClient.connect(wsUrl, token);
-    const member = new QueueGroupMember(name, client, channel, options.holdAcks === true);
+    const member = new QueueGroupMember(name, client, channel, options.holdAcks === true, options.ackDelayMs ?? 0, options.ackIf ?? (() => true));
     const reply = await client.request({ type: 'subscribe', channels: [channel], group });
     if (reply.ok !== true) throw new Error(`${name}: subscribe refused: ${JSON.stringify(reply)}`);
     return member;
@@ -52,7 +69,9 @@ export class QueueGroupMember {
 
   /** Acks the offsets (one frame); the reply's `acked` tells which this member settled. */
   ack(offsets: number[]): void {
+    if (this.client.socket.readyState !== this.client.socket.OPEN) return;
     const id = `ack-${this.name}-${++this.#ackSeq}`;
+    for (const offset of offsets) this.ackSent.add(offset);
     this.client
       .request({ type: 'ack', id, channel: this.channel, offsets })
       .then((reply) => {
