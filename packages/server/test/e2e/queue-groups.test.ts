@@ -35,8 +35,8 @@ const engines = [
   { name: 'Redis engine', config: { REDIS_URL, REDIS_KEY_PREFIX: `${PREFIX}-${Math.random().toString(36).slice(2, 8)}` } },
 ] as const;
 
-async function member(name: string, channel: string, group: string, options: { holdAcks?: boolean } = {}): Promise<QueueGroupMember> {
-  const joined = await QueueGroupMember.join(server!.wsUrl, await server!.token({ user: name }), name, channel, group, options);
+async function member(name: string, channel: string, group: string, options: { holdAcks?: boolean; sessionToken?: string; user?: string } = {}): Promise<QueueGroupMember> {
+  const joined = await QueueGroupMember.join(server!.wsUrl, await server!.token({ user: options.user ?? name }), name, channel, group, options);
   clients.push(joined.client);
   return joined;
 }
@@ -131,6 +131,26 @@ describe.each(engines)('queue groups ($name)', ({ config }) => {
         expect(receipt.at - sentAt, `idle before offset ${offset} moved`).toBeGreaterThanOrEqual(IDLE_MS);
       }
     }
+  });
+});
+
+describe('queue group member sessions', () => {
+  it('a member that resumes its session before the idle time gets its own unacked events back; no other member is handed them', TIMEOUT, async () => {
+    // A long idle time: the resume below comes long before it, however loaded the machine.
+    server = await startTestServer({ ...GROUP_CONFIG, GROUP_IDLE_MS: 20_000 });
+    const channel = freshChannel();
+    const first = await member('worker', channel, 'workers', { holdAcks: true });
+    const pub = await publisher();
+    const held = (await publish(pub, channel, 1, 3)).map((p) => p.offset);
+    await waitUntil(() => first.receipts.length >= 3, 'the member to hold three events');
+    const other = await member('other', channel, 'workers');
+    first.client.socket.terminate();
+    await first.client.closed;
+    // Same user, same session (the member name is the session id): it joins the group again.
+    const again = await member('worker-again', channel, 'workers', { user: 'worker', sessionToken: first.sessionToken });
+    await waitUntil(() => held.every((offset) => again.acked.includes(offset)), 'the resumed member to get and ack its own events');
+    expect(again.receipts.filter((r) => held.includes(r.offset)).every((r) => r.retryCount >= 1)).toBe(true);
+    expect(other.receipts.filter((r) => held.includes(r.offset))).toEqual([]);
   });
 });
 

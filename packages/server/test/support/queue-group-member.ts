@@ -21,6 +21,8 @@ export class QueueGroupMember {
   readonly client: RawClient;
   readonly channel: string;
   readonly receipts: Receipt[] = [];
+  /** The session's token (connect reply): connect again with it to resume the session. */
+  sessionToken = '';
   /** Offsets whose ack reply said this member settled them (acked: 1). */
   readonly acked: number[] = [];
   /** Offsets this member sent an ack for (whether or not a reply came). */
@@ -58,10 +60,14 @@ export class QueueGroupMember {
     name: string,
     channel: string,
     group: string,
-    options: { holdAcks?: boolean; ackDelayMs?: number; ackIf?: (offset: number) => boolean } = {},
+    options: { holdAcks?: boolean; ackDelayMs?: number; ackIf?: (offset: number) => boolean; sessionToken?: string } = {},
   ): Promise<QueueGroupMember> {
-    const client = await RawClient.connect(wsUrl, token);
+    const client = await RawClient.open(wsUrl);
+    const connected = await client.request({ type: 'connect', token, ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}) });
+    if (connected.ok !== true) throw new Error(`${name}: connect refused: ${JSON.stringify(connected)}`);
+    await client.next((f) => f.type === 'connection.established');
     const member = new QueueGroupMember(name, client, channel, options.holdAcks === true, options.ackDelayMs ?? 0, options.ackIf ?? (() => true));
+    member.sessionToken = (connected.result as { sessionToken: string }).sessionToken;
     const reply = await client.request({ type: 'subscribe', channels: [channel], group });
     if (reply.ok !== true) throw new Error(`${name}: subscribe refused: ${JSON.stringify(reply)}`);
     return member;
