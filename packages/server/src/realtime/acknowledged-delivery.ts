@@ -122,7 +122,20 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   adopt(outcome: ReadOutcome): void {
     if (this.#state !== 'live') return;
     this.#reportGone(outcome.gone);
-    this.#handOut(outcome.entries);
+    const now = monotonicNow();
+    const send: DurableEntry[] = [];
+    for (const entry of outcome.entries) {
+      if (entry.deliveryCount <= this.#policy.maxDeliveries) {
+        send.push(entry);
+        continue;
+      }
+      // Its deliveries ran out with the member that held it (it died before dead-lettering it):
+      // the claim counted one more, but it is dead-lettered now, never sent beyond the maximum.
+      this.#inFlight.set(entry.offset, { id: entry.id, offset: entry.offset, deliveryCount: this.#policy.maxDeliveries, dueAt: now, busy: false });
+      this.#lastOffset = Math.max(this.#lastOffset, entry.offset);
+      this.#ctx.retries.arm(this, now);
+    }
+    this.#handOut(send);
   }
 
   offer(publication: RoutedPublication): void {

@@ -134,6 +134,31 @@ describe.each(engines)('queue groups ($name)', ({ config }) => {
   });
 });
 
+describe('queue group dead letters', () => {
+  it('an event whose last delivery went to a member that then died is dead-lettered by the claimer, never delivered beyond the maximum', TIMEOUT, async () => {
+    server = await startTestServer({ ...GROUP_CONFIG, ACK_MAX_DELIVERIES: 2 });
+    const channel = freshChannel();
+    const doomed = await member('doomed', channel, 'workers', { holdAcks: true });
+    // It dies right after its second (last allowed) delivery of the event, before that one comes due.
+    doomed.client.socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; retryCount?: number };
+      if (frame.type === 'event' && frame.retryCount === 1) doomed.client.socket.terminate();
+    });
+    const pub = await publisher();
+    const [{ offset }] = (await publish(pub, channel, 1, 1)) as [{ offset: number; sentAt: number }];
+    await waitUntil(() => doomed.receipts.length >= 1, 'the first delivery');
+    const survivor = await member('survivor', channel, 'workers');
+    await doomed.client.closed;
+    expect(doomed.receipts.map((r) => r.retryCount)).toEqual([0, 1]);
+
+    const failed = await survivor.client.next((f) => f.type === 'message.failed', 30_000);
+    expect(failed).toMatchObject({ channel, offset, deliveryCount: 2, reason: 'max-deliveries' });
+    expect(survivor.receipts).toEqual([]);
+    const response = await fetch(`${server.url}/api/v1/channels/${channel}/dead-letters`, { headers: { authorization: `Bearer ${await server.token({ user: 'operator' })}` } });
+    expect(await response.json()).toMatchObject({ letters: [{ offset, reason: 'max-deliveries' }] });
+  });
+});
+
 describe('queue group member sessions', () => {
   it('a member that resumes its session before the idle time gets its own unacked events back; no other member is handed them', TIMEOUT, async () => {
     // A long idle time: the resume below comes long before it, however loaded the machine.
