@@ -416,6 +416,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     connectionCount: () => connections.size,
     channelCount: () => router.channelCount,
     channelKeys: () => router.channelKeys(),
+    queueGroups: () => ({ groups: queueGroups.size, ...queueGroups.stats }),
     isReady: () => ready,
   };
 

@@ -95,7 +95,7 @@ describe.each(engines)('queue groups ($name)', ({ config }) => {
   });
 
   it('a member whose socket drops without closing its session: its unacked events go to another member, only after the idle time, and are acked once', TIMEOUT, async () => {
-    server = await startTestServer({ ...config, ...GROUP_CONFIG });
+    server = await startTestServer({ ...config, ...GROUP_CONFIG, METRICS_PORT: 0 });
     const channel = freshChannel();
     // The first member is alone, so it is handed the first events; it holds them unacked ("processing").
     const doomed = await member('doomed', channel, 'workers', { holdAcks: true });
@@ -131,6 +131,12 @@ describe.each(engines)('queue groups ($name)', ({ config }) => {
         expect(receipt.at - sentAt, `idle before offset ${offset} moved`).toBeGreaterThanOrEqual(IDLE_MS);
       }
     }
+    // The node's metrics count what its claim passes moved.
+    const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+    const claimed = Number(/^apix_queue_group_claimed_total (\d+)/m.exec(metrics)?.[1]);
+    expect(claimed).toBeGreaterThanOrEqual(first.length);
+    expect(metrics).toMatch(/^apix_queue_groups 1$/m);
+    expect(metrics).toMatch(/^apix_queue_group_gone_total 0$/m);
   });
 });
 
