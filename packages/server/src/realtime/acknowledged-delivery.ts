@@ -141,8 +141,16 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   offer(publication: RoutedPublication): void {
     if (this.#state !== 'live') return; // the group's cursor holds it; goLive reads
     if (publication.epoch !== this.#epoch) return this.#break('epoch-changed');
+    this.onPublication(publication);
+  }
+
+  /** A live publication of the current epoch: read (a queue-group member lets its group pick who reads). */
+  protected onPublication(_publication: RoutedPublication): void {
     this.wake();
   }
+
+  /** The window filled while entries may still wait unread (a queue-group member hands the reading on). */
+  protected onWindowFull(): void {}
 
   /** The group was joined at `position` (after the client's `since`, or now); reading starts here. */
   goLive(position: { offset: number; epoch: string }, _replay: readonly RoutedPublication[]): void {
@@ -224,6 +232,7 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
           const room = this.#policy.window - this.#inFlight.size;
           if (room <= 0) {
             this.#blocked = true;
+            this.onWindowFull();
             break;
           }
           const from = this.#firstRead ? 'both' : 'new';

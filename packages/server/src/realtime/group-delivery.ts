@@ -1,6 +1,6 @@
 import type { ReadOutcome } from '../engine/durable-consumers.js';
 import { AcknowledgedDelivery, type AcknowledgedDeliveryContext, type GroupAddress } from './acknowledged-delivery.js';
-import type { StreamBreak } from './channel-subscription.js';
+import type { RoutedPublication, StreamBreak } from './channel-subscription.js';
 import type { Connection } from './connection.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import type { QueueGroupMember, QueueGroups } from './queue-groups.js';
@@ -19,6 +19,9 @@ export function queueGroupName(group: string): string {
  * - it is registered with the node's `QueueGroups` while it exists (from subscribe to close),
  *   which counts it against the per-tenant caps and runs the group's idle-claim pass: entries a
  *   dead member held come to a live one after the group idle time (`adopt`);
+ * - a publication wakes one member of the node's members of the group, in turn (not all of
+ *   them: the first reader would take every new entry), and a member whose window fills hands
+ *   the reading on to another with room;
  * - closing a member never removes the group (other members use it) and never acks what it
  *   held: its unacked entries stay pending under its name until the idle time passes and a
  *   live member claims them, or until the session resumes and reads them again.
@@ -53,6 +56,15 @@ export class GroupDelivery extends AcknowledgedDelivery implements QueueGroupMem
 
   override adopt(outcome: ReadOutcome): void {
     super.adopt(outcome);
+  }
+
+  /** Every member on the node hears each publication; the group wakes one of them, in turn. */
+  protected override onPublication(publication: RoutedPublication): void {
+    this.#groups.offer(this, publication.offset, publication.epoch);
+  }
+
+  protected override onWindowFull(): void {
+    this.#groups.handOff(this);
   }
 
   override close(): void {

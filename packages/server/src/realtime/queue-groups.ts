@@ -12,6 +12,8 @@ export interface QueueGroupMember {
   readonly room: number;
   /** Claimed entries, to be handed to the client as if read. */
   adopt(outcome: ReadOutcome): void;
+  /** Read what the group has for it (coalesced by the member). */
+  wake(): void;
 }
 
 export interface QueueGroupLimits {
@@ -29,6 +31,11 @@ interface GroupEntry {
   idleMs: number;
   timer: NodeJS.Timeout | undefined;
   running: boolean;
+  /** The last publication a member was woken for (every member of the node is offered each one). */
+  lastEpoch: string;
+  lastOffset: number;
+  /** Round-robin position among the members. */
+  turn: number;
 }
 
 /** Counters for the log and tests: claim passes run, entries claimed, entries found trimmed while pending. */
@@ -118,7 +125,7 @@ export class QueueGroups {
     const id = groupId(key, group);
     let entry = this.#groups.get(id);
     if (!entry) {
-      entry = { key, group, organizationId: member.organizationId, members: new Set(), idleMs: effectiveGroupIdleMs(policy), timer: undefined, running: false };
+      entry = { key, group, organizationId: member.organizationId, members: new Set(), idleMs: effectiveGroupIdleMs(policy), timer: undefined, running: false, lastEpoch: '', lastOffset: 0, turn: 0 };
       this.#groups.set(id, entry);
       this.#groupsPerOrganization.set(member.organizationId, (this.#groupsPerOrganization.get(member.organizationId) ?? 0) + 1);
     } else {
@@ -140,6 +147,39 @@ export class QueueGroups {
     const left = (this.#groupsPerOrganization.get(entry.organizationId) ?? 1) - 1;
     if (left > 0) this.#groupsPerOrganization.set(entry.organizationId, left);
     else this.#groupsPerOrganization.delete(entry.organizationId);
+  }
+
+  /**
+   * A publication reached `member` (each member of the node is offered each one): the first
+   * offer of it wakes the next member in turn that has room — one read per publication and
+   * node, spread over the members, where waking all would let the first reader take everything.
+   * When none has room all are woken, so each notes its full window and reads again on its acks.
+   */
+  offer(member: QueueGroupMember, offset: number, epoch: string): void {
+    const entry = this.#groups.get(groupId(member.address.key, member.address.group));
+    if (!entry) return member.wake();
+    if (epoch === entry.lastEpoch && offset <= entry.lastOffset) return;
+    entry.lastEpoch = epoch;
+    entry.lastOffset = offset;
+    this.#wakeNext(entry, undefined);
+  }
+
+  /** `member`'s window filled with entries perhaps still unread: another member with room reads on. */
+  handOff(member: QueueGroupMember): void {
+    const entry = this.#groups.get(groupId(member.address.key, member.address.group));
+    if (entry) this.#wakeNext(entry, member, false);
+  }
+
+  #wakeNext(entry: GroupEntry, except: QueueGroupMember | undefined, allWhenFull = true): void {
+    const members = [...entry.members];
+    for (let i = 0; i < members.length; i++) {
+      const candidate = members[(entry.turn + i) % members.length]!;
+      if (candidate === except || candidate.room <= 0) continue;
+      entry.turn = (entry.turn + i + 1) % members.length;
+      candidate.wake();
+      return;
+    }
+    if (allWhenFull) for (const m of members) m.wake();
   }
 
   close(): void {

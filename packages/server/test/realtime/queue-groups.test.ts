@@ -59,7 +59,7 @@ const engines: Array<{ name: string; make: () => Promise<Engine> }> = [
 
 function fakeMember(key: string, name: string, room = 10): QueueGroupMember & { adopted: ReadOutcome[] } {
   const adopted: ReadOutcome[] = [];
-  return { address: { key, channel: 'agent:q', group: 'q:w', member: name }, organizationId: 'org', room, adopted, adopt: (o) => void adopted.push(o) };
+  return { address: { key, channel: 'agent:q', group: 'q:w', member: name }, organizationId: 'org', room, adopted, adopt: (o) => void adopted.push(o), wake: () => undefined };
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
