@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { refineStorable } from './storage-safe.js';
 import { channelNameSchema } from './channel-name.js';
+import { CHANNEL_SEGMENT_PATTERN } from './channel-grammar.js';
 import { clientTypeSchema } from './enums.js';
 import { publishEventSchema } from './event.js';
 import { subscriptionFiltersSchema } from './filters.js';
@@ -51,6 +52,13 @@ export const subscribeFrameSchema = z.strictObject({
    * redelivered with backoff, then dead-lettered (`message.failed`). A channel may require it.
    */
   acknowledgment: z.boolean().optional(),
+  /**
+   * Queue group (ADR 0042): every channel of the frame is joined as a member of this group;
+   * each event goes to one live member of the group, which acks it (as acknowledged delivery);
+   * a dead member's unacked events go to another member after the group idle time. The name
+   * follows the channel-name segment rule (1–64 of `A-Z a-z 0-9 _ -`); groups are per channel.
+   */
+  group: z.string().regex(CHANNEL_SEGMENT_PATTERN, 'a group name is 1-64 of A-Z a-z 0-9 _ -').optional(),
 }).superRefine(refineStorable);
 
 export const unsubscribeFrameSchema = z.strictObject({

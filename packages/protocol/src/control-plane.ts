@@ -140,6 +140,8 @@ export const deliveryPolicySchema = z
     capMs: z.number().int().min(0).max(86_400_000).optional(),
     maxDeliveries: z.number().int().min(1).max(100).optional(),
     window: z.number().int().min(1).max(1_000).optional(),
+    /** Queue groups: a member's unacked event goes to another member after this long without a delivery (ADR 0042). */
+    groupIdleMs: z.number().int().min(100).max(86_400_000).optional(),
   })
   .refine((p) => p.capMs === undefined || p.baseMs === undefined || p.capMs >= p.baseMs, { message: 'capMs must be at least baseMs', path: ['capMs'] });
 export type DeliveryPolicyInput = z.infer<typeof deliveryPolicySchema>;

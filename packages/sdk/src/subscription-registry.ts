@@ -80,6 +80,9 @@ export class SubscriptionRegistry {
     if (options.filters !== undefined && (options.filters === null || typeof options.filters !== 'object')) {
       throw ApiXClientError.protocol('INVALID_REQUEST', `filters for ${channel} are malformed`, { channel });
     }
+    if (options.group !== undefined && (typeof options.group !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(options.group))) {
+      throw ApiXClientError.protocol('INVALID_REQUEST', `queue group name for ${channel} must be 1-64 of A-Z a-z 0-9 _ -`, { channel });
+    }
     if (options.since !== undefined && !isStreamPosition(options.since)) {
       throw ApiXClientError.protocol('POSITION_INVALID', `since for ${channel} is malformed`, { channel });
     }
@@ -269,8 +272,8 @@ export class SubscriptionRegistry {
     for (const entry of this.#entries.values()) {
       if (entry.control.subscription.state !== SubscriptionState.Subscribing) continue;
       if (entry.inFlight !== undefined || entry.retryTimer !== undefined) continue;
-      // A frame has one filter set and one delivery mode.
-      const key = JSON.stringify([entry.control.filters ?? null, entry.control.acknowledgment]);
+      // A frame has one filter set, one delivery mode and one queue group.
+      const key = JSON.stringify([entry.control.filters ?? null, entry.control.acknowledgment, entry.control.group ?? null]);
       const group = groups.get(key);
       if (group) group.push(entry);
       else groups.set(key, [entry]);
@@ -297,6 +300,7 @@ export class SubscriptionRegistry {
       ...(Object.keys(since).length > 0 ? { since } : {}),
       ...(filters ? { filters } : {}),
       ...(entries[0]?.control.acknowledgment ? { acknowledgment: true } : {}),
+      ...(entries[0]?.control.group !== undefined ? { group: entries[0].control.group } : {}),
     };
     const token = ++this.#requestSeq;
     const generation = this.#generation;

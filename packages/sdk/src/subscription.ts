@@ -20,6 +20,14 @@ export interface SubscriptionOptions {
    * drops as a duplicate (a redelivery of one the application saw) is acked too.
    */
   acknowledgment?: boolean;
+  /**
+   * Queue group (server ADR 0042): join the channel as a member of this group (1–64 of
+   * `A-Z a-z 0-9 _ -`). Each event goes to one live member of the group — on any connection or
+   * node — instead of to every subscriber, and is acked as with `acknowledgment` (the SDK acks
+   * after the listeners returned). A member that dies leaves its unacked events to the others,
+   * after the server's group idle time. No `since` and no `filters`: the group keeps the place.
+   */
+  group?: string;
 }
 
 /** What a subscription asks of the client that owns it. */
@@ -42,6 +50,8 @@ export interface SubscriptionControl {
   since(): StreamPosition | undefined;
   readonly filters: SubscriptionFilters | undefined;
   readonly acknowledgment: boolean;
+  /** The queue group joined, if any (its events are acked like acknowledged ones). */
+  readonly group: string | undefined;
   /** The server dead-lettered one of this subscription's events. */
   reportFailed(context: MessageFailedContext): void;
   /** The server accepted the subscribe. False if the subscription no longer wanted it (stale reply). */
@@ -75,6 +85,12 @@ export class Subscription {
   readonly #machine = new StateMachine<SubscriptionState>('subscription', SubscriptionState.Unsubscribed, SUBSCRIPTION_TRANSITIONS);
   readonly #events = new TypedEmitter<SubscriptionEvents>();
   readonly #positions: PositionTracker;
+  /**
+   * Queue-group members see a subset of the offsets, and an event claimed from a dead member can
+   * be older than one already delivered: duplicates are told by identity (recently seen
+   * offsets), not by position. Undefined for other subscriptions.
+   */
+  readonly #seen: RecentlySeen | undefined;
   readonly #subscribedWaiters = new Waiters();
   #detached = false;
 
@@ -82,7 +98,8 @@ export class Subscription {
     this.#channel = channel;
     this.#filters = options.filters;
     this.#host = host;
-    this.#positions = new PositionTracker(options.since);
+    this.#positions = new PositionTracker(options.group === undefined ? options.since : undefined);
+    this.#seen = options.group === undefined ? undefined : new RecentlySeen(MAX_REMEMBERED_GROUP_EVENTS);
   }
 
   /** Creates a subscription and the control the client keeps. Used by the client only. */
@@ -90,9 +107,11 @@ export class Subscription {
     const sub = new Subscription(channel, options, host);
     return {
       subscription: sub,
-      since: () => sub.#positions.position,
+      // A queue group's cursor is the group's: a member resumes nothing of its own.
+      since: () => (sub.#seen ? undefined : sub.#positions.position),
       filters: sub.#filters,
-      acknowledgment: options.acknowledgment === true,
+      acknowledgment: options.acknowledgment === true || options.group !== undefined,
+      group: options.group,
       reportFailed: (context) => sub.#events.emit('failed', context),
       markSubscribed: (state) => sub.#markSubscribed(state),
       markConnectionLost: () => sub.#markConnectionLost(),
@@ -256,8 +275,32 @@ export class Subscription {
     // The server sends no event before the subscribe reply; anything else here is for a
     // subscription we already left, and its position must not move.
     if (this.state !== SubscriptionState.Subscribed) return false;
-    if (!this.#positions.accept(frame.epoch, frame.offset)) return false;
+    if (this.#seen) {
+      if (!this.#seen.add(`${frame.epoch}:${frame.offset}`)) return false;
+      this.#positions.reset({ epoch: frame.epoch, offset: Math.max(frame.offset, this.#positions.position?.offset ?? 0) });
+    } else if (!this.#positions.accept(frame.epoch, frame.offset)) return false;
     this.#events.emit('publication', { channel: this.#channel, offset: frame.offset, epoch: frame.epoch, event: frame.event });
+    return true;
+  }
+}
+
+/** How many delivered queue-group events a member remembers to drop redeliveries of them. */
+const MAX_REMEMBERED_GROUP_EVENTS = 10_000;
+
+/** A bounded set of the most recently added keys (insertion order; the oldest goes first). */
+class RecentlySeen {
+  readonly #keys = new Set<string>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** False when `key` is remembered already; otherwise remembers it. */
+  add(key: string): boolean {
+    if (this.#keys.has(key)) return false;
+    this.#keys.add(key);
+    if (this.#keys.size > this.#max) this.#keys.delete(this.#keys.values().next().value!);
     return true;
   }
 }

@@ -26,6 +26,7 @@ import { PresenceQuery } from './engine/presence-query.js';
 import { PresenceTracker } from './engine/presence-tracker.js';
 import { RedisBroker } from './engine/redis-broker.js';
 import { createConfiguredBroker, createControlBus, createDurableConsumers, createNodeRegistryStore, createPresenceManager, createSessionStore, redisTargetOf, streamIdleTtlMsOf } from './engine/redis-engine-config.js';
+import { QueueGroups } from './realtime/queue-groups.js';
 import { RetryManager } from './realtime/retry-manager.js';
 import { DeadLetters } from './channels/dead-letters.js';
 import { SessionTokens, sessionSecret } from './identity/session-token.js';
@@ -250,6 +251,11 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
   // Acknowledged delivery (ADR 0035, 0038): durable consumer groups on the channel logs, one RetryManager per node.
   const durableConsumers = await createDurableConsumers(config, broker);
   const retries = new RetryManager();
+  const queueGroups = new QueueGroups(
+    durableConsumers.durable,
+    { maxGroupsPerOrganization: config.GROUP_MAX_PER_ORGANIZATION, maxMembersPerGroup: config.GROUP_MAX_MEMBERS },
+    logger.child({ component: 'queue-groups' }),
+  );
   const subscriptions = new SubscriptionManager(
     access,
     router,
@@ -271,7 +277,9 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
         capMs: Math.max(config.ACK_RETRY_CAP_MS, config.ACK_RETRY_BASE_MS),
         maxDeliveries: config.ACK_MAX_DELIVERIES,
         window: config.ACK_WINDOW,
+        ...(config.GROUP_IDLE_MS !== undefined ? { groupIdleMs: config.GROUP_IDLE_MS } : {}),
       },
+      groups: queueGroups,
     },
   );
   const sessionStore = await createSessionStore(config);
@@ -409,6 +417,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     connectionCount: () => connections.size,
     channelCount: () => router.channelCount,
     channelKeys: () => router.channelKeys(),
+    queueGroups: () => ({ groups: queueGroups.size, ...queueGroups.stats }),
     isReady: () => ready,
   };
 
@@ -479,6 +488,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       presenceTracker.stop();
       await presence.close();
       retries.close();
+      queueGroups.close();
       await durableConsumers.close();
       await broker.close();
       await controlBus.close();

@@ -64,6 +64,17 @@ export const configSchema = z.object({
   ACK_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
   ACK_WINDOW: z.coerce.number().int().min(1).max(1_000).default(100),
   /**
+   * Queue groups (ADR 0042): a member's unacked event goes to another member once nobody was
+   * handed it for GROUP_IDLE_MS. Never below ACK_TIMEOUT_MS + ACK_RETRY_CAP_MS + 1 s (a live
+   * member redelivers to itself sooner than that, so only a dead member's events idle longer);
+   * unset or lower: that floor (66 s with the ACK_* defaults). Channel settings may override it
+   * (`deliveryPolicy.groupIdleMs`). Caps, counted per node: distinct queue groups per
+   * organisation, and members per group.
+   */
+  GROUP_IDLE_MS: z.coerce.number().int().min(100).optional(),
+  GROUP_MAX_PER_ORGANIZATION: z.coerce.number().int().min(0).default(100),
+  GROUP_MAX_MEMBERS: z.coerce.number().int().min(1).default(100),
+  /**
    * How long a disconnected client may resume its session (same session id, subscriptions
    * back, missed events replayed) with the `sessionToken` it was given (ADR 0040).
    */

@@ -96,6 +96,27 @@ export function buildPrometheusRegistry(tracker: LatencyTracker, alerts: AlertMo
     },
   });
   new Gauge({
+    name: 'apix_queue_groups',
+    help: 'Queue groups with members on this node (each runs one claim pass per quarter idle time).',
+    registers: [registry],
+    collect() {
+      this.set(runtime.queueGroups?.().groups ?? 0);
+    },
+  });
+  const queueGroupCounter = (name: string, help: string, read: (s: ReturnType<NonNullable<ServerRuntime['queueGroups']>>) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const stats = runtime.queueGroups?.();
+        if (stats) this.inc(read(stats));
+      },
+    });
+  queueGroupCounter('apix_queue_group_claimed_total', "Events claimed from a queue-group member that stopped (idle past the group idle time) for a live one.", (s) => s.claimed);
+  queueGroupCounter('apix_queue_group_gone_total', 'Queue-group events found trimmed from the log while still pending (retention shorter than the idle time).', (s) => s.gone);
+  new Gauge({
     name: 'apix_event_loop_lag_seconds',
     help: 'Event-loop delay p99 over the last second.',
     registers: [registry],

@@ -1,5 +1,5 @@
 import { matchesFilters, type SubscriptionFilters } from '@apix/protocol';
-import { DurableGroupMissingError, type DurableConsumers, type DurableEntry, type GoneEntry } from '../engine/durable-consumers.js';
+import { DurableGroupMissingError, type DurableConsumers, type DurableEntry, type GoneEntry, type ReadOutcome } from '../engine/durable-consumers.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { RoutedPublication, StreamBreak } from './channel-subscription.js';
@@ -109,11 +109,48 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     return this.#inFlight.size;
   }
 
+  /** How many more events the window takes now (0 unless live). */
+  get room(): number {
+    return this.#state === 'live' ? Math.max(0, this.#policy.window - this.#inFlight.size) : 0;
+  }
+
+  /**
+   * Entries the store handed to this member outside its own reads (a queue group's idle-claim
+   * pass, ADR 0042): into the window and out to the client, exactly as read ones. Closed
+   * meanwhile: they stay pending under this member and the next pass claims them again.
+   */
+  adopt(outcome: ReadOutcome): void {
+    if (this.#state !== 'live') return;
+    this.#reportGone(outcome.gone);
+    const now = monotonicNow();
+    const send: DurableEntry[] = [];
+    for (const entry of outcome.entries) {
+      if (entry.deliveryCount <= this.#policy.maxDeliveries) {
+        send.push(entry);
+        continue;
+      }
+      // Its deliveries ran out with the member that held it (it died before dead-lettering it):
+      // the claim counted one more, but it is dead-lettered now, never sent beyond the maximum.
+      this.#inFlight.set(entry.offset, { id: entry.id, offset: entry.offset, deliveryCount: this.#policy.maxDeliveries, dueAt: now, busy: false });
+      this.#lastOffset = Math.max(this.#lastOffset, entry.offset);
+      this.#ctx.retries.arm(this, now);
+    }
+    this.#handOut(send);
+  }
+
   offer(publication: RoutedPublication): void {
     if (this.#state !== 'live') return; // the group's cursor holds it; goLive reads
     if (publication.epoch !== this.#epoch) return this.#break('epoch-changed');
+    this.onPublication(publication);
+  }
+
+  /** A live publication of the current epoch: read (a queue-group member lets its group pick who reads). */
+  protected onPublication(_publication: RoutedPublication): void {
     this.wake();
   }
+
+  /** The window filled while entries may still wait unread (a queue-group member hands the reading on). */
+  protected onWindowFull(): void {}
 
   /** The group was joined at `position` (after the client's `since`, or now); reading starts here. */
   goLive(position: { offset: number; epoch: string }, _replay: readonly RoutedPublication[]): void {
@@ -197,6 +234,7 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
           const room = this.#policy.window - this.#inFlight.size;
           if (room <= 0) {
             this.#blocked = true;
+            this.onWindowFull();
             break;
           }
           const from = this.#firstRead ? 'both' : 'new';

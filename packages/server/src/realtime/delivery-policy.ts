@@ -13,6 +13,29 @@ export interface DeliveryPolicy extends BackoffPolicy {
   readonly maxDeliveries: number;
   /** Unacked events one subscription holds at most; no read while it is full. */
   readonly window: number;
+  /**
+   * Queue groups (ADR 0042): an event no member was handed for this long is claimed by another
+   * member. Raised to `groupIdleFloorMs` when set lower (see there); undefined: the floor.
+   */
+  readonly groupIdleMs?: number;
+}
+
+/** Timers on a loaded node fire late; the floor keeps this much room for that. */
+const IDLE_MARGIN_MS = 1_000;
+
+/**
+ * The least idle time that never takes an event from a live member: a live member's unacked
+ * event is redelivered to itself at most `ackTimeoutMs + capMs` after its last delivery (which
+ * resets the idle clock), so only a member that stopped (died, or its node did) lets an event
+ * idle longer than that.
+ */
+export function groupIdleFloorMs(policy: DeliveryPolicy): number {
+  return policy.ackTimeoutMs + policy.capMs + IDLE_MARGIN_MS;
+}
+
+/** The idle time a queue group's claim pass uses: the configured one, at least the floor (the default). */
+export function effectiveGroupIdleMs(policy: DeliveryPolicy): number {
+  return Math.max(policy.groupIdleMs ?? 0, groupIdleFloorMs(policy));
 }
 
 /** The defaults (config: ACK_*), documented in the README's delivery contract. */

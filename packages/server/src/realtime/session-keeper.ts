@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { ExpiryBuckets } from '../support/expiry-buckets.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 import type { Connection } from './connection.js';
+import { GroupDelivery } from './group-delivery.js';
 import type { RealtimeObserver, SubscriptionEndReason } from './realtime-observer.js';
 
 export interface SessionSettings {
@@ -292,12 +293,14 @@ export class SessionKeeper implements RealtimeObserver {
     const positions = new Map<ChannelName, StreamPosition>();
     for (const channel of session.added) {
       const subscription = connection.subscriptions.get(channel);
-      if (!subscription) continue;
+      // Queue-group memberships are not session state: the client joins again (ADR 0042).
+      if (!subscription || subscription.delivery instanceof GroupDelivery) continue;
       const position = live(subscription.position);
       subscribed.set(channel, { ...(subscription.filters ? { filters: subscription.filters } : {}), ...(position ? { position } : {}) });
     }
     if (withPositions) {
       for (const [channel, subscription] of connection.subscriptions) {
+        if (subscription.delivery instanceof GroupDelivery) continue;
         const position = live(subscription.position);
         if (!position || subscribed.has(channel) || samePosition(session.written.get(channel), position)) continue;
         // A channel the session never stored (added while a write failed) goes in whole.

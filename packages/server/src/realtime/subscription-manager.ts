@@ -19,6 +19,8 @@ import { ChannelSubscription, type DeliveryFactory, type StreamBreak } from './c
 import { DEFAULT_DELIVERY_POLICY, resolveDeliveryPolicy, type DeliveryPolicy } from './delivery-policy.js';
 import type { Connection } from './connection.js';
 import { routedPublication, type EventRouter } from './event-router.js';
+import { GroupDelivery, queueGroupName } from './group-delivery.js';
+import type { QueueGroups } from './queue-groups.js';
 import type { RealtimeObserver } from './realtime-observer.js';
 
 export interface SubscriptionLimits {
@@ -34,6 +36,8 @@ interface OpenItem {
   readonly since: StreamPosition | undefined;
   /** Acknowledged delivery with this policy; undefined: broadcast. */
   readonly policy: DeliveryPolicy | undefined;
+  /** Queue group (its durable group name `q:<group>`, with `policy` set); undefined: not a group member. */
+  readonly queueGroup?: string | undefined;
   /** The channel carries presence (its settings, or the namespace's default). */
   readonly presence: boolean;
 }
@@ -49,6 +53,8 @@ interface PendingSubscription {
 export interface AcknowledgedDeliverySettings extends AcknowledgedDeliveryContext {
   /** The server's defaults (config ACK_*); a channel's settings may override each value. */
   readonly policy: DeliveryPolicy;
+  /** Queue groups (ADR 0042): the node's registry and claim passes; absent: `group` refused. */
+  readonly groups?: QueueGroups;
 }
 
 /** The group behind an acknowledged subscription: one per session and channel (ADR 0035 step 1). */
@@ -98,6 +104,13 @@ export class SubscriptionManager {
     if (frame.acknowledgment === true && !this.#acks) {
       throw new ApiXError('NOT_SUPPORTED', 'acknowledged delivery is not enabled on this server');
     }
+    if (frame.group !== undefined && !this.#acks?.groups) {
+      throw new ApiXError('NOT_SUPPORTED', 'queue groups are not enabled on this server');
+    }
+    // A filter would settle the events it excludes for the whole group, not for one member.
+    if (frame.group !== undefined && frame.filters !== undefined) {
+      throw new ApiXError('INVALID_REQUEST', 'a queue group subscription takes no filters: an excluded event would be settled for every member');
+    }
     const unique = new Set(frame.channels);
     if (unique.size !== frame.channels.length) throw new ApiXError('INVALID_FRAME', 'a channel is listed twice');
     for (const channel of Object.keys(frame.since ?? {})) {
@@ -113,8 +126,19 @@ export class SubscriptionManager {
     for (const channel of frame.channels) resolved.push(await this.#access.resolve(principal, channel, 'subscribe'));
     // Per channel: broadcast, or acknowledged (asked for, or required by the channel's settings).
     const modes: Array<{ policy: DeliveryPolicy | undefined; presence: boolean }> = [];
-    for (const { channel } of resolved) modes.push(await this.#deliveryMode(principal.organizationId, channel, frame.acknowledgment === true));
-    const items = resolved.map(({ channel, key }, i) => ({ channel, key, filters: frame.filters, since: frame.since?.[channel.name], ...modes[i]! }));
+    // A queue group member is always acknowledged.
+    const acked = frame.acknowledgment === true || frame.group !== undefined;
+    for (const { channel } of resolved) modes.push(await this.#deliveryMode(principal.organizationId, channel, acked));
+    // A queue group's cursor is the group's, shared by its members: a member's `since` does not apply.
+    const queueGroup = frame.group === undefined ? undefined : queueGroupName(frame.group);
+    const items = resolved.map(({ channel, key }, i) => ({
+      channel,
+      key,
+      filters: frame.filters,
+      since: queueGroup === undefined ? frame.since?.[channel.name] : undefined,
+      ...modes[i]!,
+      queueGroup,
+    }));
     const states = await this.#open(connection, items, (opened) => {
       connection.reply(frame.id, { subscriptions: opened });
     });
@@ -167,11 +191,19 @@ export class SubscriptionManager {
     // The socket may have closed while permissions were checked: its release already ran, so
     // anything added from here on would never be released.
     if (connection.closed) return undefined;
+    // Queue-group caps, checked and taken with no await in between (GroupDelivery registers in its constructor).
+    const joins = items.filter((i) => i.queueGroup !== undefined).map((i) => ({ key: i.key, group: i.queueGroup! }));
+    if (joins.length > 0) this.#acks!.groups!.check(connection.principal!.organizationId, joins);
 
     // From here on, live publications are buffered per subscription until its history is read.
-    const pending: PendingSubscription[] = items.map(({ channel, key, filters, since, policy, presence }) => {
-      const group = policy ? acknowledgedGroupName(connection.sessionId) : undefined;
-      const delivery = policy && group ? this.#acknowledged(connection, key, channel.name, group, policy) : undefined;
+    const pending: PendingSubscription[] = items.map(({ channel, key, filters, since, policy, presence, queueGroup }) => {
+      const group = policy ? (queueGroup ?? acknowledgedGroupName(connection.sessionId)) : undefined;
+      const delivery =
+        policy && queueGroup !== undefined
+          ? this.#groupMember(connection, key, channel.name, queueGroup, policy)
+          : policy && group
+            ? this.#acknowledged(connection, key, channel.name, group, policy)
+            : undefined;
       const subscription = new ChannelSubscription(connection, channel, key, filters, this.#onStreamBreak, delivery);
       subscription.presence = presence;
       connection.subscriptions.set(channel.name, subscription);
@@ -353,6 +385,11 @@ export class SubscriptionManager {
       new AcknowledgedDelivery(connection, subscription.filters, onBreak, { key, channel, group, member: connection.sessionId }, policy, acks);
   }
 
+  #groupMember(connection: Connection, key: string, channel: string, group: string, policy: DeliveryPolicy): DeliveryFactory {
+    const acks = this.#acks!;
+    return (_subscription, onBreak) => new GroupDelivery(connection, onBreak, { key, channel, group, member: connection.sessionId }, policy, acks, acks.groups!);
+  }
+
   async #joinGroup(key: string, group: string, member: string, afterOffset: number): Promise<void> {
     await this.#removals.get(`${key}\u0000${group}`);
     await this.#acks!.durable.join(key, group, member, { start: { kind: 'after', offset: afterOffset } });
@@ -365,6 +402,8 @@ export class SubscriptionManager {
    */
   #forgetGroup(subscription: ChannelSubscription): void {
     if (!(subscription.delivery instanceof AcknowledgedDelivery) || !this.#acks) return;
+    // A queue group is shared: it outlives any member (its entries are reclaimed, ADR 0042).
+    if (subscription.delivery instanceof GroupDelivery) return;
     const group = acknowledgedGroupName(subscription.connection.sessionId);
     const id = `${subscription.key}\u0000${group}`;
     if (this.#removals.has(id)) return;
