@@ -7,8 +7,8 @@ import type { ClaimOutcome, SessionOwner, SessionStore, SessionUpdate, StoredSub
 /**
  * One hash per session, `<prefix>:{sess:<id>}`: `o` organisation, `u` user, `w` the owning
  * connection, and per subscribed channel `p:<channel>` = `<offset>:<epoch>` (present iff
- * subscribed; offset 0 and epoch "" before it went live) and `f:<channel>` = filters JSON
- * (only with filters). Positions are separate fields so a position write never resends the
+ * subscribed; offset 0 and epoch "" before it went live), `f:<channel>` = filters JSON
+ * (only with filters) and `a:<channel>` = "1" (only for an acknowledged subscription). Positions are separate fields so a position write never resends the
  * filters. The hash expires `ttl` after the last write; both scripts check the owner first.
  */
 const CLAIM = `
@@ -76,11 +76,13 @@ export class RedisSessionStore implements SessionStore {
       set.push(`p:${channel}`, encodePosition(subscription.position));
       if (subscription.filters) set.push(`f:${channel}`, JSON.stringify(subscription.filters));
       else del.push(`f:${channel}`);
+      if (subscription.acknowledgment === true) set.push(`a:${channel}`, '1');
+      else del.push(`a:${channel}`);
     }
     for (const [channel, position] of update.positions) {
       if (!update.subscribed.has(channel)) set.push(`p:${channel}`, encodePosition(position));
     }
-    for (const channel of update.unsubscribed) del.push(`p:${channel}`, `f:${channel}`);
+    for (const channel of update.unsubscribed) del.push(`p:${channel}`, `f:${channel}`, `a:${channel}`);
     const reply = await this.#run(SCRIPTS.save, owner, [owner.organizationId, owner.userId, owner.owner, Math.ceil(ttlMs), set.length / 2, ...set, ...del]);
     return reply === 1;
   }
@@ -126,6 +128,7 @@ function decodeHash(flat: readonly string[]): Map<ChannelName, StoredSubscriptio
     subscriptions.set(channel, {
       ...(position ? { position } : {}),
       ...(filters ? { filters: JSON.parse(filters) as SubscriptionFilters } : {}),
+      ...(fields.get(`a:${channel}`) === '1' ? { acknowledgment: true } : {}),
     });
   }
   return subscriptions;

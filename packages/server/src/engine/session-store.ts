@@ -5,6 +5,12 @@ export interface StoredSubscription {
   readonly filters?: SubscriptionFilters;
   /** The last position handed to the connection (absent until the subscription went live). */
   readonly position?: StreamPosition;
+  /**
+   * Subscribed with `acknowledgment: true`: restored acknowledged, in the session's group, so
+   * its pending events come back and acks go on (restored as broadcast, the group would stall
+   * with everything unacked while the client is fed past it).
+   */
+  readonly acknowledgment?: boolean;
 }
 
 /** Whose session it is, and which connection holds it now. */

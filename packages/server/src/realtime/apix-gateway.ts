@@ -366,7 +366,7 @@ export class ApiXGateway {
     };
     const entries = [...stored].map(([channel, s]) => {
       const since = frame.since?.[channel] ?? s.position;
-      return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}) };
+      return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}), ...(s.acknowledgment ? { acknowledgment: true } : {}) };
     });
     try {
       const release = await this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, entries.length);

@@ -5,6 +5,7 @@ import type { SessionOwner, SessionStore, StoredSubscription, SessionUpdate } fr
 import { EMPTY_UPDATE, isEmptyUpdate } from '../engine/session-store.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
+import { AcknowledgedDelivery } from './acknowledged-delivery.js';
 import type { Connection } from './connection.js';
 import type { RealtimeObserver, SubscriptionEndReason } from './realtime-observer.js';
 
@@ -242,7 +243,11 @@ export class SessionKeeper implements RealtimeObserver {
       const subscription = connection.subscriptions.get(channel);
       if (!subscription) continue;
       const position = live(subscription.position);
-      subscribed.set(channel, { ...(subscription.filters ? { filters: subscription.filters } : {}), ...(position ? { position } : {}) });
+      subscribed.set(channel, {
+        ...(subscription.filters ? { filters: subscription.filters } : {}),
+        ...(position ? { position } : {}),
+        ...(subscription.delivery instanceof AcknowledgedDelivery ? { acknowledgment: true } : {}),
+      });
     }
     if (withPositions) {
       for (const [channel, subscription] of connection.subscriptions) {

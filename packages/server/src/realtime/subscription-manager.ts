@@ -131,7 +131,7 @@ export class SubscriptionManager {
    */
   async restore(
     connection: Connection,
-    entries: ReadonlyArray<{ channel: ChannelName; filters?: SubscriptionFilters; since?: StreamPosition }>,
+    entries: ReadonlyArray<{ channel: ChannelName; filters?: SubscriptionFilters; since?: StreamPosition; acknowledgment?: boolean }>,
     announce: (states: SubscriptionState[]) => void,
   ): Promise<{ states: SubscriptionState[]; dropped: ChannelName[] } | undefined> {
     const principal = connection.principal!;
@@ -140,9 +140,9 @@ export class SubscriptionManager {
     for (const entry of entries.slice(0, this.#limits.maxSubscriptionsPerConnection)) {
       try {
         const { channel, key } = await this.#access.resolve(principal, entry.channel, 'subscribe');
-        // The session does not record whether the client asked for acks; a channel that
-        // requires them is restored acknowledged (same group: its pending events come back).
-        const mode = await this.#deliveryMode(principal.organizationId, channel, false);
+        // Acknowledged when the client asked for it (the session records that) or the channel
+        // requires it: the same group, so its pending events come back and acks go on.
+        const mode = await this.#deliveryMode(principal.organizationId, channel, entry.acknowledgment === true && this.#acks !== undefined);
         items.push({ channel, key, filters: entry.filters, since: entry.since, ...mode });
       } catch (error) {
         // A real denial (or a name that no longer parses) drops the channel from the session;

@@ -71,6 +71,27 @@ describe('resumable sessions (memory engine)', () => {
     await Promise.all([second.client.close(), publisher.close()]);
   });
 
+  it('an acknowledged subscription comes back acknowledged: its unacked events are delivered again and acks settle them', async () => {
+    const channel = 'agent:sess-acked';
+    const first = await connectWith(server.wsUrl, await server.token());
+    expect((await first.client.request({ type: 'subscribe', channels: [channel], acknowledgment: true })).ok).toBe(true);
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, channel, 3);
+    // Received, never acked (the application died before processing them).
+    expect((await first.client.waitForEvents(channel, 3)).every((e) => e.acknowledgment === true)).toBe(true);
+    await first.client.close();
+
+    const second = await connectWith(server.wsUrl, await server.token(), { sessionToken: first.reply.sessionToken });
+    expect(second.reply).toMatchObject({ resumed: true });
+    await publish(publisher, channel, 1, 4);
+    const events = await second.client.waitForEvents(channel, 4);
+    expect(payloads(events)).toEqual([1, 2, 3, 4]);
+    // Restored as broadcast, these would come without `acknowledgment` and could never be acked.
+    expect(events.every((e) => e.acknowledgment === true)).toBe(true);
+    expect(await second.client.request({ type: 'ack', channel, upTo: 4 })).toMatchObject({ ok: true, result: { acked: 4 } });
+    await Promise.all([second.client.close(), publisher.close()]);
+  });
+
   it("the client's own positions (since in connect) win over the stored ones", async () => {
     const channel = 'agent:own';
     const first = await connectWith(server.wsUrl, await server.token());

@@ -28,16 +28,19 @@ export function describeSessionStoreContract(name: string, create: () => Promise
       const a = owner('conn_a');
       expect(await store.save(a, update({ subscribed: new Map([['agent:x', { filters: { types: ['t'] }, position: { offset: 3, epoch: 'e1' } }], ['agent:y', {}]]) }), 60_000)).toBe(true);
       expect(await store.save(a, update({ positions: new Map([['agent:y', { offset: 9, epoch: 'e2' }]]) }), 60_000)).toBe(true);
+      expect(await store.save(a, update({ subscribed: new Map([['agent:z', { acknowledgment: true, position: { offset: 2, epoch: 'e3' } }]]) }), 60_000)).toBe(true);
       const claimed = await store.claim({ ...a, owner: 'conn_b' }, 60_000);
       expect(claimed.kind).toBe('claimed');
       expect(claimed.kind === 'claimed' && Object.fromEntries(claimed.subscriptions)).toEqual({
         'agent:x': { filters: { types: ['t'] }, position: { offset: 3, epoch: 'e1' } },
         'agent:y': { position: { offset: 9, epoch: 'e2' } },
+        // The delivery mode is part of the session: an acknowledged subscription comes back acknowledged.
+        'agent:z': { acknowledgment: true, position: { offset: 2, epoch: 'e3' } },
       });
       const b = { ...a, owner: 'conn_b' };
       expect(await store.save(b, update({ unsubscribed: ['agent:x'] }), 60_000)).toBe(true);
       const again = await store.claim(b, 60_000);
-      expect(again.kind === 'claimed' && [...again.subscriptions.keys()]).toEqual(['agent:y']);
+      expect(again.kind === 'claimed' && [...again.subscriptions.keys()].sort()).toEqual(['agent:y', 'agent:z']);
     });
 
     it('refuses writes from a connection that lost the session to a claim (fencing)', async () => {
