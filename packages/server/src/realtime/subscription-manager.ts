@@ -201,14 +201,15 @@ export class SubscriptionManager {
         }),
       );
     } catch (error) {
-      for (const p of pending) this.#remove(connection, p.subscription);
+      // The group stays: it is the session's, and may hold what a resume must hand out again.
+      for (const p of pending) this.#release(connection, p.subscription);
       this.#logger.error({ err: error, connectionId: connection.id }, 'subscribe failed at the broker');
       throw new ApiXError('UNAVAILABLE', 'the event store is not reachable; retry');
     }
     // Closed while the broker answered: release ran over these already (they were registered),
     // but release again — it is idempotent — so nothing depends on that ordering.
     if (connection.closed) {
-      for (const p of pending) this.#remove(connection, p.subscription);
+      for (const p of pending) this.#release(connection, p.subscription);
       return undefined;
     }
 
@@ -315,12 +316,16 @@ export class SubscriptionManager {
     }
   }
 
-  /** Releases every subscription of a closed connection. Idempotent: a second call finds nothing. */
+  /**
+   * Releases every subscription of a closed connection. Idempotent: a second call finds nothing.
+   * Acknowledged groups stay (ADR 0046): they belong to the session, which may resume on any
+   * node — removing them here lost their pending events, and a late close of a stale connection
+   * removed the group under the connection that had resumed the session meanwhile.
+   */
   releaseAll(connection: Connection): void {
     const channels = [...connection.subscriptions.keys()];
     for (const subscription of connection.subscriptions.values()) {
       this.#router.detach(subscription);
-      this.#forgetGroup(subscription);
     }
     connection.subscriptions.clear();
     if (channels.length > 0 && connection.principal) this.#observer.unsubscribed?.(connection, channels, 'closed');
@@ -339,12 +344,18 @@ export class SubscriptionManager {
     this.#observer.unsubscribed?.(connection, [channel], 'resubscribe');
   };
 
+  /** The subscription ends for good (unsubscribe, revocation, a broken stream): its group goes with it. */
   #remove(connection: Connection, subscription: ChannelSubscription): void {
+    this.#release(connection, subscription);
+    this.#forgetGroup(subscription);
+  }
+
+  /** The subscription leaves this connection; its group (if any) stays with the session. */
+  #release(connection: Connection, subscription: ChannelSubscription): void {
     if (connection.subscriptions.get(subscription.channel.name) === subscription) {
       connection.subscriptions.delete(subscription.channel.name);
     }
     this.#router.detach(subscription);
-    this.#forgetGroup(subscription);
   }
 
   #acknowledged(connection: Connection, key: string, channel: string, group: string, policy: DeliveryPolicy): DeliveryFactory {
@@ -359,9 +370,9 @@ export class SubscriptionManager {
   }
 
   /**
-   * An acknowledged subscription's group belongs to its session. Sessions end with their
-   * connection today, so the group goes with the subscription; durable sessions (issue 9 part
-   * B) keep it until the session expires instead. Its dead letters stay: they are the channel's.
+   * An acknowledged subscription's group belongs to its session: removed when the session ends
+   * the subscription (unsubscribe, revocation, a broken stream), never by a connection closing
+   * (ADR 0046). Its dead letters stay: they are the channel's.
    */
   #forgetGroup(subscription: ChannelSubscription): void {
     if (!(subscription.delivery instanceof AcknowledgedDelivery) || !this.#acks) return;

@@ -88,6 +88,8 @@ describe('resumable sessions (memory engine)', () => {
     expect(payloads(events)).toEqual([1, 2, 3, 4]);
     // Restored as broadcast, these would come without `acknowledgment` and could never be acked.
     expect(events.every((e) => e.acknowledgment === true)).toBe(true);
+    // The group outlived the connection (it is the session's): 1..3 come back as second deliveries.
+    expect(events.map((e) => e.retryCount)).toEqual([1, 1, 1, 0]);
     expect(await second.client.request({ type: 'ack', channel, upTo: 4 })).toMatchObject({ ok: true, result: { acked: 4 } });
     await Promise.all([second.client.close(), publisher.close()]);
   });
@@ -174,6 +176,36 @@ describe('resumable sessions (memory engine)', () => {
     await second.client.waitForEvents('agent:open', 1);
     expect(second.client.events('room:ops')).toEqual([]);
     await Promise.all([second.client.close(), publisher.close()]);
+  });
+
+  it("a stale connection closed with 4503 leaves the session's acknowledged group to the connection that resumed it", async () => {
+    const acked = 'agent:twice-acked';
+    const plain = 'agent:twice-plain';
+    const stale = await connectWith(server.wsUrl, await server.token());
+    await stale.client.request({ type: 'subscribe', channels: [acked], acknowledgment: true });
+    await stale.client.request({ type: 'subscribe', channels: [plain] });
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, acked, 1);
+    await stale.client.waitForEvents(acked, 1); // never acked
+    await new Promise((r) => setTimeout(r, 1_500));
+    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
+      await fresh.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    }
+    expect(fresh.reply).toMatchObject({ sessionId: stale.reply.sessionId, resumed: true });
+    expect(payloads(await fresh.client.waitForEvents(acked, 1))).toEqual([1]);
+    // A position change makes the stale connection write, which is refused: it is closed 4503.
+    await publish(publisher, plain, 1);
+    expect((await stale.client.closed).code).toBe(4503);
+    // Its close must not take the group with it: the resumed connection goes on in the same group.
+    await publish(publisher, acked, 1, 2);
+    const events = await fresh.client.waitForEvents(acked, 2);
+    expect(payloads(events)).toEqual([1, 2]);
+    expect(fresh.client.frames.filter((f) => f.type === 'subscription.removed')).toEqual([]);
+    expect(await fresh.client.request({ type: 'ack', channel: acked, upTo: 2 })).toMatchObject({ ok: true, result: { acked: 2 } });
+    await Promise.all([fresh.client.close(), publisher.close()]);
   });
 
   it('a stale connection of a resumed session is closed with 4503 and never writes over the new one', async () => {
