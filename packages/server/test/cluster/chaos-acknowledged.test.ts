@@ -17,8 +17,9 @@ import { RedisProcess } from './redis-processes.js';
  *   nothing unread: each event was acked or dead-lettered, none vanished;
  * - every client's session survived (resumed, same session id) and its group is there.
  *
- * Sized for a loaded 2-core machine: APIX_CHAOS_CLIENTS (default 500), APIX_CHAOS_RATE
- * (events/s over all channels, default 40), APIX_CHAOS_SECONDS (publishing time, default 24).
+ * Sized for a loaded 2-core machine (~45 s here): APIX_CHAOS_CLIENTS (default 500),
+ * APIX_CHAOS_RATE (events/s over all channels, default 40), APIX_CHAOS_SECONDS (publishing
+ * time, default 24), APIX_CHAOS_ACK_TIMEOUT_MS (the nodes' ACK_TIMEOUT_MS; default 5 s).
  */
 const CLIENTS = Number(process.env.APIX_CHAOS_CLIENTS ?? 500);
 const RATE = Number(process.env.APIX_CHAOS_RATE ?? 40);
@@ -54,6 +55,8 @@ beforeAll(async () => {
     // One backend credential publishing over HTTP to both nodes: above the default HTTP limits.
     HTTP_RATE_LIMIT_PER_CREDENTIAL: '100000',
     HTTP_RATE_LIMIT_PER_ORGANIZATION: '100000',
+    // APIX_CHAOS_ACK_TIMEOUT_MS: a short ack deadline makes redeliveries (and their races with acks) part of the run.
+    ...(process.env.APIX_CHAOS_ACK_TIMEOUT_MS ? { ACK_TIMEOUT_MS: process.env.APIX_CHAOS_ACK_TIMEOUT_MS } : {}),
   });
 }, 120_000);
 
@@ -207,6 +210,7 @@ describe('chaos: acknowledged delivery while nodes are killed and restarted', ()
       expect(r.seen.map((s) => s.seq)).toEqual(offsets.map((offset) => want[offset - 1]));
       // The session survived both kills: one id, resumed on whichever node the client landed.
       expect(r.sessionIds.size, 'a client lost its session').toBe(1);
+      expect(r.closes.filter((c) => c.startsWith('closed')), 'a client was closed for good').toEqual([]);
     }
 
     // Server side: every group of every channel has read the whole log and holds nothing
