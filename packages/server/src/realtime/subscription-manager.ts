@@ -49,6 +49,11 @@ interface PendingSubscription {
 export interface AcknowledgedDeliverySettings extends AcknowledgedDeliveryContext {
   /** The server's defaults (config ACK_*); a channel's settings may override each value. */
   readonly policy: DeliveryPolicy;
+  /**
+   * A closed connection left unacked events in a group: tell every node (the control bus), so
+   * a connection that resumed the session meanwhile reads them (`adoptPending`, ADR 0046).
+   */
+  readonly released?: (key: string, group: string) => void;
 }
 
 /** The group behind an acknowledged subscription: one per session and channel (ADR 0035 step 1). */
@@ -270,6 +275,13 @@ export class SubscriptionManager {
     return { acked };
   }
 
+  /** A connection elsewhere (or here) closed holding unacked events of this group: its live subscriber here reads them. */
+  adoptReleased(key: string, group: string): void {
+    for (const subscription of this.#router.subscribersOf(key)) {
+      if (subscription.delivery instanceof AcknowledgedDelivery && acknowledgedGroupName(subscription.connection.sessionId) === group) subscription.delivery.adoptPending();
+    }
+  }
+
   /** Wakes this node's acknowledged subscriptions of a channel (a dead letter was handed back to its group). */
   wakeAcknowledged(key: string): void {
     for (const subscription of this.#router.subscribersOf(key)) {
@@ -325,7 +337,10 @@ export class SubscriptionManager {
   releaseAll(connection: Connection): void {
     const channels = [...connection.subscriptions.keys()];
     for (const subscription of connection.subscriptions.values()) {
+      const delivery = subscription.delivery;
+      const orphans = delivery instanceof AcknowledgedDelivery && delivery.inFlight > 0;
       this.#router.detach(subscription);
+      if (orphans) this.#acks?.released?.(subscription.key, acknowledgedGroupName(connection.sessionId));
     }
     connection.subscriptions.clear();
     if (channels.length > 0 && connection.principal) this.#observer.unsubscribed?.(connection, channels, 'closed');

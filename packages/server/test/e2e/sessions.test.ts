@@ -208,6 +208,31 @@ describe('resumable sessions (memory engine)', () => {
     await Promise.all([fresh.client.close(), publisher.close()]);
   });
 
+  it('events a stale connection took from the group after the session resumed elsewhere reach the resumed connection once it closes', async () => {
+    const channel = 'agent:taken';
+    const stale = await connectWith(server.wsUrl, await server.token());
+    await stale.client.request({ type: 'subscribe', channels: [channel], acknowledgment: true });
+    await new Promise((r) => setTimeout(r, 1_500));
+    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
+      await fresh.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    }
+    expect(fresh.reply).toMatchObject({ resumed: true });
+    // Both read the session's group now; the stale one (subscribed first) reads first and takes them,
+    // as a half-open connection on a lagging node does before it is fenced.
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, channel, 3);
+    expect(payloads(await stale.client.waitForEvents(channel, 3))).toEqual([1, 2, 3]);
+    await stale.client.close();
+    // Pending under the member but in no window: without adoption they would wait for the next resume.
+    const events = await fresh.client.waitForEvents(channel, 3);
+    expect(payloads(events)).toEqual([1, 2, 3]);
+    expect(await fresh.client.request({ type: 'ack', channel, upTo: 3 })).toMatchObject({ ok: true, result: { acked: 3 } });
+    await Promise.all([fresh.client.close(), publisher.close()]);
+  });
+
   it('a stale connection of a resumed session is closed with 4503 and never writes over the new one', async () => {
     const channel = 'agent:twice';
     const stale = await connectWith(server.wsUrl, await server.token());
