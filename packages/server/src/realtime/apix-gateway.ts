@@ -333,7 +333,7 @@ export class ApiXGateway {
     const sessions = this.#deps.sessions;
     let resumed: ResumeOutcome | undefined;
     if (sessions && frame.sessionToken !== undefined) {
-      resumed = await sessions.resume(connection, principal, frame.sessionToken);
+      resumed = await sessions.resume(connection, principal, frame.sessionToken, frame.attempt);
       if (connection.closed) return sessions.closed(connection);
     }
     // A refusal closes the connection, and the keeper lets go of a resumed session on close.

@@ -233,6 +233,30 @@ describe('resumable sessions (memory engine)', () => {
     await Promise.all([fresh.client.close(), publisher.close()]);
   });
 
+  it('a connect the client gave up on, processed after its newer one, does not take the session from it (attempt numbers)', async () => {
+    const channel = 'agent:late-claim';
+    const first = await connectWith(server.wsUrl, await server.token());
+    await first.client.request({ type: 'subscribe', channels: [channel] });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await first.client.close();
+    // Attempt 1 was sent first but the server got to it last (a lagging node); attempt 2 resumed.
+    const late = await RawClient.open(server.wsUrl);
+    let newer = await connectWith(server.wsUrl, await server.token(), { sessionToken: first.reply.sessionToken, attempt: 2 });
+    for (let attempt = 3; !newer.reply.resumed && attempt < 100; attempt++) {
+      await newer.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      newer = await connectWith(server.wsUrl, await server.token(), { sessionToken: first.reply.sessionToken, attempt });
+    }
+    expect(newer.reply).toMatchObject({ sessionId: first.reply.sessionId, resumed: true });
+    const stale = await late.request({ type: 'connect', token: await server.token(), sessionToken: first.reply.sessionToken, attempt: 1 });
+    expect(stale.result).toMatchObject({ resumed: false, sessionError: { code: 'APIX_ERR_SESSION_INVALID' } });
+    // The newer connection keeps the session: its position writes go on and it is not fenced.
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, channel, 1);
+    expect(payloads(await newer.client.waitForEvents(channel, 1))).toEqual([1]);
+    await Promise.all([late.close(), newer.client.close(), publisher.close()]);
+  });
+
   it('a stale connection of a resumed session is closed with 4503 and never writes over the new one', async () => {
     const channel = 'agent:twice';
     const stale = await connectWith(server.wsUrl, await server.token());
