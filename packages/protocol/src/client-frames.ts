@@ -35,6 +35,12 @@ export const connectFrameSchema = z.strictObject({
    * the position the server stored (the server only knows what it handed to the socket).
    */
   since: z.record(z.string(), streamPositionSchema).optional(),
+  /**
+   * With `sessionToken`: this client's connect attempt number, greater with every attempt. A
+   * connect whose attempt is lower than that of the session's last resume is one the client gave
+   * up on (a lagging node processed it late): it may not take the session from the newer one.
+   */
+  attempt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 }).superRefine(refineStorable);
 
 /**

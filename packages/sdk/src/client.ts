@@ -389,6 +389,9 @@ export class ApiXClient {
       ...(name ? { metadata: { name: name.slice(0, 500) } } : {}),
       ...(resume !== undefined ? { sessionToken: resume } : {}),
       ...(Object.keys(since).length > 0 ? { since } : {}),
+      // A connect we gave up on (timeout) may still reach a lagging server after the next one: the
+      // attempt number lets the server refuse the older one the session (ADR 0047).
+      ...(resume !== undefined ? { attempt: this.#attemptSeq } : {}),
     };
     // No timeout of its own: the attempt's connect timer bounds it.
     connection.call(body, connectResultCheck, Number.POSITIVE_INFINITY).catch((reason: unknown) => {

@@ -256,6 +256,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     { maxGroupsPerOrganization: config.GROUP_MAX_PER_ORGANIZATION, maxMembersPerGroup: config.GROUP_MAX_MEMBERS },
     logger.child({ component: 'queue-groups' }),
   );
+  // Bound once the control bus exists (below): a closed connection's unacked events are announced to every node.
+  let announceReleased: (key: string, group: string) => void = () => undefined;
   const subscriptions = new SubscriptionManager(
     access,
     router,
@@ -280,6 +282,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
         ...(config.GROUP_IDLE_MS !== undefined ? { groupIdleMs: config.GROUP_IDLE_MS } : {}),
       },
       groups: queueGroups,
+      released: (key, group) => announceReleased(key, group),
     },
   );
   const sessionStore = await createSessionStore(config);
@@ -351,6 +354,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       void quotas.reloadAll().catch((error: unknown) => logger.warn({ err: error }, 'quota overrides not re-read after a resync'));
       return;
     }
+    // This node's own too: the session may have resumed on this node, on another connection.
+    if (message.type === 'acknowledged-released') return subscriptions.adoptReleased(message.key, message.group);
     if (message.origin === nodeId) return;
     if (message.type === 'quotas-changed') {
       const { organizationId } = message;
@@ -360,6 +365,12 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     if (message.change.kind === 'api-key' || message.change.kind === 'organization') apiKeyVerifier.invalidate();
     void revalidator.apply(message.change).catch(reportRecheckFailure);
   });
+  announceReleased = (key, group) => {
+    controlBus.publish({ type: 'acknowledged-released', key, group, origin: nodeId }).catch((error: unknown) => {
+      // Not fatal: the events stay pending in the group, and the session's next resume reads them.
+      logger.warn({ err: error, channelKey: key, group }, 'released acknowledged events not announced');
+    });
+  };
   const maintenance = new StorageMaintenance(
     repositories,
     {

@@ -22,7 +22,12 @@ export type ControlMessage =
    * The bus may have lost messages (a node's link to Redis dropped and came back): every
    * cached permission input is suspect, so each node reloads what it holds.
    */
-  | { readonly type: 'resync'; readonly origin: string };
+  | { readonly type: 'resync'; readonly origin: string }
+  /**
+   * A connection closed holding unacked events of an acknowledged group (`a:<session>`): the
+   * node where that session lives now re-reads the group's pending list (ADR 0046).
+   */
+  | { readonly type: 'acknowledged-released'; readonly key: string; readonly group: string; readonly origin: string };
 
 export type ControlMessageHandler = (message: ControlMessage) => void;
 

@@ -20,9 +20,10 @@ function parseControlMessage(raw: string): ControlMessage | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const message = value as { type?: unknown; origin?: unknown; change?: { kind?: unknown }; organizationId?: unknown };
+  const message = value as { type?: unknown; origin?: unknown; change?: { kind?: unknown }; organizationId?: unknown; key?: unknown; group?: unknown };
   if (typeof message.origin !== 'string') return undefined;
   if (message.type === 'resync') return message as ControlMessage;
+  if (message.type === 'acknowledged-released') return typeof message.key === 'string' && typeof message.group === 'string' ? (message as ControlMessage) : undefined;
   if (message.type === 'quotas-changed') return typeof message.organizationId === 'string' ? (message as ControlMessage) : undefined;
   if (message.type === 'access-changed' && typeof message.change === 'object' && message.change !== null && KINDS.has(String(message.change.kind))) {
     return message as ControlMessage;

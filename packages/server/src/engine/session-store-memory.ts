@@ -5,6 +5,8 @@ import type { ClaimOutcome, SessionOwner, SessionStore, SessionUpdate, StoredSub
 interface Entry {
   readonly userId: string;
   owner: string;
+  /** The attempt number of the last claim that sent one (ADR 0047). */
+  attempt: number | undefined;
   readonly subscriptions: Map<ChannelName, StoredSubscription>;
   /** Monotonic ms. */
   expiresAt: number;
@@ -29,10 +31,12 @@ export class MemorySessionStore implements SessionStore {
     this.#now = options.now ?? monotonicNow;
   }
 
-  async claim(owner: SessionOwner, ttlMs: number): Promise<ClaimOutcome> {
+  async claim(owner: SessionOwner, ttlMs: number, attempt?: number): Promise<ClaimOutcome> {
     const entry = this.#live(owner);
     if (entry === 'foreign') return { kind: 'foreign' };
     if (entry === undefined) return { kind: 'missing' };
+    if (attempt !== undefined && entry.attempt !== undefined && attempt < entry.attempt) return { kind: 'stale' };
+    entry.attempt = attempt;
     entry.owner = owner.owner;
     this.#touch(owner, entry, ttlMs);
     return { kind: 'claimed', subscriptions: new Map(entry.subscriptions) };
@@ -82,7 +86,7 @@ export class MemorySessionStore implements SessionStore {
       sessions = new Map();
       this.#byOrganization.set(owner.organizationId, sessions);
     }
-    const entry: Entry = { userId: owner.userId, owner: owner.owner, subscriptions: new Map(), expiresAt: 0 };
+    const entry: Entry = { userId: owner.userId, owner: owner.owner, attempt: undefined, subscriptions: new Map(), expiresAt: 0 };
     sessions.set(owner.sessionId, entry);
     this.#organizationOf.set(owner.sessionId, owner.organizationId);
     // Maps iterate in insertion order and #touch re-inserts: the first key is the least recently written.

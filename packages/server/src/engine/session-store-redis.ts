@@ -6,15 +6,18 @@ import type { ClaimOutcome, SessionOwner, SessionStore, SessionUpdate, StoredSub
 
 /**
  * One hash per session, `<prefix>:{sess:<id>}`: `o` organisation, `u` user, `w` the owning
- * connection, and per subscribed channel `p:<channel>` = `<offset>:<epoch>` (present iff
- * subscribed; offset 0 and epoch "" before it went live) and `f:<channel>` = filters JSON
- * (only with filters). Positions are separate fields so a position write never resends the
+ * connection, `q` the attempt number of the last claim that sent one (ADR 0047), and per subscribed channel `p:<channel>` = `<offset>:<epoch>` (present iff
+ * subscribed; offset 0 and epoch "" before it went live), `f:<channel>` = filters JSON
+ * (only with filters) and `a:<channel>` = "1" (only for an acknowledged subscription). Positions are separate fields so a position write never resends the
  * filters. The hash expires `ttl` after the last write; both scripts check the owner first.
  */
 const CLAIM = `
 local o = redis.call('HGET', KEYS[1], 'o')
 if not o then return 0 end
 if o ~= ARGV[1] or redis.call('HGET', KEYS[1], 'u') ~= ARGV[2] then return -1 end
+local q = redis.call('HGET', KEYS[1], 'q')
+if ARGV[5] ~= '' and q and tonumber(ARGV[5]) < tonumber(q) then return -2 end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'q', ARGV[5]) else redis.call('HDEL', KEYS[1], 'q') end
 redis.call('HSET', KEYS[1], 'o', ARGV[1], 'u', ARGV[2], 'w', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return redis.call('HGETALL', KEYS[1])
@@ -62,9 +65,10 @@ export class RedisSessionStore implements SessionStore {
     return new RedisSessionStore(client, options.prefix);
   }
 
-  async claim(owner: SessionOwner, ttlMs: number): Promise<ClaimOutcome> {
-    const reply = await this.#run(SCRIPTS.claim, owner, [owner.organizationId, owner.userId, owner.owner, Math.ceil(ttlMs)]);
+  async claim(owner: SessionOwner, ttlMs: number, attempt?: number): Promise<ClaimOutcome> {
+    const reply = await this.#run(SCRIPTS.claim, owner, [owner.organizationId, owner.userId, owner.owner, Math.ceil(ttlMs), attempt === undefined ? '' : String(attempt)]);
     if (reply === -1) return { kind: 'foreign' };
+    if (reply === -2) return { kind: 'stale' };
     if (reply === 0) return { kind: 'missing' };
     return { kind: 'claimed', subscriptions: decodeHash(reply as string[]) };
   }
@@ -76,11 +80,13 @@ export class RedisSessionStore implements SessionStore {
       set.push(`p:${channel}`, encodePosition(subscription.position));
       if (subscription.filters) set.push(`f:${channel}`, JSON.stringify(subscription.filters));
       else del.push(`f:${channel}`);
+      if (subscription.acknowledgment === true) set.push(`a:${channel}`, '1');
+      else del.push(`a:${channel}`);
     }
     for (const [channel, position] of update.positions) {
       if (!update.subscribed.has(channel)) set.push(`p:${channel}`, encodePosition(position));
     }
-    for (const channel of update.unsubscribed) del.push(`p:${channel}`, `f:${channel}`);
+    for (const channel of update.unsubscribed) del.push(`p:${channel}`, `f:${channel}`, `a:${channel}`);
     const reply = await this.#run(SCRIPTS.save, owner, [owner.organizationId, owner.userId, owner.owner, Math.ceil(ttlMs), set.length / 2, ...set, ...del]);
     return reply === 1;
   }
@@ -126,6 +132,7 @@ function decodeHash(flat: readonly string[]): Map<ChannelName, StoredSubscriptio
     subscriptions.set(channel, {
       ...(position ? { position } : {}),
       ...(filters ? { filters: JSON.parse(filters) as SubscriptionFilters } : {}),
+      ...(fields.get(`a:${channel}`) === '1' ? { acknowledgment: true } : {}),
     });
   }
   return subscriptions;

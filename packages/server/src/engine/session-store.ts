@@ -5,6 +5,12 @@ export interface StoredSubscription {
   readonly filters?: SubscriptionFilters;
   /** The last position handed to the connection (absent until the subscription went live). */
   readonly position?: StreamPosition;
+  /**
+   * Subscribed with `acknowledgment: true`: restored acknowledged, in the session's group, so
+   * its pending events come back and acks go on (restored as broadcast, the group would stall
+   * with everything unacked while the client is fed past it).
+   */
+  readonly acknowledgment?: boolean;
 }
 
 /** Whose session it is, and which connection holds it now. */
@@ -31,7 +37,9 @@ export type ClaimOutcome =
   /** The stored session names another organisation or user: never handed over. */
   | { readonly kind: 'foreign' }
   /** No state: it expired, or the store lost it (memory engine restarted). Nothing was created. */
-  | { readonly kind: 'missing' };
+  | { readonly kind: 'missing' }
+  /** A newer connect attempt of the client claimed the session already: this one was given up on. */
+  | { readonly kind: 'stale' };
 
 /**
  * Durable session state (ADR 0040): a session's subscriptions and positions, shared by the
@@ -43,8 +51,12 @@ export type ClaimOutcome =
  * elsewhere can therefore never write stale positions over the new owner's.
  */
 export interface SessionStore {
-  /** Makes `owner.owner` the holder of an existing session and returns what it holds; never creates one. */
-  claim(owner: SessionOwner, ttlMs: number): Promise<ClaimOutcome>;
+  /**
+   * Makes `owner.owner` the holder of an existing session and returns what it holds; never
+   * creates one. With `attempt` (the client's connect attempt number): refused as `stale` when
+   * the session's last claim came with a higher one (ADR 0047); without, the claim is unfenced.
+   */
+  claim(owner: SessionOwner, ttlMs: number, attempt?: number): Promise<ClaimOutcome>;
   /** Applies `update` if `owner.owner` still holds the session (or nobody does); false when another connection took it. */
   save(owner: SessionOwner, update: SessionUpdate, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;

@@ -69,7 +69,8 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   #lastOffset = 0;
   #reading = false;
   #readAgain = false;
-  #firstRead = true;
+  /** The next read starts with what is pending for the member (the first read, and after `adoptPending`). */
+  #readPending = true;
   /** The last read stopped because the window was full: an ack (or dead letter) must read again. */
   #blocked = false;
   #dueRunning = false;
@@ -169,6 +170,17 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     this.#inFlight.clear();
   }
 
+  /**
+   * Another connection of this session closed holding unacked events of the group (a stale
+   * connection that read after this one resumed the session): they are pending under the
+   * member but in nobody's window. Read the pending list again so they come here (ADR 0046).
+   */
+  adoptPending(): void {
+    if (this.#state !== 'live') return;
+    this.#readPending = true;
+    this.wake();
+  }
+
   /** Reads what the group has for this member, unless a read runs already (then once more after it). */
   wake(): void {
     if (this.#state !== 'live') return;
@@ -237,9 +249,10 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
             this.onWindowFull();
             break;
           }
-          const from = this.#firstRead ? 'both' : 'new';
+          const from = this.#readPending ? 'both' : 'new';
           const outcome = await this.#ctx.durable.read(this.#address.key, this.#address.group, this.#address.member, { count: room, from });
-          this.#firstRead = false;
+          // A full page may have left pending entries unread: the next read looks at them again.
+          if (outcome.entries.length + outcome.gone.length < room) this.#readPending = false;
           if (this.#state !== 'live') return;
           this.#reportGone(outcome.gone);
           this.#handOut(outcome.entries);
@@ -262,6 +275,12 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     const skipped: string[] = [];
     const now = monotonicNow();
     for (const entry of entries) {
+      const held = this.#inFlight.get(entry.offset);
+      if (held !== undefined && held.id === entry.id) {
+        // Already in this window (a pending re-read): its own timer redelivers it.
+        held.deliveryCount = Math.max(held.deliveryCount, entry.deliveryCount);
+        continue;
+      }
       if (this.#filters && !matchesFilters(this.#filters, parseEvent(entry.data))) {
         // Filtered out: the client never sees it, so it is settled for this subscription now.
         skipped.push(entry.id);

@@ -335,7 +335,7 @@ export class ApiXGateway {
     const sessions = this.#deps.sessions;
     let resumed: ResumeOutcome | undefined;
     if (sessions && frame.sessionToken !== undefined) {
-      resumed = await sessions.resume(connection, principal, frame.sessionToken);
+      resumed = await sessions.resume(connection, principal, frame.sessionToken, frame.attempt);
       if (connection.closed) return sessions.closed(connection);
     }
     // A refusal closes the connection, and the keeper lets go of a resumed session on close.
@@ -368,7 +368,7 @@ export class ApiXGateway {
     };
     const entries = [...stored].map(([channel, s]) => {
       const since = frame.since?.[channel] ?? s.position;
-      return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}) };
+      return { channel, ...(s.filters ? { filters: s.filters } : {}), ...(since ? { since } : {}), ...(s.acknowledgment ? { acknowledgment: true } : {}) };
     });
     try {
       const release = await this.#deps.quotaUsage?.admitSubscriptions(principal.organizationId, entries.length);

@@ -97,6 +97,8 @@ export class Connection implements TurnEndListener {
   #corked = false;
   /** Positions may have moved since `takePositionsMoved` (see ConnectionOptions.onPositionsMoved). */
   #positionsMoved = false;
+  /** Paced senders (replays, ADR 0045) waiting for the backlog to empty; null: none (the common case allocates nothing). */
+  #writableWaiters: Array<() => void> | null = null;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
@@ -220,6 +222,18 @@ export class Connection implements TurnEndListener {
     return moved;
   }
 
+  /**
+   * Runs `listener` once the backlog is empty again — the socket took what waited — so a
+   * paced sender (a replay, ADR 0045) hands over its next frames only as the peer reads them
+   * and never pushes the backlog toward the send cap. Not backlogged: runs at once. A
+   * connection that closes first never runs it (the sender is closed with it).
+   */
+  whenWritable(listener: () => void): void {
+    if (this.#closed) return;
+    if (this.#backlog === null) return listener();
+    (this.#writableWaiters ??= []).push(listener);
+  }
+
   /** Write coalescing (write-coalescing.ts): this turn's frames go to the kernel together, now. */
   endOfTurn(): void {
     this.#corked = false;
@@ -237,7 +251,10 @@ export class Connection implements TurnEndListener {
     }
     // sendRaw re-enters backlog mode when the mark is crossed again; the rest queues behind it, in order.
     for (const data of backlog) this.sendRaw(data);
-    if (this.#backlog === null) this.#options.onBacklogChanged?.(this, false);
+    // Paced senders go on while the socket takes frames; one that fills it again waits for the next drain, with the rest.
+    const waiters = this.#writableWaiters;
+    while (waiters !== null && waiters.length > 0 && this.#backlog === null && !this.#closed) waiters.shift()!();
+    if (this.#backlog === null && !this.#closed) this.#options.onBacklogChanged?.(this, false);
   }
 
   reply(requestId: string, result: unknown): void {
@@ -283,6 +300,7 @@ export class Connection implements TurnEndListener {
   #markClosed(code: number): boolean {
     if (this.#closed) return false;
     this.#closed = true;
+    this.#writableWaiters = null;
     // Whatever still waits in the backlog will never be sent; counted before onClosed (the session keeper reads it).
     this.#droppedBytes = this.#backlogBytes;
     this.#closeCode = code;

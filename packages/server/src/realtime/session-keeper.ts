@@ -6,6 +6,7 @@ import { EMPTY_UPDATE, isEmptyUpdate } from '../engine/session-store.js';
 import type { Logger } from '../logging/logger.js';
 import { ExpiryBuckets } from '../support/expiry-buckets.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
+import { AcknowledgedDelivery } from './acknowledged-delivery.js';
 import type { Connection } from './connection.js';
 import { GroupDelivery } from './group-delivery.js';
 import type { RealtimeObserver, SubscriptionEndReason } from './realtime-observer.js';
@@ -119,7 +120,7 @@ export class SessionKeeper implements RealtimeObserver {
    * expired, or the store unreachable — starts a fresh session and says why; the connect
    * itself never fails over a session token.
    */
-  async resume(connection: Connection, principal: Principal, token: string): Promise<ResumeOutcome> {
+  async resume(connection: Connection, principal: Principal, token: string, attempt?: number): Promise<ResumeOutcome> {
     let sessionId: string;
     try {
       sessionId = this.#tokens.verify(token, principal).sessionId;
@@ -130,13 +131,18 @@ export class SessionKeeper implements RealtimeObserver {
     const owner: SessionOwner = { sessionId, organizationId: principal.organizationId, userId: principal.userId, owner: connection.id };
     let outcome;
     try {
-      outcome = await this.#store.claim(owner, this.#stateTtlMs);
+      outcome = await this.#store.claim(owner, this.#stateTtlMs, attempt);
     } catch (error) {
       this.#logger.warn({ err: error, connectionId: connection.id }, 'session store unreachable on resume; starting a fresh session');
       return { grant: this.start(connection, principal, new ApiXError('UNAVAILABLE', 'the session store is unreachable; a new session was started')), subscriptions: new Map() };
     }
     if (outcome.kind === 'foreign') {
       return { grant: this.start(connection, principal, new ApiXError('SESSION_INVALID', 'the session belongs to another user or organisation')), subscriptions: new Map() };
+    }
+    if (outcome.kind === 'stale') {
+      // The client gave up on this connect and resumed on a newer one (ADR 0047): that one keeps
+      // the session. This connection (whose client is most likely gone) gets a fresh one.
+      return { grant: this.start(connection, principal, new ApiXError('SESSION_INVALID', 'a newer connect of this client resumed the session; a new session was started')), subscriptions: new Map() };
     }
     if (outcome.kind === 'missing') {
       // Every session is written as it starts (and on close), so no state means it expired
@@ -296,7 +302,11 @@ export class SessionKeeper implements RealtimeObserver {
       // Queue-group memberships are not session state: the client joins again (ADR 0042).
       if (!subscription || subscription.delivery instanceof GroupDelivery) continue;
       const position = live(subscription.position);
-      subscribed.set(channel, { ...(subscription.filters ? { filters: subscription.filters } : {}), ...(position ? { position } : {}) });
+      subscribed.set(channel, {
+        ...(subscription.filters ? { filters: subscription.filters } : {}),
+        ...(position ? { position } : {}),
+        ...(subscription.delivery instanceof AcknowledgedDelivery ? { acknowledgment: true } : {}),
+      });
     }
     if (withPositions) {
       for (const [channel, subscription] of connection.subscriptions) {

@@ -55,6 +55,11 @@ export interface AcknowledgedDeliverySettings extends AcknowledgedDeliveryContex
   readonly policy: DeliveryPolicy;
   /** Queue groups (ADR 0042): the node's registry and claim passes; absent: `group` refused. */
   readonly groups?: QueueGroups;
+  /**
+   * A closed connection left unacked events in a group: tell every node (the control bus), so
+   * a connection that resumed the session meanwhile reads them (`adoptPending`, ADR 0046).
+   */
+  readonly released?: (key: string, group: string) => void;
 }
 
 /** The group behind an acknowledged subscription: one per session and channel (ADR 0035 step 1). */
@@ -155,7 +160,7 @@ export class SubscriptionManager {
    */
   async restore(
     connection: Connection,
-    entries: ReadonlyArray<{ channel: ChannelName; filters?: SubscriptionFilters; since?: StreamPosition }>,
+    entries: ReadonlyArray<{ channel: ChannelName; filters?: SubscriptionFilters; since?: StreamPosition; acknowledgment?: boolean }>,
     announce: (states: SubscriptionState[]) => void,
   ): Promise<{ states: SubscriptionState[]; dropped: ChannelName[] } | undefined> {
     const principal = connection.principal!;
@@ -164,9 +169,9 @@ export class SubscriptionManager {
     for (const entry of entries.slice(0, this.#limits.maxSubscriptionsPerConnection)) {
       try {
         const { channel, key } = await this.#access.resolve(principal, entry.channel, 'subscribe');
-        // The session does not record whether the client asked for acks; a channel that
-        // requires them is restored acknowledged (same group: its pending events come back).
-        const mode = await this.#deliveryMode(principal.organizationId, channel, false);
+        // Acknowledged when the client asked for it (the session records that) or the channel
+        // requires it: the same group, so its pending events come back and acks go on.
+        const mode = await this.#deliveryMode(principal.organizationId, channel, entry.acknowledgment === true && this.#acks !== undefined);
         items.push({ channel, key, filters: entry.filters, since: entry.since, ...mode });
       } catch (error) {
         // A real denial (or a name that no longer parses) drops the channel from the session;
@@ -233,14 +238,15 @@ export class SubscriptionManager {
         }),
       );
     } catch (error) {
-      for (const p of pending) this.#remove(connection, p.subscription);
+      // The group stays: it is the session's, and may hold what a resume must hand out again.
+      for (const p of pending) this.#release(connection, p.subscription);
       this.#logger.error({ err: error, connectionId: connection.id }, 'subscribe failed at the broker');
       throw new ApiXError('UNAVAILABLE', 'the event store is not reachable; retry');
     }
     // Closed while the broker answered: release ran over these already (they were registered),
     // but release again — it is idempotent — so nothing depends on that ordering.
     if (connection.closed) {
-      for (const p of pending) this.#remove(connection, p.subscription);
+      for (const p of pending) this.#release(connection, p.subscription);
       return undefined;
     }
 
@@ -301,6 +307,13 @@ export class SubscriptionManager {
     return { acked };
   }
 
+  /** A connection elsewhere (or here) closed holding unacked events of this group: its live subscriber here reads them. */
+  adoptReleased(key: string, group: string): void {
+    for (const subscription of this.#router.subscribersOf(key)) {
+      if (subscription.delivery instanceof AcknowledgedDelivery && acknowledgedGroupName(subscription.connection.sessionId) === group) subscription.delivery.adoptPending();
+    }
+  }
+
   /** Wakes this node's acknowledged subscriptions of a channel (a dead letter was handed back to its group). */
   wakeAcknowledged(key: string): void {
     for (const subscription of this.#router.subscribersOf(key)) {
@@ -347,12 +360,19 @@ export class SubscriptionManager {
     }
   }
 
-  /** Releases every subscription of a closed connection. Idempotent: a second call finds nothing. */
+  /**
+   * Releases every subscription of a closed connection. Idempotent: a second call finds nothing.
+   * Acknowledged groups stay (ADR 0046): they belong to the session, which may resume on any
+   * node — removing them here lost their pending events, and a late close of a stale connection
+   * removed the group under the connection that had resumed the session meanwhile.
+   */
   releaseAll(connection: Connection): void {
     const channels = [...connection.subscriptions.keys()];
     for (const subscription of connection.subscriptions.values()) {
+      const delivery = subscription.delivery;
+      const orphans = delivery instanceof AcknowledgedDelivery && delivery.inFlight > 0;
       this.#router.detach(subscription);
-      this.#forgetGroup(subscription);
+      if (orphans) this.#acks?.released?.(subscription.key, acknowledgedGroupName(connection.sessionId));
     }
     connection.subscriptions.clear();
     if (channels.length > 0 && connection.principal) this.#observer.unsubscribed?.(connection, channels, 'closed');
@@ -371,12 +391,18 @@ export class SubscriptionManager {
     this.#observer.unsubscribed?.(connection, [channel], 'resubscribe');
   };
 
+  /** The subscription ends for good (unsubscribe, revocation, a broken stream): its group goes with it. */
   #remove(connection: Connection, subscription: ChannelSubscription): void {
+    this.#release(connection, subscription);
+    this.#forgetGroup(subscription);
+  }
+
+  /** The subscription leaves this connection; its group (if any) stays with the session. */
+  #release(connection: Connection, subscription: ChannelSubscription): void {
     if (connection.subscriptions.get(subscription.channel.name) === subscription) {
       connection.subscriptions.delete(subscription.channel.name);
     }
     this.#router.detach(subscription);
-    this.#forgetGroup(subscription);
   }
 
   #acknowledged(connection: Connection, key: string, channel: string, group: string, policy: DeliveryPolicy): DeliveryFactory {
@@ -396,9 +422,9 @@ export class SubscriptionManager {
   }
 
   /**
-   * An acknowledged subscription's group belongs to its session. Sessions end with their
-   * connection today, so the group goes with the subscription; durable sessions (issue 9 part
-   * B) keep it until the session expires instead. Its dead letters stay: they are the channel's.
+   * An acknowledged subscription's group belongs to its session: removed when the session ends
+   * the subscription (unsubscribe, revocation, a broken stream), never by a connection closing
+   * (ADR 0046). Its dead letters stay: they are the channel's.
    */
   #forgetGroup(subscription: ChannelSubscription): void {
     if (!(subscription.delivery instanceof AcknowledgedDelivery) || !this.#acks) return;

@@ -25,10 +25,7 @@ beforeAll(async () => {
     RATE_LIMIT_REQUESTS_PER_SECOND: '0',
     CHANNEL_PUBLISH_RATE_LIMIT: '0',
     QUOTA_PUBLISHES_PER_SECOND: '1000000',
-    // The whole backlog is replayed at once on resume; pacing that under the slow-consumer cap is
-    // issue 9 item 5, not this test (with the default cap the SDK would still get everything, over
-    // several 4004 reconnects).
-    MAX_SEND_BUFFER_BYTES: String(8 * 1024 * 1024),
+    // The default send cap (1 MiB): the resume's replay is paced by the socket (ADR 0045).
   });
 }, 120_000);
 afterAll(async () => {

@@ -71,6 +71,29 @@ describe('resumable sessions (memory engine)', () => {
     await Promise.all([second.client.close(), publisher.close()]);
   });
 
+  it('an acknowledged subscription comes back acknowledged: its unacked events are delivered again and acks settle them', async () => {
+    const channel = 'agent:sess-acked';
+    const first = await connectWith(server.wsUrl, await server.token());
+    expect((await first.client.request({ type: 'subscribe', channels: [channel], acknowledgment: true })).ok).toBe(true);
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, channel, 3);
+    // Received, never acked (the application died before processing them).
+    expect((await first.client.waitForEvents(channel, 3)).every((e) => e.acknowledgment === true)).toBe(true);
+    await first.client.close();
+
+    const second = await connectWith(server.wsUrl, await server.token(), { sessionToken: first.reply.sessionToken });
+    expect(second.reply).toMatchObject({ resumed: true });
+    await publish(publisher, channel, 1, 4);
+    const events = await second.client.waitForEvents(channel, 4);
+    expect(payloads(events)).toEqual([1, 2, 3, 4]);
+    // Restored as broadcast, these would come without `acknowledgment` and could never be acked.
+    expect(events.every((e) => e.acknowledgment === true)).toBe(true);
+    // The group outlived the connection (it is the session's): 1..3 come back as second deliveries.
+    expect(events.map((e) => e.retryCount)).toEqual([1, 1, 1, 0]);
+    expect(await second.client.request({ type: 'ack', channel, upTo: 4 })).toMatchObject({ ok: true, result: { acked: 4 } });
+    await Promise.all([second.client.close(), publisher.close()]);
+  });
+
   it("the client's own positions (since in connect) win over the stored ones", async () => {
     const channel = 'agent:own';
     const first = await connectWith(server.wsUrl, await server.token());
@@ -153,6 +176,85 @@ describe('resumable sessions (memory engine)', () => {
     await second.client.waitForEvents('agent:open', 1);
     expect(second.client.events('room:ops')).toEqual([]);
     await Promise.all([second.client.close(), publisher.close()]);
+  });
+
+  it("a stale connection closed with 4503 leaves the session's acknowledged group to the connection that resumed it", async () => {
+    const acked = 'agent:twice-acked';
+    const plain = 'agent:twice-plain';
+    const stale = await connectWith(server.wsUrl, await server.token());
+    await stale.client.request({ type: 'subscribe', channels: [acked], acknowledgment: true });
+    await stale.client.request({ type: 'subscribe', channels: [plain] });
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, acked, 1);
+    await stale.client.waitForEvents(acked, 1); // never acked
+    await new Promise((r) => setTimeout(r, 1_500));
+    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
+      await fresh.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    }
+    expect(fresh.reply).toMatchObject({ sessionId: stale.reply.sessionId, resumed: true });
+    expect(payloads(await fresh.client.waitForEvents(acked, 1))).toEqual([1]);
+    // A position change makes the stale connection write, which is refused: it is closed 4503.
+    await publish(publisher, plain, 1);
+    expect((await stale.client.closed).code).toBe(4503);
+    // Its close must not take the group with it: the resumed connection goes on in the same group.
+    await publish(publisher, acked, 1, 2);
+    const events = await fresh.client.waitForEvents(acked, 2);
+    expect(payloads(events)).toEqual([1, 2]);
+    expect(fresh.client.frames.filter((f) => f.type === 'subscription.removed')).toEqual([]);
+    expect(await fresh.client.request({ type: 'ack', channel: acked, upTo: 2 })).toMatchObject({ ok: true, result: { acked: 2 } });
+    await Promise.all([fresh.client.close(), publisher.close()]);
+  });
+
+  it('events a stale connection took from the group after the session resumed elsewhere reach the resumed connection once it closes', async () => {
+    const channel = 'agent:taken';
+    const stale = await connectWith(server.wsUrl, await server.token());
+    await stale.client.request({ type: 'subscribe', channels: [channel], acknowledgment: true });
+    await new Promise((r) => setTimeout(r, 1_500));
+    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
+      await fresh.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
+    }
+    expect(fresh.reply).toMatchObject({ resumed: true });
+    // Both read the session's group now; the stale one (subscribed first) reads first and takes them,
+    // as a half-open connection on a lagging node does before it is fenced.
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, channel, 3);
+    expect(payloads(await stale.client.waitForEvents(channel, 3))).toEqual([1, 2, 3]);
+    await stale.client.close();
+    // Pending under the member but in no window: without adoption they would wait for the next resume.
+    const events = await fresh.client.waitForEvents(channel, 3);
+    expect(payloads(events)).toEqual([1, 2, 3]);
+    expect(await fresh.client.request({ type: 'ack', channel, upTo: 3 })).toMatchObject({ ok: true, result: { acked: 3 } });
+    await Promise.all([fresh.client.close(), publisher.close()]);
+  });
+
+  it('a connect the client gave up on, processed after its newer one, does not take the session from it (attempt numbers)', async () => {
+    const channel = 'agent:late-claim';
+    const first = await connectWith(server.wsUrl, await server.token());
+    await first.client.request({ type: 'subscribe', channels: [channel] });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await first.client.close();
+    // Attempt 1 was sent first but the server got to it last (a lagging node); attempt 2 resumed.
+    const late = await RawClient.open(server.wsUrl);
+    let newer = await connectWith(server.wsUrl, await server.token(), { sessionToken: first.reply.sessionToken, attempt: 2 });
+    for (let attempt = 3; !newer.reply.resumed && attempt < 100; attempt++) {
+      await newer.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      newer = await connectWith(server.wsUrl, await server.token(), { sessionToken: first.reply.sessionToken, attempt });
+    }
+    expect(newer.reply).toMatchObject({ sessionId: first.reply.sessionId, resumed: true });
+    const stale = await late.request({ type: 'connect', token: await server.token(), sessionToken: first.reply.sessionToken, attempt: 1 });
+    expect(stale.result).toMatchObject({ resumed: false, sessionError: { code: 'APIX_ERR_SESSION_INVALID' } });
+    // The newer connection keeps the session: its position writes go on and it is not fenced.
+    const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
+    await publish(publisher, channel, 1);
+    expect(payloads(await newer.client.waitForEvents(channel, 1))).toEqual([1]);
+    await Promise.all([late.close(), newer.client.close(), publisher.close()]);
   });
 
   it('a stale connection of a resumed session is closed with 4503 and never writes over the new one', async () => {

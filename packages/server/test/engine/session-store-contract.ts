@@ -28,16 +28,32 @@ export function describeSessionStoreContract(name: string, create: () => Promise
       const a = owner('conn_a');
       expect(await store.save(a, update({ subscribed: new Map([['agent:x', { filters: { types: ['t'] }, position: { offset: 3, epoch: 'e1' } }], ['agent:y', {}]]) }), 60_000)).toBe(true);
       expect(await store.save(a, update({ positions: new Map([['agent:y', { offset: 9, epoch: 'e2' }]]) }), 60_000)).toBe(true);
+      expect(await store.save(a, update({ subscribed: new Map([['agent:z', { acknowledgment: true, position: { offset: 2, epoch: 'e3' } }]]) }), 60_000)).toBe(true);
       const claimed = await store.claim({ ...a, owner: 'conn_b' }, 60_000);
       expect(claimed.kind).toBe('claimed');
       expect(claimed.kind === 'claimed' && Object.fromEntries(claimed.subscriptions)).toEqual({
         'agent:x': { filters: { types: ['t'] }, position: { offset: 3, epoch: 'e1' } },
         'agent:y': { position: { offset: 9, epoch: 'e2' } },
+        // The delivery mode is part of the session: an acknowledged subscription comes back acknowledged.
+        'agent:z': { acknowledgment: true, position: { offset: 2, epoch: 'e3' } },
       });
       const b = { ...a, owner: 'conn_b' };
       expect(await store.save(b, update({ unsubscribed: ['agent:x'] }), 60_000)).toBe(true);
       const again = await store.claim(b, 60_000);
-      expect(again.kind === 'claimed' && [...again.subscriptions.keys()]).toEqual(['agent:y']);
+      expect(again.kind === 'claimed' && [...again.subscriptions.keys()].sort()).toEqual(['agent:y', 'agent:z']);
+    });
+
+    it('refuses a claim whose attempt is lower than the last claim\'s (a connect the client gave up on), and fences nothing without attempts', async () => {
+      const a = owner('conn_a');
+      await store.save(a, update({ subscribed: new Map([['agent:x', {}]]) }), 60_000);
+      expect((await store.claim({ ...a, owner: 'conn_b' }, 60_000, 2)).kind).toBe('claimed');
+      // The older attempt, processed late: it may not take the session from conn_b.
+      expect(await store.claim({ ...a, owner: 'conn_late' }, 60_000, 1)).toEqual({ kind: 'stale' });
+      expect(await store.save({ ...a, owner: 'conn_b' }, update({}), 60_000)).toBe(true);
+      expect((await store.claim({ ...a, owner: 'conn_c' }, 60_000, 3)).kind).toBe('claimed');
+      // A client that sends no attempt numbers is not fenced by them.
+      expect((await store.claim({ ...a, owner: 'conn_d' }, 60_000)).kind).toBe('claimed');
+      expect((await store.claim({ ...a, owner: 'conn_e' }, 60_000, 0)).kind).toBe('claimed');
     });
 
     it('refuses writes from a connection that lost the session to a claim (fencing)', async () => {

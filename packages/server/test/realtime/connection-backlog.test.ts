@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
+import { BroadcastDelivery } from '../../src/realtime/broadcast-delivery.js';
+import type { RoutedPublication } from '../../src/realtime/channel-subscription.js';
 import { Connection, SOCKET_HIGH_WATER_BYTES } from '../../src/realtime/connection.js';
 
 /**
@@ -69,5 +71,29 @@ describe('Connection send backlog', () => {
     expect(peer.wire.length - 1).toBeLessThanOrEqual(Math.ceil(SOCKET_HIGH_WATER_BYTES / (16 * 1024)) + 1);
     peer.drain();
     expect(peer.wire.at(-1)).toBe('close:4004');
+  });
+
+  it('paces a replay by the drains: 10 MiB of history under a 1 MiB cap is never slow consumption, and live events follow it in order (ADR 0045)', () => {
+    const peer = slowPeer();
+    const connection = connectionOn(peer, 1 << 20);
+    const publication = (offset: number): RoutedPublication => ({ offset, epoch: 'e', frame: Buffer.from(frame(offset)), event: () => ({ type: 'note' }) });
+    const delivery = new BroadcastDelivery(connection, undefined, () => {
+      throw new Error('no break expected');
+    });
+    const replay = Array.from({ length: 640 }, (_, i) => publication(i + 1)); // 640 × 16 KiB = 10 MiB
+    delivery.goLive({ offset: 640, epoch: 'e' }, replay);
+    expect(delivery.state).toBe('recovering');
+    // Live publications during the replay wait for it (one overlaps the replay: sent once).
+    for (let offset = 640; offset <= 650; offset++) delivery.offer(publication(offset));
+    for (let i = 0; i < 1_000 && delivery.state === 'recovering'; i++) {
+      // The replay never put more than the high-water mark (plus a frame) in front of the peer.
+      expect(connection.pendingBytes).toBeLessThanOrEqual(SOCKET_HIGH_WATER_BYTES + 16 * 1024);
+      peer.drain();
+    }
+    expect(delivery.state).toBe('live');
+    // Live frames go to the backlog as ever; the socket takes them at its next drains.
+    for (let i = 0; i < 10 && connection.backlogged; i++) peer.drain();
+    expect(connection.closed).toBe(false);
+    expect(peer.wire.map((f) => Number(f.replace(/^\.+/, '')))).toEqual(Array.from({ length: 650 }, (_, i) => i + 1));
   });
 });
