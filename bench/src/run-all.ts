@@ -15,6 +15,7 @@ import { renderReport } from './report.js';
 import { writeResults } from './results-file.js';
 import type { Outcome, RunResults } from './run-results.js';
 import { ackedDeliveryScenario } from './scenarios/acked-delivery-scenario.js';
+import { slowConsumerScenario } from './scenarios/slow-consumer-scenario.js';
 import { bystanderScenario } from './scenarios/bystander-scenario.js';
 import { clusterFanoutScenario } from './scenarios/cluster-fanout-scenario.js';
 import { connectionsScenario } from './scenarios/connections-scenario.js';
@@ -38,6 +39,7 @@ const SCENARIOS: readonly AnyScenario[] = [
   bystanderScenario,
   idleRssScenario,
   ackedDeliveryScenario,
+  slowConsumerScenario,
 ];
 
 async function main(): Promise<void> {
