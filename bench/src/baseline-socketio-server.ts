@@ -48,6 +48,11 @@ io.on('connection', (socket) => {
     const offset = offsets.get(request.channel) ?? 0;
     ack({ channel: request.channel, epoch, publications: [], position: { offset, epoch }, complete: true });
   });
+  // Who is in the room, as APIX answers a presence request (the bystander scenario's storm asks).
+  socket.on('presence', async (request: { channel: string }, ack: (result: unknown) => void) => {
+    const members = await io.in(request.channel).fetchSockets();
+    ack({ channel: request.channel, members: members.map((m) => ({ clientId: m.id })) });
+  });
   socket.on('publish', (request: PublishRequest, ack: (result: unknown) => void) => {
     const offset = (offsets.get(request.channel) ?? 0) + 1;
     offsets.set(request.channel, offset);

@@ -100,6 +100,11 @@ http.on('upgrade', (request, socket, head) => {
           const offset = channels.get(frame.channel!)?.offset ?? 0;
           return reply({ channel: frame.channel, epoch, publications: [], position: { offset, epoch }, complete: true });
         }
+        case 'presence': {
+          // Who is subscribed, as APIX answers a presence request (the bystander scenario's storm asks).
+          const members = [...(channels.get(frame.channel!)?.subscribers ?? [])].map((_, i) => ({ clientId: `c${i}` }));
+          return reply({ channel: frame.channel, members });
+        }
         case 'heartbeat.ping':
           return ws.send(JSON.stringify({ type: 'heartbeat.pong', id: frame.id, serverTime: Date.now() }));
         default:

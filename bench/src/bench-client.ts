@@ -20,6 +20,8 @@ export interface BenchClient {
   publish(channel: string, eventType: string, payload: BenchPayload): Promise<void>;
   /** Resolves when the server answered a history read of the channel's latest `limit` publications (the baselines keep none: empty). */
   history(channel: string, limit: number): Promise<void>;
+  /** Resolves when the server answered who is present on the channel (a `presence` request). */
+  presence(channel: string): Promise<void>;
   /** One application-level round trip (`heartbeat.ping` → `heartbeat.pong`). */
   ping(): Promise<void>;
   /** Called for every delivered event with its payload. */

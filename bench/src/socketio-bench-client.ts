@@ -47,6 +47,10 @@ export class SocketIoBenchClient implements BenchClient {
     await this.#socket!.emitWithAck('history', { channel, limit });
   }
 
+  async presence(channel: string): Promise<void> {
+    await this.#socket!.emitWithAck('presence', { channel });
+  }
+
   async ping(): Promise<void> {
     await this.#socket!.emitWithAck('heartbeat.ping', { ts: Date.now() });
   }

@@ -14,7 +14,7 @@ const HISTORY_LIMIT = 100;
 /**
  * Subscription storm (closed loop, from the hardening work's bystander-isolation bench):
  * every connection, back to back for `durationMs`, subscribes to 10 made-up channels of its
- * own (`<prefix><connection>-<n>`), reads the first one's history and unsubscribes them, as
+ * own (`<prefix><connection>-<n>`), reads the first one's history and who is present on it, and unsubscribes them, as
  * fast as it is answered. Every answer is tallied: `ok`, or the refusal's code (a typed
  * refusal is the server protecting itself; a timeout is a finding).
  */
@@ -42,7 +42,12 @@ export async function runStorm(clients: readonly BenchClient[], prefix: string, 
       n += STORM_CHANNELS_PER_BATCH;
       const started = performance.now();
       // Sent together, as a client pipelining its requests would; the server answers them in order.
-      const batch = Promise.all([tally(client.subscribe(channels)), tally(client.history(channels[0]!, HISTORY_LIMIT)), tally(client.unsubscribe(channels))]);
+      const batch = Promise.all([
+        tally(client.subscribe(channels)),
+        tally(client.history(channels[0]!, HISTORY_LIMIT)),
+        tally(client.presence(channels[0]!)),
+        tally(client.unsubscribe(channels)),
+      ]);
       let timer: NodeJS.Timeout | undefined;
       const done = await Promise.race([batch.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), BATCH_TIMEOUT_MS)))]);
       clearTimeout(timer);

@@ -101,6 +101,10 @@ export class WsBenchClient implements BenchClient {
     return this.#request({ type: 'history', channel, limit });
   }
 
+  presence(channel: string): Promise<void> {
+    return this.#request({ type: 'presence', channel });
+  }
+
   ping(): Promise<void> {
     return this.#request({ type: 'heartbeat.ping' });
   }

@@ -29,14 +29,15 @@ export interface BystanderPhaseReport extends CpuShares {
   pingMs: HistogramSummary;
   /** The other tenant's unsubscribe + subscribe cycles (churn phase only). */
   churn: (Omit<ChurnResult, 'latency'> & { cyclesPerSecond: number; cycleMs: HistogramSummary }) | null;
-  /** The tenant's subscribe → history → unsubscribe storm (storm phase only). */
+  /** The tenant's subscribe → history → presence → unsubscribe storm (storm phase only). */
   storm: (Omit<StormResult, 'latency'> & { requests: number; refused: number; batchesPerSecond: number; batchMs: HistogramSummary }) | null;
 }
 
 type BystanderPhase = 'hold' | 'churn' | 'storm';
 
 /** The storm's made-up channels: connection i cycles through `agent:bench-storm-<i>-<n>`, none of them held by anyone. */
-const STORM_PREFIX = 'agent:bench-storm-';
+/** Rooms: presence is on there by default, so the storm's subscribes join and leave presence too, and its presence reads have members to list. */
+const STORM_PREFIX = 'room:bench-storm-';
 
 export interface BystanderResult {
   /** Subscriptions the other tenant asked for, and held (a connection whose subscribe failed holds none). */
@@ -53,7 +54,7 @@ export interface BystanderResult {
  * `heartbeat.ping` round trips, first with the subscriptions just held, then while the first
  * tenant churns (unsubscribes and resubscribes a channel, `churnRate` times per second), then
  * while `stormConnections` of the tenant's connections storm the server with back-to-back
- * subscribe → history → unsubscribe of made-up channels (what bench/src/bystander-isolation.ts
+ * subscribe → history → presence → unsubscribe of made-up rooms (what bench/src/bystander-isolation.ts
  * measured before this scenario took it over: every answer tallied, typed refusals vs timeouts).
  * The bystander has a load-generator process of its own, so its round trips wait only on the server.
  */
@@ -198,7 +199,7 @@ const metrics: Metric<BystanderPhaseReport>[] = [
 export const bystanderScenario: Scenario<BystanderResult> = {
   id: 'bystander',
   summary:
-    "another organisation's ping round trips while one tenant holds (then churns) --bystander-connections × --bystander-channels-per-connection subscriptions, then storms subscribe→history→unsubscribe (--storm-connections)",
+    "another organisation's ping round trips while one tenant holds (then churns) --bystander-connections × --bystander-channels-per-connection subscriptions, then storms subscribe→history→presence→unsubscribe of rooms (--storm-connections)",
   defaultTargets: ALL_TARGETS,
   run: runBystander,
   render: ({ number, settings, targets, outcomes }) => {
@@ -215,7 +216,7 @@ export const bystanderScenario: Scenario<BystanderResult> = {
           ? `${number}. Bystander: ${who}; ${pings}`
           : p.phase === 'churn'
             ? `${number}. Bystander during churn: the same while tenant "bench" unsubscribes and resubscribes ${formatNumber(settings.churnRate)} channels/s`
-            : `${number}. Bystander during a storm: the same while ${p.storm?.connections ?? settings.stormConnections} of tenant "bench"'s connections subscribe to 10 made-up channels, read one's history and unsubscribe, back to back (baselines keep no history: they answer it empty)`,
+            : `${number}. Bystander during a storm: the same while ${p.storm?.connections ?? settings.stormConnections} of tenant "bench"'s connections subscribe to 10 made-up rooms, read one's history and presence and unsubscribe, back to back (baselines keep no history: they answer it empty)`,
       metrics,
       `${number}. Bystander: ${who}; ${pings}`,
     );

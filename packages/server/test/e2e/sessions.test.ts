@@ -33,6 +33,20 @@ async function connectWith(url: string, token: string, extra: Record<string, unk
   return { client, reply: answer.result as Grant, established };
 }
 
+/**
+ * Resumes the session `sessionToken` names, asking again while the store does not hold it yet
+ * (a session is stored in the background as it starts); the last answer, resumed or not.
+ */
+async function resumeWhenStored(url: string, token: () => Promise<string>, sessionToken: string): Promise<{ client: RawClient; reply: Grant; established: Frame }> {
+  let fresh = await connectWith(url, await token(), { sessionToken });
+  for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
+    await fresh.client.close();
+    await new Promise((r) => setTimeout(r, 50));
+    fresh = await connectWith(url, await token(), { sessionToken });
+  }
+  return fresh;
+}
+
 async function publish(client: RawClient, channel: string, count: number, from = 1): Promise<void> {
   for (let i = from; i < from + count; i++) {
     const reply = await client.request({ type: 'publish', channel, event: { type: 'note', payload: i } });
@@ -188,12 +202,7 @@ describe('resumable sessions (memory engine)', () => {
     await publish(publisher, acked, 1);
     await stale.client.waitForEvents(acked, 1); // never acked
     await new Promise((r) => setTimeout(r, 1_500));
-    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
-    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
-      await fresh.client.close();
-      await new Promise((r) => setTimeout(r, 50));
-      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
-    }
+    const fresh = await resumeWhenStored(server.wsUrl, () => server.token(), stale.reply.sessionToken);
     expect(fresh.reply).toMatchObject({ sessionId: stale.reply.sessionId, resumed: true });
     expect(payloads(await fresh.client.waitForEvents(acked, 1))).toEqual([1]);
     // A position change makes the stale connection write, which is refused: it is closed 4503.
@@ -213,12 +222,7 @@ describe('resumable sessions (memory engine)', () => {
     const stale = await connectWith(server.wsUrl, await server.token());
     await stale.client.request({ type: 'subscribe', channels: [channel], acknowledgment: true });
     await new Promise((r) => setTimeout(r, 1_500));
-    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
-    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
-      await fresh.client.close();
-      await new Promise((r) => setTimeout(r, 50));
-      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
-    }
+    const fresh = await resumeWhenStored(server.wsUrl, () => server.token(), stale.reply.sessionToken);
     expect(fresh.reply).toMatchObject({ resumed: true });
     // Both read the session's group now; the stale one (subscribed first) reads first and takes them,
     // as a half-open connection on a lagging node does before it is fenced.
@@ -265,12 +269,7 @@ describe('resumable sessions (memory engine)', () => {
     // the resumed session may not hold the channel yet.
     await new Promise((r) => setTimeout(r, 1_500));
     // The session is stored in the background as it starts: ask until the store has it.
-    let fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
-    for (let attempt = 0; !fresh.reply.resumed && attempt < 100; attempt++) {
-      await fresh.client.close();
-      await new Promise((r) => setTimeout(r, 50));
-      fresh = await connectWith(server.wsUrl, await server.token(), { sessionToken: stale.reply.sessionToken });
-    }
+    const fresh = await resumeWhenStored(server.wsUrl, () => server.token(), stale.reply.sessionToken);
     expect(fresh.reply).toMatchObject({ sessionId: stale.reply.sessionId, resumed: true });
     const publisher = await RawClient.connect(server.wsUrl, await server.token({ user: 'pub' }));
     await publish(publisher, channel, 1);
