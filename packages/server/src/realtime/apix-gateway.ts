@@ -404,13 +404,14 @@ export class ApiXGateway {
   }
 
   async #history(connection: Connection, principal: Principal, frame: HistoryFrame): Promise<void> {
-    const result = await this.#deps.history.read(principal, frame.channel, {
+    const result = await this.#deps.history.readEncoded(principal, frame.channel, {
       ...(frame.since ? { since: frame.since } : {}),
       ...(frame.from ? { from: new Date(frame.from) } : {}),
       ...(frame.to ? { to: new Date(frame.to) } : {}),
       ...(frame.limit ? { limit: frame.limit } : {}),
     });
-    connection.reply(frame.id, result);
+    // The result is JSON already (its publications spliced in as stored): the reply wraps it as `reply` would.
+    connection.sendRaw(`{"type":"reply","id":${JSON.stringify(frame.id)},"ok":true,"result":${result}}`);
   }
 
   async close(): Promise<void> {

@@ -82,6 +82,27 @@ describe('gateway flow', () => {
     await client.close();
   });
 
+  it('answers a history frame with exactly what the HTTP history route answers, stored JSON spliced in as it was published', async () => {
+    const client = await RawClient.connect(server.wsUrl, await server.token());
+    const payloads = [{ text: 'é 😀 "quoted" \\ back\nslash', nested: { list: [1, 2.5, -0.125, null, true], deep: { a: [{ b: 'c' }] } } }, [], 'plain', 12345678901234, null];
+    let epoch = '';
+    for (const payload of payloads) {
+      const reply = await client.request({ type: 'publish', channel: 'tool:spliced', event: { type: 'note', payload, metadata: { region: 'eu' } } });
+      epoch = (reply.result as { epoch: string }).epoch;
+    }
+    const http = async (query: string, channel = 'tool:spliced') =>
+      (await fetch(`${server.url}/api/v1/channels/${channel}/history${query}`, { headers: { authorization: `Bearer ${await server.token()}` } })).json();
+    const overWs = await client.request({ type: 'history', channel: 'tool:spliced' });
+    expect(overWs.result).toEqual(await http(''));
+    expect((overWs.result as { publications: Array<{ event: { payload: unknown } }> }).publications.map((p) => p.event.payload)).toEqual(payloads);
+    const since = await client.request({ type: 'history', channel: 'tool:spliced', since: { offset: 2, epoch }, limit: 2 });
+    expect(since.result).toEqual(await http(`?sinceOffset=2&sinceEpoch=${epoch}&limit=2`));
+    const empty = await client.request({ type: 'history', channel: 'tool:nothing-here' });
+    expect(empty.result).toEqual(await http('', 'tool:nothing-here'));
+    expect((empty.result as { publications: unknown[] }).publications).toEqual([]);
+    await client.close();
+  });
+
   it('applies filters on the server: by type and by payload/metadata equality', async () => {
     const client = await RawClient.connect(server.wsUrl, await server.token());
     await client.request({
