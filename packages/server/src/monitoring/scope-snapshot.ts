@@ -32,24 +32,14 @@ export interface ScopeSnapshot {
 /** A node names at most this many channels per scope in its snapshot. */
 export const MAX_CHANNEL_NAMES = 1_000;
 
-/** The JSON a node stores for the others; `samples` are tuples to keep it small (one per second). */
-export interface ScopeSnapshotWire {
+/** The JSON a node stores for the others: the snapshot's plain fields, with `samples` as tuples to keep it small (one per second). */
+export type ScopeSnapshotWire = Omit<ScopeSnapshot, 'timeline' | 'latency'> & {
   readonly v: 1;
-  readonly nodeId: string;
-  readonly engine: string;
-  readonly version: string;
-  readonly startedAt: number;
-  readonly connections: number;
-  readonly channels: number;
-  readonly channelNames: readonly string[] | null;
-  readonly eventLoopLagMs: number;
-  readonly totals: MonitoringCounters;
   /** [at, connections, publishes/s, deliveries/s, bytes in/s, bytes out/s, errors/s, p50, p99, lag]. */
   readonly samples: ReadonlyArray<readonly number[]>;
   /** `encodeIntoCompressedBase64` of the recent latency histogram; null when it is empty. */
   readonly latency: string | null;
-  readonly alerts: readonly Alert[];
-}
+};
 
 export function encodeSnapshot(s: ScopeSnapshot, maxSamples: number): ScopeSnapshotWire {
   return {
