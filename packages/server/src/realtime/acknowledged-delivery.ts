@@ -76,6 +76,12 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   #dueRunning = false;
   /** The read retried after a store failure (cleared on close, so nothing outlives the subscription). */
   #retryReadTimer: NodeJS.Timeout | undefined;
+  /**
+   * Called once if this subscription closes leaving entries pending under the member in no
+   * window: held in flight at close, or handed out by a read that was running when it closed
+   * (`releaseOnClose`, ADR 0046).
+   */
+  #onOrphaned: (() => void) | undefined;
   /** Events found trimmed while unacked (reported in the log and here). */
   gone = 0;
 
@@ -153,6 +159,15 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   /** The window filled while entries may still wait unread (a queue-group member hands the reading on). */
   protected onWindowFull(): void {}
 
+  /**
+   * This subscription is its group's only reader (the session's group of one), so the log's
+   * entries reach it without holes; a hole means another reader took them. False for a
+   * queue-group member, whose group shares the entries out.
+   */
+  protected get takesEveryEntry(): boolean {
+    return true;
+  }
+
   /** The group was joined at `position` (after the client's `since`, or now); reading starts here. */
   goLive(position: { offset: number; epoch: string }, _replay: readonly RoutedPublication[]): void {
     if (this.#state !== 'recovering') return;
@@ -167,7 +182,27 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     this.#state = 'closed';
     this.#ctx.retries.disarm(this);
     clearTimeout(this.#retryReadTimer);
+    // Held in flight: pending under the member now, in nobody's window. A read still running is
+    // reported when it lands (#readLoop): announcing now would let the adopter read the pending
+    // list before that read added to it.
+    if (this.#inFlight.size > 0) this.#orphaned();
     this.#inFlight.clear();
+  }
+
+  /**
+   * The connection is closing and the session lives on (it may resume, or has resumed on another
+   * connection): if this subscription leaves entries pending under the session's member in no
+   * window, call `orphaned` once — so the subscription that resumed the session reads them. Set
+   * before `close`.
+   */
+  releaseOnClose(orphaned: () => void): void {
+    this.#onOrphaned = orphaned;
+  }
+
+  #orphaned(): void {
+    const orphaned = this.#onOrphaned;
+    this.#onOrphaned = undefined;
+    orphaned?.();
   }
 
   /**
@@ -253,8 +288,19 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
           const outcome = await this.#ctx.durable.read(this.#address.key, this.#address.group, this.#address.member, { count: room, from });
           // A full page may have left pending entries unread: the next read looks at them again.
           if (outcome.entries.length + outcome.gone.length < room) this.#readPending = false;
-          if (this.#state !== 'live') return;
+          if (this.#state !== 'live') {
+            // Closed while the read ran: what it took is pending under the member, in no window.
+            if (outcome.entries.length > 0) this.#orphaned();
+            return;
+          }
           this.#reportGone(outcome.gone);
+          if (this.takesEveryEntry && skipsOffsets(outcome.entries, this.#lastOffset)) {
+            // Entries after our last one went to another reader of this member (a stale connection
+            // of the session, perhaps on a node that died without a word): they wait pending under
+            // the member, so read the pending list once more (ADR 0046).
+            this.#readPending = true;
+            this.#readAgain = true;
+          }
           this.#handOut(outcome.entries);
           if (outcome.entries.length + outcome.gone.length < room) break;
         }
@@ -394,6 +440,24 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     this.close();
     this.#onBreak(reason);
   }
+}
+
+/**
+ * True when `entries` (one read) hold an offset above `lastOffset` while some offset between
+ * them is missing: the log's offsets are consecutive, and only entries above the reader's last
+ * one count (pending and redriven entries re-read older offsets).
+ */
+export function skipsOffsets(entries: readonly DurableEntry[], lastOffset: number): boolean {
+  // No allocation: this runs on every read. One read never holds an offset twice (an entry is
+  // pending or new, not both); a redriven letter above `lastOffset` could only hide a hole.
+  let highest = lastOffset;
+  let above = 0;
+  for (const entry of entries) {
+    if (entry.offset <= lastOffset) continue;
+    above += 1;
+    if (entry.offset > highest) highest = entry.offset;
+  }
+  return highest - lastOffset > above;
 }
 
 function parseEvent(data: string): { type: string; payload?: unknown; metadata?: unknown } {

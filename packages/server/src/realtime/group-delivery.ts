@@ -63,6 +63,11 @@ export class GroupDelivery extends AcknowledgedDelivery implements QueueGroupMem
     this.#groups.offer(this, publication.offset, publication.epoch);
   }
 
+  /** The group shares entries among its members: holes in one member's offsets are the point. */
+  protected override get takesEveryEntry(): boolean {
+    return false;
+  }
+
   protected override onWindowFull(): void {
     this.#groups.handOff(this);
   }

@@ -370,9 +370,13 @@ export class SubscriptionManager {
     const channels = [...connection.subscriptions.keys()];
     for (const subscription of connection.subscriptions.values()) {
       const delivery = subscription.delivery;
-      const orphans = delivery instanceof AcknowledgedDelivery && delivery.inFlight > 0;
+      const released = this.#acks?.released;
+      if (released && delivery instanceof AcknowledgedDelivery && !(delivery instanceof GroupDelivery)) {
+        // A queue group's entries go back by its idle-claim pass; the session's own group has no other reader to claim them.
+        const group = acknowledgedGroupName(connection.sessionId);
+        delivery.releaseOnClose(() => released(subscription.key, group));
+      }
       this.#router.detach(subscription);
-      if (orphans) this.#acks?.released?.(subscription.key, acknowledgedGroupName(connection.sessionId));
     }
     connection.subscriptions.clear();
     if (channels.length > 0 && connection.principal) this.#observer.unsubscribed?.(connection, channels, 'closed');

@@ -1,0 +1,204 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/engine/broker.js';
+import type { DurableConsumers, ReadOptions, ReadOutcome } from '../../src/engine/durable-consumers.js';
+import { MemoryBroker } from '../../src/engine/memory-broker.js';
+import { MemoryDurableConsumers } from '../../src/engine/memory-durable-consumers.js';
+import { RedisBroker } from '../../src/engine/redis-broker.js';
+import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
+import { AcknowledgedDelivery, skipsOffsets } from '../../src/realtime/acknowledged-delivery.js';
+import type { Connection } from '../../src/realtime/connection.js';
+import type { DeliveryPolicy } from '../../src/realtime/delivery-policy.js';
+import { RetryManager } from '../../src/realtime/retry-manager.js';
+import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
+import { capturingLogger } from '../support/records-fixtures.js';
+
+/**
+ * Two readers of one session's acknowledged group (ADR 0046): a stale connection and the one
+ * that resumed the session. Whatever the stale one takes must reach the live one — when it
+ * closes with a read still running, and when it never says a word (its node died): the live
+ * one sees the hole in the log's offsets and re-reads the member's pending list.
+ */
+const REDIS_URL = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `apixtest-orphans-${process.pid}-${Date.now()}`;
+/** Redelivery far away: nothing here may come back by a retry timer. */
+const POLICY: DeliveryPolicy = { ackTimeoutMs: 60_000, baseMs: 60_000, factor: 2, capMs: 60_000, maxDeliveries: 5, window: 100 };
+
+const redisClients: Redis[] = [];
+afterAll(async () => {
+  await Promise.all(redisClients.map((c) => c.quit()));
+  await deleteKeysWithPrefix(REDIS_URL, PREFIX);
+});
+
+interface Engine {
+  broker: Broker;
+  durable: DurableConsumers;
+  close(): Promise<void>;
+}
+
+const engines: Array<{ name: string; make: () => Promise<Engine> }> = [
+  {
+    name: 'memory',
+    make: async () => {
+      const broker = new MemoryBroker();
+      const durable = new MemoryDurableConsumers(broker);
+      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
+    },
+  },
+  {
+    name: 'redis',
+    make: async () => {
+      const broker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
+      await broker.start({ onPublication: () => undefined });
+      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      redisClients.push(redis);
+      const durable = new RedisDurableConsumers({ redis, broker, prefix: PREFIX });
+      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
+    },
+  },
+];
+
+/** The connection side of a delivery: what it sends, by offset. */
+function recordingConnection(): { connection: Connection; offsets: number[] } {
+  const offsets: number[] = [];
+  const connection = {
+    sendRaw: (frame: string) => void offsets.push((JSON.parse(frame) as { offset: number }).offset),
+    sendFrame: () => undefined,
+    markPositionsMoved: () => undefined,
+  } as unknown as Connection;
+  return { connection, offsets };
+}
+
+/** The engine, with reads held at a gate while `hold` is set (a read in flight at a chosen moment). */
+function gated(durable: DurableConsumers): { durable: DurableConsumers; hold: () => () => void; reading: () => Promise<void> } {
+  let gate: Promise<void> | undefined;
+  let started: (() => void) | undefined;
+  let startedPromise = new Promise<void>((r) => (started = r));
+  const wrapper = Object.create(durable) as DurableConsumers;
+  wrapper.read = async (key: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> => {
+    const outcome = await durable.read(key, group, member, options);
+    started?.();
+    if (gate) await gate;
+    return outcome;
+  };
+  return {
+    durable: wrapper,
+    hold: () => {
+      let open!: () => void;
+      gate = new Promise<void>((r) => (open = r));
+      startedPromise = new Promise<void>((r) => (started = r));
+      return () => {
+        gate = undefined;
+        open();
+      };
+    },
+    reading: () => startedPromise,
+  };
+}
+
+async function until(condition: () => boolean, what: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('skipsOffsets', () => {
+  const entries = (...offsets: number[]) => offsets.map((offset) => ({ id: `${offset}-1`, offset, data: '{}', deliveryCount: 1 }));
+  it('sees a hole above the last offset and nothing else', () => {
+    expect(skipsOffsets(entries(6, 7, 8), 5)).toBe(false);
+    expect(skipsOffsets(entries(8, 9), 5)).toBe(true);
+    expect(skipsOffsets(entries(3, 4, 6, 7), 5)).toBe(false); // pending re-reads below the last offset
+    expect(skipsOffsets(entries(7, 6), 5)).toBe(false); // pending first, then new: order does not matter
+    expect(skipsOffsets([], 5)).toBe(false);
+  });
+});
+
+describe.each(engines)('two readers of one session group ($name engine)', ({ make }) => {
+  it('a connection closed while its read runs reports what that read took, once it has landed', { timeout: 20_000 }, async () => {
+    const { broker, durable, close } = await make();
+    const { logger } = capturingLogger();
+    const retries = new RetryManager();
+    const key = `org${process.pid}/agent:orphan-read-${Date.now()}`;
+    const group = 'a:session-1';
+    const publish = (n: number) => broker.publish(key, `{"type":"job","payload":${n}}`, { historySize: 100, historyTtlMs: 3_600_000 });
+    try {
+      await durable.join(key, group, 'session-1', { start: { kind: 'new' } });
+      const gate = gated(durable);
+      const stale = recordingConnection();
+      const staleDelivery = new AcknowledgedDelivery(stale.connection, undefined, () => undefined, { key, channel: 'agent:x', group, member: 'session-1' }, POLICY, {
+        durable: gate.durable,
+        retries,
+        logger,
+        observer: {},
+      });
+      staleDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).epoch }, []);
+      // The first read ('both') finds nothing; wait for it to end before holding the next one.
+      await new Promise((r) => setTimeout(r, 100));
+      for (let n = 1; n <= 3; n++) await publish(n);
+      const release = gate.hold();
+      staleDelivery.wake();
+      await gate.reading(); // the read took 1..3 in the store; its reply has not reached the delivery
+      let orphanedAt: number | undefined;
+      staleDelivery.releaseOnClose(() => (orphanedAt = stale.offsets.length));
+      staleDelivery.close();
+      expect(orphanedAt).toBeUndefined(); // not before the read lands: an adopter would read too early
+      release();
+      await until(() => orphanedAt !== undefined, () => 'the orphan report after the read landed');
+      expect(stale.offsets).toEqual([]); // closed: nothing sent
+
+      // The subscription that resumed the session adopts them.
+      const live = recordingConnection();
+      const liveDelivery = new AcknowledgedDelivery(live.connection, undefined, () => undefined, { key, channel: 'agent:x', group, member: 'session-1' }, POLICY, {
+        durable,
+        retries,
+        logger,
+        observer: {},
+      });
+      liveDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).epoch }, []);
+      await until(() => live.offsets.length === 3, () => `3 events, got ${JSON.stringify(live.offsets)}`);
+      expect(live.offsets).toEqual([1, 2, 3]);
+      liveDelivery.close();
+    } finally {
+      await close();
+    }
+  });
+
+  it('entries another reader took without a word come back through the hole they leave in the offsets', { timeout: 20_000 }, async () => {
+    const { broker, durable, close } = await make();
+    const { logger } = capturingLogger();
+    const retries = new RetryManager();
+    const key = `org${process.pid}/agent:orphan-hole-${Date.now()}`;
+    const group = 'a:session-2';
+    const publish = (n: number) => broker.publish(key, `{"type":"job","payload":${n}}`, { historySize: 100, historyTtlMs: 3_600_000 });
+    try {
+      await durable.join(key, group, 'session-2', { start: { kind: 'new' } });
+      const live = recordingConnection();
+      const liveDelivery = new AcknowledgedDelivery(live.connection, undefined, () => undefined, { key, channel: 'agent:x', group, member: 'session-2' }, POLICY, {
+        durable,
+        retries,
+        logger,
+        observer: {},
+      });
+      const epoch = (await broker.history(key, { limit: 0 })).epoch;
+      liveDelivery.goLive({ offset: 0, epoch }, []);
+      await publish(1);
+      liveDelivery.wake();
+      await until(() => live.offsets.length === 1, () => 'event 1');
+      // A stale reader of the same member (its node then dies: no release is ever announced).
+      await publish(2);
+      await publish(3);
+      const taken = await durable.read(key, group, 'session-2', { count: 10, from: 'new' });
+      expect(taken.entries.map((e) => e.offset)).toEqual([2, 3]);
+      await publish(4);
+      liveDelivery.wake();
+      await until(() => live.offsets.length >= 4, () => `4 events, got ${JSON.stringify(live.offsets)}`);
+      expect([...live.offsets].sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
+      expect(liveDelivery.inFlight).toBe(4);
+      liveDelivery.close();
+    } finally {
+      await close();
+    }
+  });
+});
