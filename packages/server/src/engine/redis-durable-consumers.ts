@@ -24,6 +24,7 @@ import {
 } from './durable-consumers.js';
 import { DEFAULT_MAX_DEAD_LETTERS_PER_CHANNEL } from './memory-durable-consumers.js';
 import { assertRedisPrefix, channelKeys, DEFAULT_REDIS_PREFIX, encodeTagContent } from './redis-keys.js';
+import { luaScript, runScript } from './redis-script.js';
 
 /** The largest sequence part of a stream id: `<offset>-MAX` sorts after every id of that offset. */
 const MAX_SEQUENCE = '18446744073709551615';
@@ -115,6 +116,52 @@ return out
 `;
 
 /**
+ * A member's read, in one step. KEYS: log, redrive. ARGV: group, member, count, from
+ * ('pending' | 'new' | 'both'). Order: the member's pending entries of the log, then of the
+ * redrive stream, then new redrive entries (redelivered dead letters go before the log's), then
+ * new log entries — at most `count` entries and gone reports in all. `'0'` re-reads pending
+ * entries (Redis counts each as a delivery); `'>'` takes entries no member was handed yet.
+ * Returns a flat list of quadruples: source ('l' log, 'r' redrive), id, delivery count (0: the
+ * entry was trimmed while pending — Redis 7.0 answers it with a nil body forever, so it is acked
+ * away here and reported), fields.
+ */
+const READ_SCRIPT = luaScript(`
+local group, member = ARGV[1], ARGV[2]
+local room = tonumber(ARGV[3])
+local out = {}
+local function take(key, source, from)
+  if room <= 0 then return end
+  local reply = redis.call('XREADGROUP', 'GROUP', group, member, 'COUNT', room, 'STREAMS', key, from)
+  if not reply then return end
+  local entries = reply[1][2]
+  for i = 1, #entries do
+    local id, fields = entries[i][1], entries[i][2]
+    if not fields then
+      redis.call('XACK', key, group, id)
+      table.insert(out, source); table.insert(out, id); table.insert(out, 0); table.insert(out, {})
+    else
+      local count = 1
+      if from == '0' then
+        local row = redis.call('XPENDING', key, group, id, id, 1)[1]
+        if row then count = tonumber(row[4]) end
+      end
+      table.insert(out, source); table.insert(out, id); table.insert(out, count); table.insert(out, fields)
+    end
+    room = room - 1
+  end
+end
+if ARGV[4] ~= 'new' then
+  take(KEYS[1], 'l', '0')
+  take(KEYS[2], 'r', '0')
+end
+if ARGV[4] ~= 'pending' then
+  take(KEYS[2], 'r', '>')
+  take(KEYS[1], 'l', '>')
+end
+return out
+`);
+
+/**
  * Moves a dead letter back to its group's redrive stream in one step. KEYS: dlq, redrive.
  * ARGV: letter id, group. Returns 1 when moved.
  */
@@ -202,18 +249,17 @@ export class RedisDurableConsumers implements DurableConsumers {
     checkName('group', group);
     checkName('member', member);
     checkCount('count', options.count);
-    const log = this.logKey(channelKey);
-    const redrive = this.redriveKey(channelKey, group);
+    // One round trip whatever the mode: a read is the hot path of acknowledged delivery (one
+    // per subscriber per wake-up), and the redrive stream is almost always empty.
+    const reply = (await runScript(this.#redis, READ_SCRIPT, [this.logKey(channelKey), this.redriveKey(channelKey, group)], [group, member, options.count, options.from])) as unknown[];
     const entries: DurableEntry[] = [];
     const gone: GoneEntry[] = [];
-    const room = () => options.count - entries.length - gone.length;
-    if (options.from !== 'new') {
-      await this.#readGroup(log, group, member, '0', room(), false, entries, gone);
-      if (room() > 0) await this.#readGroup(redrive, group, member, '0', room(), true, entries, gone);
-    }
-    if (options.from !== 'pending') {
-      if (room() > 0) await this.#readGroup(redrive, group, member, '>', room(), true, entries, gone);
-      if (room() > 0) await this.#readGroup(log, group, member, '>', room(), false, entries, gone);
+    for (let i = 0; i + 3 < reply.length; i += 4) {
+      const redrive = reply[i] === 'r';
+      const id = String(reply[i + 1]);
+      const count = Number(reply[i + 2]);
+      if (count === 0) gone.push(this.#gone(id, redrive));
+      else entries.push(this.#entry(id, reply[i + 3] as string[], count, redrive));
     }
     return { entries, gone };
   }
@@ -402,34 +448,6 @@ export class RedisDurableConsumers implements DurableConsumers {
     }
   }
 
-  /**
-   * One XREADGROUP on one stream. `'0'` re-reads the member's pending entries (each one a new
-   * delivery: Redis increments its count); `'>'` takes entries no member was handed yet.
-   */
-  async #readGroup(
-    key: string,
-    group: string,
-    member: string,
-    from: '0' | '>',
-    count: number,
-    redrive: boolean,
-    entries: DurableEntry[],
-    gone: GoneEntry[],
-  ): Promise<void> {
-    const reply = await this.#redis.call('XREADGROUP', 'GROUP', group, member, 'COUNT', count, 'STREAMS', key, from);
-    const read = streamEntries(reply);
-    const trimmed = read.filter(([, fields]) => fields === null).map(([id]) => id);
-    if (trimmed.length > 0) {
-      // Redis 7.0 keeps an entry trimmed while pending in the list and answers it with a nil
-      // body forever: ack it away and report it.
-      await this.#redis.call('XACK', key, group, ...trimmed);
-      for (const id of trimmed) gone.push(this.#gone(id, redrive));
-    }
-    const live = read.filter((entry): entry is [string, string[]] => entry[1] !== null);
-    const counts = from === '>' && !redrive ? live.map(() => 1) : await this.#deliveryCounts(key, group, live.map(([id]) => id));
-    live.forEach(([id, fields], i) => entries.push(this.#entry(id, fields, counts[i] ?? 1, redrive)));
-  }
-
   async #autoClaim(
     key: string,
     group: string,
@@ -499,13 +517,6 @@ export class RedisDurableConsumers implements DurableConsumers {
   #checkOpen(): void {
     if (this.#closed) throw new Error('durable consumers are closed');
   }
-}
-
-/** One stream's entries from an XREADGROUP reply: RESP2 `[[key, entries]]`, ioredis RESP3 `[key, entries]`, or nil. */
-function streamEntries(reply: unknown): StreamEntry[] {
-  if (!Array.isArray(reply) || reply.length === 0) return [];
-  if (Array.isArray(reply[0])) return ((reply[0] as unknown[])[1] as StreamEntry[]) ?? [];
-  return (reply[1] as StreamEntry[]) ?? [];
 }
 
 function toDeadLetter([id, fields]: StreamEntry): DeadLetter {

@@ -90,7 +90,7 @@ export async function createDurableConsumers(
     const durable = new MemoryDurableConsumers(broker);
     return { durable, close: () => durable.close() };
   }
-  const redis = createRedisClient(target, 'apix-durable-consumers');
+  const redis = createRedisClient(target, 'apix-durable-consumers', { autoPipelining: true });
   // Never fatal, and waited for at most `readyTimeoutMs`: start-up must not hang on a Redis that
   // is down (the client reconnects by itself; meanwhile acknowledged subscribes fail with a
   // retryable error), but a healthy one is ready before the first subscriber arrives.
