@@ -11,7 +11,12 @@ import type { Scenario } from './scenario.js';
 
 /** Subscribers per phase: enough to load the delivery path, few enough for one bench process to drive. */
 const SUBSCRIBERS = 50;
-/** Publications in flight from the one publisher (closed loop). */
+/**
+ * Publishing connections, and publications in flight over all of them (closed loop). More than
+ * one: APIX answers one connection's requests one at a time, in order, so a single publisher
+ * measures its own round trips (which grow with the server's load) rather than delivery.
+ */
+const PUBLISHERS = 4;
 const PUBLISH_WINDOW = 32;
 
 export interface DeliveryPhase {
@@ -106,7 +111,7 @@ class Client {
   }
 }
 
-async function measurePhase(publisher: Client, subscribers: Client[], channel: string, acknowledgment: boolean, ctx: RunContext): Promise<DeliveryPhase> {
+async function measurePhase(publishers: readonly Client[], subscribers: Client[], channel: string, acknowledgment: boolean, ctx: RunContext): Promise<DeliveryPhase> {
   for (const subscriber of subscribers) {
     const reply = await subscriber.request({ type: 'subscribe', channels: [channel], ...(acknowledgment ? { acknowledgment: true } : {}) });
     if (!reply.ok) throw new Error(`subscribe failed: ${JSON.stringify(reply.error)}`);
@@ -141,7 +146,7 @@ async function measurePhase(publisher: Client, subscribers: Client[], channel: s
       inFlight += 1;
       seq += 1;
       const event = { type: BENCH_EVENT_TYPE, payload: makePayload(phase, seq, wallNow(), ctx.settings.payloadBytes) };
-      void publisher.request({ type: 'publish', channel, event }).then((reply) => {
+      void publishers[seq % publishers.length]!.request({ type: 'publish', channel, event }).then((reply) => {
         inFlight -= 1;
         if (reply.ok) published += 1;
         if (performance.now() < t0 + durationMs) while (inFlight < PUBLISH_WINDOW) sendOne();
@@ -169,8 +174,8 @@ async function measurePhase(publisher: Client, subscribers: Client[], channel: s
 }
 
 /**
- * Acknowledged delivery against broadcast in the same run and server: 50 subscribers, one
- * publisher keeping 32 publications in flight for `publishSeconds`; first the subscribers take
+ * Acknowledged delivery against broadcast in the same run and server: 50 subscribers, four
+ * publishers keeping 32 publications in flight in all for `publishSeconds`; first the subscribers take
  * the channel as broadcast, then a second channel with `acknowledgment: true`, acking every
  * event the way the SDK does. Events/s counts deliveries to all subscribers together.
  */
@@ -179,14 +184,15 @@ export async function runAckedDeliveryScenario(target: Target, ctx: RunContext):
   const clients: Client[] = [];
   try {
     const url = server.url;
-    for (let i = 0; i <= SUBSCRIBERS; i++) clients.push(await Client.open(url, ctx.tokens[i % ctx.tokens.length]!));
-    const [publisher, ...subscribers] = clients;
+    for (let i = 0; i < PUBLISHERS + SUBSCRIBERS; i++) clients.push(await Client.open(url, ctx.tokens[i % ctx.tokens.length]!));
+    const publishers = clients.slice(0, PUBLISHERS);
+    const subscribers = clients.slice(PUBLISHERS);
     // Warm-up of both paths, so the JIT has seen them before either is measured.
     const warm = { ...ctx, settings: { ...ctx.settings, publishSeconds: 1 } };
-    await measurePhase(publisher!, subscribers, 'agent:bench-warm-plain', false, warm);
-    await measurePhase(publisher!, subscribers, 'agent:bench-warm-acked', true, warm);
-    const broadcast = await measurePhase(publisher!, subscribers, 'agent:bench-plain', false, ctx);
-    const acked = await measurePhase(publisher!, subscribers, 'agent:bench-acked', true, ctx);
+    await measurePhase(publishers, subscribers, 'agent:bench-warm-plain', false, warm);
+    await measurePhase(publishers, subscribers, 'agent:bench-warm-acked', true, warm);
+    const broadcast = await measurePhase(publishers, subscribers, 'agent:bench-plain', false, ctx);
+    const acked = await measurePhase(publishers, subscribers, 'agent:bench-acked', true, ctx);
     return { subscribers: subscribers.length, broadcast, acked, throughputRatio: acked.eventsPerSecond / broadcast.eventsPerSecond };
   } finally {
     for (const client of clients) client.close();
@@ -214,7 +220,7 @@ export const ackedDeliveryScenario: Scenario<AckedDeliveryResult> = {
   run: runAckedDeliveryScenario,
   render: ({ number, settings, targets, outcomes }) =>
     [
-      `${number}. Acknowledged vs broadcast delivery: ${SUBSCRIBERS} subscribers, 1 publisher with ${PUBLISH_WINDOW} in flight, ${settings.publishSeconds} s per mode (goal: acked ≥ 0.5 × broadcast)`,
+      `${number}. Acknowledged vs broadcast delivery: ${SUBSCRIBERS} subscribers, ${PUBLISHERS} publishers with ${PUBLISH_WINDOW} in flight in all, ${settings.publishSeconds} s per mode (goal: acked ≥ 0.5 × broadcast)`,
       section(targets, outcomes, metrics),
     ].join('\n'),
 };

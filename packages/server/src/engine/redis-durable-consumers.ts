@@ -116,50 +116,84 @@ return out
 `;
 
 /**
- * A member's read, in one step. KEYS: log, redrive. ARGV: group, member, count, from
- * ('pending' | 'new' | 'both'). Order: the member's pending entries of the log, then of the
- * redrive stream, then new redrive entries (redelivered dead letters go before the log's), then
- * new log entries — at most `count` entries and gone reports in all. `'0'` re-reads pending
- * entries (Redis counts each as a delivery); `'>'` takes entries no member was handed yet.
- * Returns a flat list of quadruples: source ('l' log, 'r' redrive), id, delivery count (0: the
- * entry was trimmed while pending — Redis 7.0 answers it with a nil body forever, so it is acked
- * away here and reported), fields.
+ * The reads of several members of one channel's groups, in one step (one round trip for every
+ * subscriber a publication woke on this node). KEYS: the log, then each read's redrive stream.
+ * ARGV: per read, group, member, count, from ('pending' | 'new' | 'both').
+ *
+ * Per read, in order: the member's pending entries of the log, then of the redrive stream, then
+ * new redrive entries (redelivered dead letters go before the log's), then new log entries — at
+ * most `count` entries and gone reports in all. `'0'` re-reads pending entries (Redis counts
+ * each as a delivery); `'>'` takes entries no member was handed yet.
+ *
+ * Returns `{bodies, result1, result2, …}`: an entry's fields are sent once however many groups
+ * read it (`bodies`); a result is a flat list of quadruples — source ('l' log, 'r' redrive),
+ * id, delivery count (0: trimmed while pending; Redis 7.0 answers such an entry with a nil body
+ * forever, so it is acked away here and reported), index into bodies — or `{'!', error}` when
+ * that read failed (a missing group fails its own read, never its neighbours').
  */
 const READ_SCRIPT = luaScript(`
-local group, member = ARGV[1], ARGV[2]
-local room = tonumber(ARGV[3])
-local out = {}
-local function take(key, source, from)
-  if room <= 0 then return end
-  local reply = redis.call('XREADGROUP', 'GROUP', group, member, 'COUNT', room, 'STREAMS', key, from)
-  if not reply then return end
+local bodies = {}
+local logBody = {}
+local out = {bodies}
+local function take(result, key, group, member, source, from, room)
+  if room <= 0 then return room end
+  local reply = redis.pcall('XREADGROUP', 'GROUP', group, member, 'COUNT', room, 'STREAMS', key, from)
+  if type(reply) == 'table' and reply.err then error(reply.err, 0) end
+  if not reply then return room end
   local entries = reply[1][2]
   for i = 1, #entries do
     local id, fields = entries[i][1], entries[i][2]
     if not fields then
       redis.call('XACK', key, group, id)
-      table.insert(out, source); table.insert(out, id); table.insert(out, 0); table.insert(out, {})
+      table.insert(result, source); table.insert(result, id); table.insert(result, 0); table.insert(result, 0)
     else
       local count = 1
       if from == '0' then
         local row = redis.call('XPENDING', key, group, id, id, 1)[1]
         if row then count = tonumber(row[4]) end
       end
-      table.insert(out, source); table.insert(out, id); table.insert(out, count); table.insert(out, fields)
+      local body
+      if source == 'l' then body = logBody[id] end
+      if not body then
+        table.insert(bodies, fields)
+        body = #bodies
+        if source == 'l' then logBody[id] = body end
+      end
+      table.insert(result, source); table.insert(result, id); table.insert(result, count); table.insert(result, body)
     end
     room = room - 1
   end
+  return room
 end
-if ARGV[4] ~= 'new' then
-  take(KEYS[1], 'l', '0')
-  take(KEYS[2], 'r', '0')
-end
-if ARGV[4] ~= 'pending' then
-  take(KEYS[2], 'r', '>')
-  take(KEYS[1], 'l', '>')
+for r = 1, #KEYS - 1 do
+  local group, member = ARGV[4 * r - 3], ARGV[4 * r - 2]
+  local room = tonumber(ARGV[4 * r - 1])
+  local from = ARGV[4 * r]
+  local result = {}
+  local ok, err = pcall(function()
+    if from ~= 'new' then
+      room = take(result, KEYS[1], group, member, 'l', '0', room)
+      room = take(result, KEYS[r + 1], group, member, 'r', '0', room)
+    end
+    if from ~= 'pending' then
+      room = take(result, KEYS[r + 1], group, member, 'r', '>', room)
+      room = take(result, KEYS[1], group, member, 'l', '>', room)
+    end
+  end)
+  if ok then table.insert(out, result) else table.insert(out, {'!', tostring(type(err) == 'table' and err.err or err)}) end
 end
 return out
 `);
+/** Reads of one channel batched into one script call at most (bounds the script's reply). */
+const MAX_READS_PER_CALL = 64;
+
+interface QueuedRead {
+  readonly group: string;
+  readonly member: string;
+  readonly options: ReadOptions;
+  readonly resolve: (outcome: ReadOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /**
  * Moves a dead letter back to its group's redrive stream in one step. KEYS: dlq, redrive.
@@ -195,6 +229,8 @@ export class RedisDurableConsumers implements DurableConsumers {
   readonly #broker: Broker | undefined;
   readonly #prefix: string;
   readonly #maxDeadLetters: number;
+  /** Reads issued this tick, by channel key (see `read`). */
+  #queuedReads = new Map<string, QueuedRead[]>();
   #closed = false;
 
   constructor(options: RedisDurableConsumersOptions) {
@@ -240,28 +276,68 @@ export class RedisDurableConsumers implements DurableConsumers {
     return { created };
   }
 
-  async read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
-    return this.#groupCall(channelKey, group, () => this.#read(channelKey, group, member, options));
+  /**
+   * Queued, not sent: the reads issued within one tick (every acknowledged subscriber a
+   * publication woke on this node) leave as one script call per channel, and an entry's body
+   * comes back once for all of them. Each read still resolves or fails on its own.
+   */
+  read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
+    try {
+      this.#checkOpen();
+      checkName('group', group);
+      checkName('member', member);
+      checkCount('count', options.count);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<ReadOutcome>((resolve, reject) => {
+      let queued = this.#queuedReads.get(channelKey);
+      if (!queued) this.#queuedReads.set(channelKey, (queued = []));
+      queued.push({ group, member, options, resolve, reject });
+      if (this.#queuedReads.size === 1 && queued.length === 1) process.nextTick(() => this.#sendQueuedReads());
+    });
   }
 
-  async #read(channelKey: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> {
-    this.#checkOpen();
-    checkName('group', group);
-    checkName('member', member);
-    checkCount('count', options.count);
-    // One round trip whatever the mode: a read is the hot path of acknowledged delivery (one
-    // per subscriber per wake-up), and the redrive stream is almost always empty.
-    const reply = (await runScript(this.#redis, READ_SCRIPT, [this.logKey(channelKey), this.redriveKey(channelKey, group)], [group, member, options.count, options.from])) as unknown[];
-    const entries: DurableEntry[] = [];
-    const gone: GoneEntry[] = [];
-    for (let i = 0; i + 3 < reply.length; i += 4) {
-      const redrive = reply[i] === 'r';
-      const id = String(reply[i + 1]);
-      const count = Number(reply[i + 2]);
-      if (count === 0) gone.push(this.#gone(id, redrive));
-      else entries.push(this.#entry(id, reply[i + 3] as string[], count, redrive));
+  #sendQueuedReads(): void {
+    const queued = this.#queuedReads;
+    this.#queuedReads = new Map();
+    for (const [channelKey, reads] of queued) {
+      for (let i = 0; i < reads.length; i += MAX_READS_PER_CALL) void this.#readBatch(channelKey, reads.slice(i, i + MAX_READS_PER_CALL));
     }
-    return { entries, gone };
+  }
+
+  async #readBatch(channelKey: string, reads: readonly QueuedRead[]): Promise<void> {
+    let reply: unknown[];
+    try {
+      reply = (await runScript(
+        this.#redis,
+        READ_SCRIPT,
+        [this.logKey(channelKey), ...reads.map((r) => this.redriveKey(channelKey, r.group))],
+        reads.flatMap((r) => [r.group, r.member, r.options.count, r.options.from]),
+      )) as unknown[];
+    } catch (error) {
+      for (const read of reads) read.reject(error);
+      return;
+    }
+    const bodies = reply[0] as string[][];
+    reads.forEach((read, r) => {
+      const result = reply[r + 1] as unknown[];
+      if (result[0] === '!') {
+        const message = String(result[1]);
+        read.reject(message.startsWith('NOGROUP') ? new DurableGroupMissingError(channelKey, read.group) : new Error(message));
+        return;
+      }
+      const entries: DurableEntry[] = [];
+      const gone: GoneEntry[] = [];
+      for (let i = 0; i + 3 < result.length; i += 4) {
+        const redrive = result[i] === 'r';
+        const id = String(result[i + 1]);
+        const count = Number(result[i + 2]);
+        if (count === 0) gone.push(this.#gone(id, redrive));
+        else entries.push(this.#entry(id, bodies[Number(result[i + 3]) - 1]!, count, redrive));
+      }
+      read.resolve({ entries, gone });
+    });
   }
 
   async ack(channelKey: string, group: string, ids: readonly DurableEntryId[]): Promise<number> {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisBroker } from '../../src/engine/redis-broker.js';
+import { DurableGroupMissingError } from '../../src/engine/durable-consumers.js';
 import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
 import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
 import { describeDurableConsumersContract, type DurableFixture } from './durable-consumers-contract.js';
@@ -91,5 +92,51 @@ describe('RedisDurableConsumers on a key of the wrong type', () => {
     await consumers.join(fine, 'g', 'a', { start: { kind: 'retained' } });
     expect((await consumers.read(fine, 'g', 'a', { count: 1, from: 'new' })).entries.map((e) => e.data)).toEqual(['{"ok":true}']);
     await consumers.close();
+  });
+});
+
+describe('RedisDurableConsumers batching the reads of one tick', () => {
+  it('sends one script call per channel for reads issued together, each answered on its own: a missing group fails only its own read', { timeout: 20_000 }, async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    const monitor = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    clients.push(redis, monitor);
+    const broker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
+    await broker.start({ onPublication: () => undefined });
+    const consumers = new RedisDurableConsumers({ redis, broker, prefix: PREFIX });
+    const k = `org${process.pid}/agent:batch-${Date.now()}`;
+    const groups = ['a:s1', 'a:s2', 'a:s3'];
+    for (const group of groups) await consumers.join(k, group, group.slice(2), { start: { kind: 'new' } });
+    for (let i = 1; i <= 3; i++) await broker.publish(k, `{"n":${i}}`, { historySize: 100, historyTtlMs: 3_600_000 });
+    const calls: string[] = [];
+    const stream = await monitor.monitor();
+    stream.on('monitor', (_time: string, args: string[], source: string) => {
+      // Commands a script runs show as coming from "lua": only what the client sent counts.
+      if (source.includes('lua')) return;
+      if (/^(evalsha|eval|xreadgroup)$/i.test(args[0] ?? '') && args.some((a) => a.includes('batch-'))) calls.push(args[0]!.toLowerCase());
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const reads = [
+      ...groups.map((group) => consumers.read(k, group, group.slice(2), { count: 10, from: 'new' })),
+      consumers.read(k, 'a:never-joined', 'x', { count: 10, from: 'new' }),
+    ];
+    const outcomes = await Promise.allSettled(reads);
+    await new Promise((r) => setTimeout(r, 100));
+    stream.disconnect();
+    for (const outcome of outcomes.slice(0, 3)) {
+      expect(outcome.status).toBe('fulfilled');
+      const value = (outcome as PromiseFulfilledResult<Awaited<(typeof reads)[0]>>).value;
+      expect(value.entries.map((e) => [e.offset, e.data, e.deliveryCount])).toEqual([
+        [1, '{"n":1}', 1],
+        [2, '{"n":2}', 1],
+        [3, '{"n":3}', 1],
+      ]);
+    }
+    expect(outcomes[3]!.status).toBe('rejected');
+    expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(DurableGroupMissingError);
+    // Four reads, one call (the first EVALSHA may be followed by an EVAL when Redis lacks the script).
+    expect(calls.filter((c) => c === 'evalsha')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'xreadgroup')).toHaveLength(0);
+    await consumers.close();
+    await broker.close();
   });
 });
