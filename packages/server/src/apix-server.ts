@@ -356,6 +356,8 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     }
     // This node's own too: the session may have resumed on this node, on another connection.
     if (message.type === 'acknowledged-released') return subscriptions.adoptReleased(message.key, message.group);
+    // This node's own claims were checked locally (SessionKeeper#register).
+    if (message.type === 'session-claimed') return message.origin === nodeId ? undefined : sessions.claimed(message.sessionId, message.connectionId);
     if (message.origin === nodeId) return;
     if (message.type === 'quotas-changed') {
       const { organizationId } = message;
@@ -365,6 +367,12 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     if (message.change.kind === 'api-key' || message.change.kind === 'organization') apiKeyVerifier.invalidate();
     void revalidator.apply(message.change).catch(reportRecheckFailure);
   });
+  sessions.onClaimed = (sessionId, connectionId) => {
+    controlBus.publish({ type: 'session-claimed', sessionId, connectionId, origin: nodeId }).catch((error: unknown) => {
+      // Not fatal: the stale connection is fenced at its next session write or by the heartbeat.
+      logger.warn({ err: error, sessionId }, 'session claim not announced');
+    });
+  };
   announceReleased = (key, group) => {
     controlBus.publish({ type: 'acknowledged-released', key, group, origin: nodeId }).catch((error: unknown) => {
       // Not fatal: the events stay pending in the group, and the session's next resume reads them.

@@ -27,7 +27,12 @@ export type ControlMessage =
    * A connection closed holding unacked events of an acknowledged group (`a:<session>`): the
    * node where that session lives now re-reads the group's pending list (ADR 0046).
    */
-  | { readonly type: 'acknowledged-released'; readonly key: string; readonly group: string; readonly origin: string };
+  | { readonly type: 'acknowledged-released'; readonly key: string; readonly group: string; readonly origin: string }
+  /**
+   * A connection resumed (claimed) a session: a node holding another connection of that session
+   * checks with the session store and closes it 4503 if it lost the session (ADR 0046).
+   */
+  | { readonly type: 'session-claimed'; readonly sessionId: string; readonly connectionId: string; readonly origin: string };
 
 export type ControlMessageHandler = (message: ControlMessage) => void;
 

@@ -20,10 +20,11 @@ function parseControlMessage(raw: string): ControlMessage | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const message = value as { type?: unknown; origin?: unknown; change?: { kind?: unknown }; organizationId?: unknown; key?: unknown; group?: unknown };
+  const message = value as { type?: unknown; origin?: unknown; change?: { kind?: unknown }; organizationId?: unknown; key?: unknown; group?: unknown; sessionId?: unknown; connectionId?: unknown };
   if (typeof message.origin !== 'string') return undefined;
   if (message.type === 'resync') return message as ControlMessage;
   if (message.type === 'acknowledged-released') return typeof message.key === 'string' && typeof message.group === 'string' ? (message as ControlMessage) : undefined;
+  if (message.type === 'session-claimed') return typeof message.sessionId === 'string' && typeof message.connectionId === 'string' ? (message as ControlMessage) : undefined;
   if (message.type === 'quotas-changed') return typeof message.organizationId === 'string' ? (message as ControlMessage) : undefined;
   if (message.type === 'access-changed' && typeof message.change === 'object' && message.change !== null && KINDS.has(String(message.change.kind))) {
     return message as ControlMessage;

@@ -83,6 +83,10 @@ export class SessionKeeper implements RealtimeObserver {
   readonly #settings: SessionSettings;
   readonly #logger: Logger;
   readonly #live = new Map<Connection, LiveSession>();
+  /** This node's newest connection of each live session: who to check when the session is claimed elsewhere. */
+  readonly #bySession = new Map<string, Connection>();
+  /** Tells every node that a connection claimed a session (set by the server: the control bus). */
+  onClaimed: ((sessionId: string, connectionId: string) => void) | undefined;
   /** Live sessions with something to write (or to look at): the only ones a tick visits. */
   readonly #dirty = new Set<Connection>();
   /** Live sessions by when their token renewal is due (monotonic ms; second granularity). */
@@ -152,6 +156,9 @@ export class SessionKeeper implements RealtimeObserver {
     connection.sessionId = sessionId;
     const session = this.#register(connection, principal);
     session.stored = true;
+    // Any other connection of the session, here or on another node, is stale now: fence it at once
+    // rather than at its next write, so it stops reading the session's acknowledged groups (ADR 0046).
+    this.onClaimed?.(sessionId, connection.id);
     for (const [channel, stored] of outcome.subscriptions) session.written.set(channel, stored.position ?? null);
     const issued = this.#tokens.issue(sessionId, principal);
     return { grant: { sessionToken: issued.token, sessionExpiresAt: issued.expiresAt, resumed: true }, subscriptions: outcome.subscriptions };
@@ -252,7 +259,27 @@ export class SessionKeeper implements RealtimeObserver {
     return this.#settings.ttlMs * RENEW_AFTER_SHARE;
   }
 
+  /**
+   * `connectionId` claimed session `sessionId` (on any node). This node's connection of that
+   * session, if another, asks the store whether it still owns it — the claim may have been
+   * refused, or overtaken by a newer one that *is* this connection, which the message alone
+   * cannot tell — and is closed 4503 when it does not (the write fence of `#save`).
+   */
+  claimed(sessionId: string, connectionId: string): void {
+    const connection = this.#bySession.get(sessionId);
+    if (!connection || connection.id === connectionId) return;
+    this.#checkOwnership(connection);
+  }
+
+  #checkOwnership(connection: Connection): void {
+    const session = this.#live.get(connection);
+    if (!session) return;
+    if (session.saving) this.#dirty.add(connection); // a write is in flight: the next tick's write tells
+    else this.#save(connection, session, EMPTY_UPDATE);
+  }
+
   #forget(connection: Connection): void {
+    if (this.#bySession.get(connection.sessionId) === connection) this.#bySession.delete(connection.sessionId);
     this.#live.delete(connection);
     this.#dirty.delete(connection);
     this.#renewals.delete(connection);
@@ -266,6 +293,7 @@ export class SessionKeeper implements RealtimeObserver {
       return this.#store.save(session.owner, update, this.#stateTtlMs).catch(() => false);
     });
     this.#live.clear();
+    this.#bySession.clear();
     this.#dirty.clear();
     await Promise.all([...writes, ...this.#finalWrites]);
   }
@@ -284,6 +312,10 @@ export class SessionKeeper implements RealtimeObserver {
       keepaliveDue: false,
     };
     this.#live.set(connection, session);
+    const previous = this.#bySession.get(connection.sessionId);
+    this.#bySession.set(connection.sessionId, connection);
+    // Two connections of one session on this node: the older one is the stale one.
+    if (previous && previous !== connection) this.#checkOwnership(previous);
     this.#renewals.set(connection, session.tokenIssuedAt + this.#renewAfterMs);
     return session;
   }

@@ -64,6 +64,31 @@ describe('a cluster of two nodes', () => {
     await Promise.all([second.close(), publisher.close()]);
   });
 
+  it('a session resumed on node B closes its stale connection on node A with 4503 at once, with no traffic (over the control bus)', async () => {
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+    const open = async (url: string, sessionToken?: string) => {
+      const client = await RawClient.open(url);
+      const answer = await client.request({ type: 'connect', token: await cluster.token({ user: 'carol' }), ...(sessionToken ? { sessionToken } : {}) });
+      return { client, grant: answer.result as { sessionToken: string; sessionId: string; resumed: boolean } };
+    };
+    const stale = await open(a.wsUrl);
+    expect((await stale.client.request({ type: 'subscribe', channels: ['agent:fenced'] })).ok).toBe(true);
+    // Let it write its subscription (SESSION_FLUSH_MS): from then on it has nothing to write, so only the claim can fence it.
+    await new Promise((r) => setTimeout(r, 1_500));
+    // The session is stored in the background as it starts: ask until node B can resume it.
+    let fresh = await open(b.wsUrl, stale.grant.sessionToken);
+    for (let attempt = 0; !fresh.grant.resumed && attempt < 100; attempt++) {
+      await fresh.client.close();
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await open(b.wsUrl, stale.grant.sessionToken);
+    }
+    expect(fresh.grant).toMatchObject({ sessionId: stale.grant.sessionId, resumed: true });
+    // Without the announcement the stale connection would learn it only at its next session write.
+    const closed = await Promise.race([stale.client.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 3_000))]);
+    expect(closed?.code).toBe(4503);
+    await fresh.client.close();
+  });
+
   it('an admin change made on node A reaches open connections on node B within 5 s (over the control bus)', async () => {
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
     const org = `managed-${Date.now()}`;
