@@ -126,6 +126,8 @@ export interface ApiXServer {
   readonly latency: LatencyTracker;
   /** The port of `/metrics` when METRICS_PORT is set. */
   readonly metricsPort: number | undefined;
+  /** The listening HTTP server (routes, and the WebSocket upgrade). */
+  readonly httpServer: Server;
   /** Graceful shutdown: stop accepting, close sockets with 4000 (reconnect), flush records, stop the control plane, engine and storage. */
   close(): Promise<void>;
 }
@@ -543,6 +545,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     nodes,
     latency,
     metricsPort: monitoring.metricsPort,
+    httpServer,
     close,
   };
 }

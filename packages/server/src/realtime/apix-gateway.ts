@@ -109,7 +109,9 @@ export class ApiXGateway {
    * status and a catalogue code.
    */
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', (error) => this.#deps.logger.debug({ err: error }, 'socket error during upgrade'));
+    // One listener shared by every socket: a closure made here would share this call's scope
+    // (the `request`, with its headers and the bearer token) and keep it for the socket's life.
+    socket.on('error', this.#onUpgradeSocketError);
     const url = new URL(request.url ?? '/', 'http://apix.invalid');
     if (url.pathname !== WEBSOCKET_PATH) return abortHandshake(socket, 404, new ApiXError('NOT_FOUND', `WebSocket endpoint is ${WEBSOCKET_PATH}`));
     if (!this.#accepting) return abortHandshake(socket, 503, new ApiXError('UNAVAILABLE', 'server is shutting down'));
@@ -142,6 +144,8 @@ export class ApiXGateway {
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, request, principal));
   }
+
+  readonly #onUpgradeSocketError = (error: Error): void => this.#deps.logger.debug({ err: error }, 'socket error during upgrade');
 
   /** The same three functions for every connection (they take it as an argument): no closures per connection. */
   readonly #connectionHooks: Pick<ConnectionOptions, 'onClosed' | 'onTaskFailed' | 'onSlowConsumer' | 'onPositionsMoved' | 'onBacklogChanged'> = {
