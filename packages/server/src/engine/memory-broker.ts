@@ -36,10 +36,14 @@ class MemoryStream {
   /** entries[head..] are retained; entries[head] has offset `top - retained + 1`. */
   #entries: TimedPublication[] = [];
   #head = 0;
-  /** Insertion-ordered, so the first entry is always the oldest. */
-  readonly idempotency = new Map<string, IdempotencyRecord>();
+  /**
+   * Insertion-ordered, so the first entry is always the oldest. Made by the first publish with a
+   * key: most channels never see one, and an empty Map is ~300 bytes per channel.
+   */
+  idempotency: Map<string, IdempotencyRecord> | null = null;
   /** Retention of the latest publish, applied again on reads so age limits hold without traffic. */
-  retention = { size: Number.MAX_SAFE_INTEGER, ttlMs: Number.MAX_SAFE_INTEGER };
+  retentionSize = Number.MAX_SAFE_INTEGER;
+  retentionTtlMs = Number.MAX_SAFE_INTEGER;
   /** Sum of the retained publications' data lengths, and how much of it the byte ledger has been told. */
   bytes = 0;
   reportedBytes = 0;
@@ -143,27 +147,32 @@ export class MemoryBroker implements Broker {
     const now = this.#now();
     const stream = this.#stream(channelKey);
     if (options.idempotencyKey !== undefined) {
-      const seen = stream.idempotency.get(options.idempotencyKey);
+      const seen = stream.idempotency?.get(options.idempotencyKey);
       if (seen && seen.expiresAt > now) return { offset: seen.offset, epoch: stream.epoch, duplicate: true };
     }
     const publication = stream.append(data, now);
-    stream.retention = { size: options.historySize, ttlMs: options.historyTtlMs };
+    stream.retentionSize = options.historySize;
+    stream.retentionTtlMs = options.historyTtlMs;
     stream.trim(options.historySize, options.historyTtlMs, now);
     this.#touch(channelKey, stream);
     // Keys are inserted in expiry order (one window for all): drop the expired ones from the front.
-    for (const [key, record] of stream.idempotency) {
-      if (record.expiresAt > now) break;
-      stream.idempotency.delete(key);
+    const keys = stream.idempotency;
+    if (keys) {
+      for (const [key, record] of keys) {
+        if (record.expiresAt > now) break;
+        keys.delete(key);
+      }
     }
     this.#settleBytes(channelKey, stream);
     if (options.idempotencyKey !== undefined) {
-      stream.idempotency.set(options.idempotencyKey, {
+      const idempotency = (stream.idempotency ??= new Map());
+      idempotency.set(options.idempotencyKey, {
         offset: publication.offset,
         expiresAt: now + (options.idempotencyTtlMs ?? 300_000),
       });
       // Bounded by count as well as time: a busy channel must not hold millions of keys.
-      if (stream.idempotency.size > MAX_IDEMPOTENCY_KEYS_PER_STREAM) {
-        stream.idempotency.delete(stream.idempotency.keys().next().value!);
+      if (idempotency.size > MAX_IDEMPOTENCY_KEYS_PER_STREAM) {
+        idempotency.delete(idempotency.keys().next().value!);
       }
     }
     if (this.#subscribed.has(channelKey)) this.#handler?.onPublication(channelKey, publication, stream.epoch);
@@ -191,7 +200,7 @@ export class MemoryBroker implements Broker {
     // Reading creates the stream (and so fixes its epoch) like publishing does, so a
     // subscriber's position stays valid for the stream's first publications.
     const stream = this.#stream(channelKey);
-    stream.trim(stream.retention.size, stream.retention.ttlMs, this.#now());
+    stream.trim(stream.retentionSize, stream.retentionTtlMs, this.#now());
     this.#settleBytes(channelKey, stream);
     const publications =
       options.limit === 0

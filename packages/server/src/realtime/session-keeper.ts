@@ -34,10 +34,12 @@ export interface ResumeOutcome {
 interface LiveSession {
   readonly owner: SessionOwner;
   readonly principal: Principal;
-  /** Subscriptions added since the last write (their filters must be written). */
-  readonly added: Set<ChannelName>;
-  /** Subscriptions ended for good since the last write. */
-  readonly removed: Set<ChannelName>;
+  /**
+   * Subscriptions changed since the last write: true, added (their filters must be written);
+   * false, ended for good. Null while nothing changed — the usual state, so an idle session
+   * holds no collection for it (per-connection memory is a bench goal).
+   */
+  changes: Map<ChannelName, boolean> | null;
   /** Positions as last written (null: stored before it went live). Compared field by field: no allocation per tick. */
   readonly written: Map<ChannelName, StreamPosition | null>;
   /** Monotonic ms of the last successful write, and of the token last sent. */
@@ -176,8 +178,7 @@ export class SessionKeeper implements RealtimeObserver {
     const session = this.#live.get(connection);
     if (!session) return;
     for (const channel of channels) {
-      session.removed.delete(channel);
-      session.added.add(channel);
+      (session.changes ??= new Map()).set(channel, true);
     }
     this.#dirty.add(connection);
   }
@@ -302,8 +303,7 @@ export class SessionKeeper implements RealtimeObserver {
     const session: LiveSession = {
       owner: { sessionId: connection.sessionId, organizationId: principal.organizationId, userId: principal.userId, owner: connection.id },
       principal,
-      added: new Set(),
-      removed: new Set(),
+      changes: null,
       written: new Map(),
       lastWriteAt: monotonicNow(),
       tokenIssuedAt: monotonicNow(),
@@ -321,15 +321,21 @@ export class SessionKeeper implements RealtimeObserver {
   }
 
   #markRemoved(session: LiveSession, channel: ChannelName): void {
-    session.added.delete(channel);
-    session.removed.add(channel);
+    (session.changes ??= new Map()).set(channel, false);
   }
 
   /** What changed since the last write; takes the added/removed marks (they come back if the write fails). */
   #collect(connection: Connection, session: LiveSession, withPositions: boolean): SessionUpdate {
     const subscribed = new Map<ChannelName, StoredSubscription>();
     const positions = new Map<ChannelName, StreamPosition>();
-    for (const channel of session.added) {
+    const changes = session.changes;
+    session.changes = null;
+    const unsubscribed: ChannelName[] = [];
+    for (const [channel, added] of changes ?? []) {
+      if (!added) {
+        unsubscribed.push(channel);
+        continue;
+      }
       const subscription = connection.subscriptions.get(channel);
       // Queue-group memberships are not session state: the client joins again (ADR 0042).
       if (!subscription || subscription.delivery instanceof GroupDelivery) continue;
@@ -346,13 +352,10 @@ export class SessionKeeper implements RealtimeObserver {
         const position = live(subscription.position);
         if (!position || subscribed.has(channel) || samePosition(session.written.get(channel), position)) continue;
         // A channel the session never stored (added while a write failed) goes in whole.
-        if (!session.written.has(channel) && !session.added.has(channel)) continue;
+        if (!session.written.has(channel) && changes?.get(channel) !== true) continue;
         positions.set(channel, position);
       }
     }
-    const unsubscribed = [...session.removed];
-    session.added.clear();
-    session.removed.clear();
     return { subscribed, positions, unsubscribed };
   }
 
@@ -376,8 +379,9 @@ export class SessionKeeper implements RealtimeObserver {
       })
       .catch((error: unknown) => {
         // The store is unreachable: keep the marks for the next tick (positions are re-read then anyway).
-        for (const channel of update.subscribed.keys()) if (!session.removed.has(channel)) session.added.add(channel);
-        for (const channel of update.unsubscribed) if (!session.added.has(channel)) session.removed.add(channel);
+        // A mark made since (the client changed its mind meanwhile) wins over the one that failed.
+        for (const channel of update.subscribed.keys()) if (session.changes?.get(channel) !== false) (session.changes ??= new Map()).set(channel, true);
+        for (const channel of update.unsubscribed) if (session.changes?.get(channel) !== true) (session.changes ??= new Map()).set(channel, false);
         if (this.#live.get(connection) === session) this.#dirty.add(connection);
         this.#logger.debug({ err: error, sessionId: session.owner.sessionId }, 'session state not written; retried next tick');
       })
