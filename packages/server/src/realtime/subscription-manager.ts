@@ -395,8 +395,13 @@ export class SubscriptionManager {
     this.#observer.unsubscribed?.(connection, [channel], 'resubscribe');
   };
 
-  /** The subscription ends for good (unsubscribe, revocation, a broken stream): its group goes with it. */
+  /**
+   * The subscription ends for good (unsubscribe, revocation, a broken stream): its group goes with
+   * it; a queue-group member gives back what it holds at once (ADR 0048) — set before the
+   * release closes the delivery, since close is what hands the held entries over.
+   */
   #remove(connection: Connection, subscription: ChannelSubscription): void {
+    if (subscription.delivery instanceof GroupDelivery) subscription.delivery.leave();
     this.#release(connection, subscription);
     this.#forgetGroup(subscription);
   }
