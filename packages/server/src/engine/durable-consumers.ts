@@ -203,10 +203,12 @@ export interface DurableConsumers {
   removeMember(channelKey: string, group: string, member: string): Promise<boolean>;
   /**
    * The channel's groups whose name starts with `prefix` and sorts after `after` (byte order),
-   * the first `limit` of them, with how long since any member last read, claimed, retried or
-   * joined (`idleMs`; Infinity with no member). Bounded work for housekeeping that walks a
-   * channel's groups a page per visit (ADR 0048); acks do not count as activity (Redis 7.0's
-   * consumer idle time does not see them). Empty for a channel without a log.
+   * the first `limit` of them, with `idleMs`: how long since a member was added to the group or
+   * last handed entries (read, claim, retry) — Infinity with no member. Other calls may or may
+   * not count, by engine (Redis 7.0 refreshes a consumer's idle time only when it is created or
+   * served; acks never count), so `idleMs` is an upper bound on the time since the group was
+   * last used, never less than it. Bounded work for housekeeping that walks a channel's groups
+   * a page per visit (ADR 0048). Empty for a channel without a log.
    */
   listGroups(channelKey: string, query: GroupQuery): Promise<readonly GroupSummary[]>;
   /** Releases what the implementation owns (timers, connections it created). Idempotent. */
@@ -229,7 +231,7 @@ export interface GroupQuery {
 
 export interface GroupSummary {
   readonly group: string;
-  /** Ms since any member of the group last interacted (read, claim, retry, join); Infinity without members. */
+  /** Ms since a member was added or last handed entries (see `listGroups`); Infinity without members. */
   readonly idleMs: number;
 }
 
