@@ -368,7 +368,12 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     try {
       if (retry.length > 0) {
         const outcome = await this.#ctx.durable.retry(this.#address.key, this.#address.group, this.#address.member, retry.map((e) => e.id));
-        if (this.#state !== 'live') return;
+        if (this.#state !== 'live') {
+          // Closed while the retry ran: it took them back under the member after close handed
+          // them over, so hand them over again (a leaving group member releases them once more).
+          if (outcome.entries.length > 0) this.onClosedHolding(outcome.entries.map((e) => e.id));
+          return;
+        }
         this.#reportGone(outcome.gone);
         const sentAt = monotonicNow();
         for (const delivered of outcome.entries) {
