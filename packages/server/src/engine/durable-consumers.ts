@@ -203,8 +203,8 @@ export interface DurableConsumers {
   removeMember(channelKey: string, group: string, member: string): Promise<boolean>;
   /**
    * The channel's groups whose name starts with `prefix` and sorts after `after` (byte order),
-   * the first `limit` of them, with `idleMs`: how long since a member was added to the group or
-   * last handed entries (read, claim, retry) — Infinity with no member. Other calls may or may
+   * the first `limit` of them, with their members and `idleMs`: how long since a member was
+   * added to the group or last handed entries (read, claim, retry) — Infinity with no member. Other calls may or may
    * not count, by engine (Redis 7.0 refreshes a consumer's idle time only when it is created or
    * served; acks never count), so `idleMs` is an upper bound on the time since the group was
    * last used, never less than it. Bounded work for housekeeping that walks a channel's groups
@@ -232,6 +232,16 @@ export interface GroupQuery {
 export interface GroupSummary {
   readonly group: string;
   /** Ms since a member was added or last handed entries (see `listGroups`); Infinity without members. */
+  readonly idleMs: number;
+  /** The group's members (in the log's group), in name order. */
+  readonly members: readonly MemberSummary[];
+}
+
+export interface MemberSummary {
+  readonly member: string;
+  /** Log entries it holds (pending under it). Redelivered ones are not counted here; `removeMember` checks those too. */
+  readonly pending: number;
+  /** Ms since it was added or last handed entries (the same upper bound as the group's). */
   readonly idleMs: number;
 }
 

@@ -331,7 +331,15 @@ export class MemoryDurableConsumers implements DurableConsumers {
       // A group of a lost log is gone (Redis drops groups with their stream).
       if (state.epoch !== position.epoch) continue;
       const lastSeen = Math.max(...state.members.values());
-      out.push({ group: name, idleMs: state.members.size === 0 ? Number.POSITIVE_INFINITY : now - lastSeen });
+      const held = new Map<string, number>();
+      for (const pending of state.pending.values()) {
+        // Log entries only, as Redis's XINFO CONSUMERS counts the log's group.
+        if (pending.holder !== undefined && pending.data === undefined) held.set(pending.holder, (held.get(pending.holder) ?? 0) + 1);
+      }
+      const members = [...state.members.keys()]
+        .sort(compareBytes)
+        .map((member) => ({ member, pending: held.get(member) ?? 0, idleMs: now - state.members.get(member)! }));
+      out.push({ group: name, idleMs: state.members.size === 0 ? Number.POSITIVE_INFINITY : now - lastSeen, members });
     }
     return out;
   }

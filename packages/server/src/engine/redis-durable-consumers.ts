@@ -22,6 +22,7 @@ import {
   type GroupStart,
   type GroupSummary,
   type JoinOptions,
+  type MemberSummary,
   type JoinOutcome,
   type ReadOptions,
   type ReadOutcome,
@@ -168,8 +169,9 @@ return 1
  * A page of the log's groups with their idle time, in one step. KEYS: log. ARGV: prefix, after
  * ('' for the first page), limit. XINFO GROUPS lists groups in name (byte) order; XINFO CONSUMERS
  * is asked only for the page's groups, so the work is bounded by the limit. Lua sees RESP2 replies:
- * flat field/value arrays. Returns a flat list of pairs: name, smallest consumer idle ms (-1: no
- * consumers). A missing log has no groups.
+ * flat field/value arrays. Returns a flat list of triples: name, smallest consumer idle ms (-1: no
+ * consumers), and the consumers as a flat list of triples (name, pending, idle ms; in name order,
+ * as Redis keeps them). A missing log has no groups.
  */
 const LIST_GROUPS_SCRIPT = `
 local groups = redis.pcall('XINFO', 'GROUPS', KEYS[1])
@@ -192,15 +194,15 @@ for _, info in ipairs(groups) do
   if name and string.sub(name, 1, #prefix) == prefix and (after == '' or later(name, after)) then
     taken = taken + 1
     local idle = -1
+    local members = {}
     for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], name)) do
-      for i = 1, #consumer, 2 do
-        if consumer[i] == 'idle' then
-          local value = tonumber(consumer[i + 1])
-          if idle < 0 or value < idle then idle = value end
-        end
-      end
+      local f = {}
+      for i = 1, #consumer, 2 do f[consumer[i]] = consumer[i + 1] end
+      local value = tonumber(f['idle'])
+      if idle < 0 or value < idle then idle = value end
+      table.insert(members, f['name']); table.insert(members, f['pending']); table.insert(members, value)
     end
-    table.insert(out, name); table.insert(out, idle)
+    table.insert(out, name); table.insert(out, idle); table.insert(out, members)
   end
 end
 return out
@@ -550,9 +552,12 @@ export class RedisDurableConsumers implements DurableConsumers {
     checkCount('limit', query.limit);
     const reply = (await this.#redis.eval(LIST_GROUPS_SCRIPT, 1, this.logKey(channelKey), query.prefix, query.after ?? '', query.limit)) as unknown[];
     const out: GroupSummary[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) {
+    for (let i = 0; i + 2 < reply.length; i += 3) {
       const idle = Number(reply[i + 1]);
-      out.push({ group: String(reply[i]), idleMs: idle < 0 ? Number.POSITIVE_INFINITY : idle });
+      const flat = reply[i + 2] as unknown[];
+      const members: MemberSummary[] = [];
+      for (let j = 0; j + 2 < flat.length; j += 3) members.push({ member: String(flat[j]), pending: Number(flat[j + 1]), idleMs: Number(flat[j + 2]) });
+      out.push({ group: String(reply[i]), idleMs: idle < 0 ? Number.POSITIVE_INFINITY : idle, members });
     }
     return out;
   }

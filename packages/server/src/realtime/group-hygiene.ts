@@ -1,10 +1,14 @@
-import { DurableGroupMissingError, MAX_ENTRIES_PER_CALL, type DurableConsumers } from '../engine/durable-consumers.js';
+import { DurableGroupMissingError, MAX_ENTRIES_PER_CALL, RELEASED_HOLDER, type DurableConsumers } from '../engine/durable-consumers.js';
 import type { SessionStore } from '../engine/session-store.js';
 import type { Logger } from '../logging/logger.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 
 /** The prefix of a session's acknowledged group (`acknowledgedGroupName`): `a:<sessionId>`. */
 const ACKNOWLEDGED_PREFIX = 'a:';
+/** The prefix of a queue group (`queueGroupName`): `q:<name>`, whose members are session ids. */
+const QUEUE_PREFIX = 'q:';
+/** Sessions looked up per pass at most (one EXISTS each): a page of big queue groups stays bounded. */
+const MAX_SESSIONS_PER_PASS = 1_000;
 
 export interface GroupHygieneSettings {
   /** At most one pass per channel and node in this long (GROUP_HYGIENE_INTERVAL_MS). */
@@ -15,7 +19,7 @@ export interface GroupHygieneSettings {
    * too new to have been written yet (the session keeper writes on its flush tick).
    */
   readonly sessionTtlMs: number;
-  /** Groups inspected per pass (each costs one XINFO CONSUMERS and one EXISTS). */
+  /** Groups inspected per pass (each costs one XINFO CONSUMERS, and one EXISTS per idle session in it). */
   readonly pageSize?: number;
   /** Monotonic ms; injectable for tests. */
   readonly now?: () => number;
@@ -23,8 +27,12 @@ export interface GroupHygieneSettings {
 
 export interface GroupHygieneStats {
   passes: number;
+  /** Groups looked at. */
   inspected: number;
+  /** Acknowledged groups removed. */
   removed: number;
+  /** Queue-group members removed from their group's member list. */
+  membersRemoved: number;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -39,15 +47,16 @@ interface ChannelMark {
 }
 
 /**
- * Removes the acknowledged groups (`a:<sessionId>`) of sessions that will never come back (ADR
- * 0048). ADR 0046 keeps a session's group past its connection so a resume finds its pending
+ * Removes the acknowledged groups (`a:<sessionId>`) of sessions that will never come back, and
+ * those sessions' names from queue groups' member lists (ADR 0048). ADR 0046 keeps a session's group past its connection so a resume finds its pending
  * events; a session that expires instead leaves the group on the channel's stream for as long as
  * the log lives.
  *
  * The work follows what changed, never a sweep over all channels or groups: when this node joins
  * a group on a channel (`joined`), and at most once per channel per `intervalMs`, one pass lists
- * a page of that channel's `a:` groups and removes each whose session is gone from the session
- * store *and* whose member has been idle longer than the session TTL. Pages continue where the
+ * a page of that channel's groups and removes each `a:` group whose session is gone from the
+ * session store *and* whose member has been idle longer than the session TTL (and such members
+ * of `q:` groups, when they hold nothing). Pages continue where the
  * previous pass on the channel stopped, so live groups at the front never hide dead ones behind
  * them.
  *
@@ -58,7 +67,9 @@ interface ChannelMark {
  *   store that answered wrongly for a moment, never loses a group in use);
  * - at most `pageSize` groups inspected per pass, at most one pass per channel and node per
  *   interval, at most one pass running per channel;
- * - queue groups (`q:`) are never touched: they belong to no session;
+ * - queue groups (`q:`) are never removed (they belong to no session); a member of one leaves
+ *   its member list when its session is gone, it was idle past the TTL and it holds nothing
+ *   (`removeMember` checks that atomically), and the released holder whenever it holds nothing;
  * - failures are logged and change nothing; the next join after the interval tries again.
  */
 export class GroupHygiene {
@@ -73,7 +84,7 @@ export class GroupHygiene {
   readonly #marks = new Map<string, ChannelMark>();
   readonly #running = new Map<string, Promise<void>>();
   #closed = false;
-  readonly stats: GroupHygieneStats = { passes: 0, inspected: 0, removed: 0 };
+  readonly stats: GroupHygieneStats = { passes: 0, inspected: 0, removed: 0, membersRemoved: 0 };
 
   constructor(durable: DurableConsumers, sessions: SessionStore, settings: GroupHygieneSettings, logger: Logger) {
     this.#durable = durable;
@@ -115,22 +126,42 @@ export class GroupHygiene {
 
   async #pass(channelKey: string, after: string | undefined): Promise<void> {
     this.stats.passes += 1;
-    const page = await this.#durable.listGroups(channelKey, { prefix: ACKNOWLEDGED_PREFIX, limit: this.#pageSize, ...(after !== undefined ? { after } : {}) });
+    const page = await this.#durable.listGroups(channelKey, { prefix: '', limit: this.#pageSize, ...(after !== undefined ? { after } : {}) });
     // A full page: the next pass goes on after it; a short one reached the end: start over next time.
     const next = page.length >= this.#pageSize ? page.at(-1)!.group : undefined;
     const mark = this.#marks.get(channelKey);
     if (mark) this.#marks.set(channelKey, { at: mark.at, after: next });
     this.stats.inspected += page.length;
-    const idle = page.filter((g) => g.idleMs > this.#ttlMs && g.group.length > ACKNOWLEDGED_PREFIX.length);
-    if (idle.length === 0 || this.#closed) return;
-    const live = await this.#sessions.liveSessions(idle.map((g) => g.group.slice(ACKNOWLEDGED_PREFIX.length)));
-    for (const { group } of idle) {
+
+    // Candidates: idle past the TTL. An acknowledged group goes whole with its session; a queue
+    // group's member only leaves the member list, and only while it holds nothing (removeMember
+    // refuses otherwise: its entries are claimed by the idle-claim pass first). The released
+    // holder is nobody's session: it goes whenever it holds nothing (the next release adds it again).
+    const groups = page.filter((g) => g.group.startsWith(ACKNOWLEDGED_PREFIX) && g.group.length > ACKNOWLEDGED_PREFIX.length && g.idleMs > this.#ttlMs);
+    const members = page
+      .filter((g) => g.group.startsWith(QUEUE_PREFIX))
+      .flatMap((g) => g.members.filter((m) => m.pending === 0 && m.idleMs > this.#ttlMs).map((m) => ({ group: g.group, member: m.member })));
+    const sessionIds = [...new Set([...groups.map((g) => g.group.slice(ACKNOWLEDGED_PREFIX.length)), ...members.map((m) => m.member).filter((m) => m !== RELEASED_HOLDER)])].slice(
+      0,
+      MAX_SESSIONS_PER_PASS,
+    );
+    if ((groups.length === 0 && members.length === 0) || this.#closed) return;
+    const asked = new Set(sessionIds);
+    const live = sessionIds.length > 0 ? await this.#sessions.liveSessions(sessionIds) : new Set<string>();
+    // Gone: looked up (past the per-pass bound, a later pass decides) and not live.
+    const gone = (sessionId: string) => asked.has(sessionId) && !live.has(sessionId);
+    for (const { group } of groups) {
       if (this.#closed) return;
-      if (live.has(group.slice(ACKNOWLEDGED_PREFIX.length))) continue;
+      if (!gone(group.slice(ACKNOWLEDGED_PREFIX.length))) continue;
       if (await this.#durable.removeGroup(channelKey, group)) {
         this.stats.removed += 1;
-        this.#logger.info({ channelKey, group }, "removed the acknowledged group of a session that expired without coming back");
+        this.#logger.info({ channelKey, group }, 'removed the acknowledged group of a session that expired without coming back');
       }
+    }
+    for (const { group, member } of members) {
+      if (this.#closed) return;
+      if (member !== RELEASED_HOLDER && !gone(member)) continue;
+      if (await this.#durable.removeMember(channelKey, group, member)) this.stats.membersRemoved += 1;
     }
   }
 

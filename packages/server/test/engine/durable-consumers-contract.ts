@@ -160,7 +160,7 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       // Holds nothing: removed, and the group has no member left.
       expect((await consumers.listGroups(k, { prefix: 'solo', limit: 10 }))[0]!.idleMs).toBeLessThan(60_000);
       expect(await consumers.removeMember(k, 'solo', 'a')).toBe(true);
-      expect(await consumers.listGroups(k, { prefix: 'solo', limit: 10 })).toEqual([{ group: 'solo', idleMs: Number.POSITIVE_INFINITY }]);
+      expect(await consumers.listGroups(k, { prefix: 'solo', limit: 10 })).toEqual([{ group: 'solo', idleMs: Number.POSITIVE_INFINITY, members: [] }]);
       // Not there: nothing to do.
       expect(await consumers.removeMember(k, 'solo', 'a')).toBe(true);
       expect(await consumers.removeMember(k, 'solo', 'never')).toBe(true);
@@ -187,6 +187,15 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       expect(await consumers.removeGroup(k, 'a:s1')).toBe(true);
       expect((await consumers.listGroups(k, { prefix: 'a:', after: 'a:s1', limit: 10 })).map((g) => g.group)).toEqual(['a:s2']);
       expect((await consumers.listGroups(k, { prefix: 'q:', limit: 10 })).map((g) => g.group)).toEqual(['q:w']);
+      // Members, in name order, with what each holds of the log and its own idle time.
+      await consumers.join(k, 'q:w', 'b', { start: { kind: 'new' } });
+      await fixture.append(k, '{"n":2}');
+      await fixture.append(k, '{"n":3}');
+      await consumers.read(k, 'q:w', 'm', { count: 2, from: 'new' });
+      const [queue] = await consumers.listGroups(k, { prefix: 'q:', limit: 10 });
+      expect(queue!.members.map((m) => [m.member, m.pending])).toEqual([['b', 0], ['m', 2]]);
+      expect(queue!.members.every((m) => m.idleMs >= 0 && m.idleMs < 60_000)).toBe(true);
+      expect(queue!.idleMs).toBe(Math.min(...queue!.members.map((m) => m.idleMs)));
     });
 
     it('rejects bad arguments with a RangeError', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -18,7 +18,8 @@ import { capturingLogger } from '../support/records-fixtures.js';
  * The hygiene of ADR 0048 over the real engines (memory, and Redis for groups and sessions
  * alike): a join on a channel removes the acknowledged groups of sessions that are gone from the
  * session store and idle past the session TTL — at most once per channel per interval, a page at a
- * time — and keeps the groups of live sessions, of sessions active within the TTL, and queue groups.
+ * time — and keeps the groups of live sessions, of sessions active within the TTL, and queue groups;
+ * of a queue group's members, only a gone session's that holds nothing leaves the member list.
  */
 const REDIS_URL = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `apixtest-hygiene-${process.pid}-${Date.now()}`;
@@ -66,7 +67,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seq = 0;
 
 describe.each(engines)('GroupHygiene ($name engine)', ({ make }) => {
-  it("removes a gone session's idle group on the next join after the interval; keeps live sessions', recently active and queue groups", { timeout: 30_000 }, async () => {
+  it("removes a gone session's idle group (and its idle, empty queue-group membership) on the next join after the interval; keeps live sessions', recently active and queue groups", { timeout: 30_000 }, async () => {
     const { broker, durable, sessions, close } = await make();
     const key = `org${process.pid}/agent:hygiene-${Date.now()}-${++seq}`;
     const id = (name: string) => `sess_${process.pid}_${seq}_${name}`;
@@ -78,7 +79,9 @@ describe.each(engines)('GroupHygiene ($name engine)', ({ make }) => {
       await sessions.save(session('live'), EMPTY_UPDATE, 60_000);
       await sessions.save(session('expired'), EMPTY_UPDATE, 100);
       for (const name of ['live', 'expired', 'never', 'young']) await durable.join(key, `a:${id(name)}`, id(name), { start: { kind: 'new' } });
-      await durable.join(key, 'q:workers', id('never'), { start: { kind: 'new' } });
+      // A queue group: a member whose session never was, one whose session lives, one (sessionless) holding an entry.
+      for (const name of ['never', 'live', 'holder']) await durable.join(key, 'q:workers', id(name), { start: { kind: 'retained' } });
+      expect((await durable.read(key, 'q:workers', id('holder'), { count: 1, from: 'new' })).entries).toHaveLength(1);
       await sleep(TTL_MS + 200);
       // Handed an entry within the TTL: in use, perhaps by a session the keeper has not written yet. It stays, session or not.
       await broker.publish(key, '{"type":"t"}', { historySize: 100, historyTtlMs: 3_600_000 });
@@ -87,8 +90,11 @@ describe.each(engines)('GroupHygiene ($name engine)', ({ make }) => {
       hygiene.joined(key);
       await hygiene.settled();
       expect(await acknowledged()).toEqual([`a:${id('live')}`, `a:${id('young')}`].sort());
-      expect((await durable.listGroups(key, { prefix: 'q:', limit: 10 })).map((g) => g.group)).toEqual(['q:workers']);
-      expect(hygiene.stats).toMatchObject({ passes: 1, removed: 2 });
+      // The queue group stays; of its members only the gone session's that held nothing left the member list.
+      const [queue] = await durable.listGroups(key, { prefix: 'q:', limit: 10 });
+      expect(queue!.group).toBe('q:workers');
+      expect(queue!.members.map((m) => [m.member, m.pending])).toEqual([[id('holder'), 1], [id('live'), 0]]);
+      expect(hygiene.stats).toMatchObject({ passes: 1, removed: 2, membersRemoved: 1 });
 
       // Another gone session's group, idle past the TTL; a join within the interval does not look.
       await durable.join(key, `a:${id('late')}`, id('late'), { start: { kind: 'new' } });
