@@ -228,6 +228,16 @@ export class QueueGroups {
     this.#leaving.set(id, next);
   }
 
+  /**
+   * Resolves when the release steps of `member` leaving the group have run. A new membership of
+   * the same session (the member name is the session id) joins after them: its first read takes
+   * the member's pending entries, and a release still to come would give those away under it
+   * too — two holders of one entry, which the idle time otherwise rules out.
+   */
+  async left(key: string, group: string, member: string): Promise<void> {
+    await this.#leaving.get(`${groupId(key, group)}\u0000${member}`);
+  }
+
   /** Resolves when every `leave` started so far has finished (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.#leaving.size > 0) await Promise.all(this.#leaving.values());

@@ -430,6 +430,8 @@ export class SubscriptionManager {
 
   async #joinGroup(key: string, group: string, member: string, afterOffset: number): Promise<void> {
     await this.#removals.get(`${key}\u0000${group}`);
+    // A queue-group membership this session just ended releases what it held first (ADR 0048).
+    await this.#acks!.groups?.left(key, group, member);
     await this.#acks!.durable.join(key, group, member, { start: { kind: 'after', offset: afterOffset } });
     // Work in proportion to what changed: a join is when this node looks at the channel's groups.
     this.#acks!.hygiene?.joined(key);

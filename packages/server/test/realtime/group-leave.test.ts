@@ -136,7 +136,7 @@ describe.each(engines)('a queue-group member that leaves ($name engine)', ({ mak
       retries.close();
       await engine.close();
     };
-    return { key, member, groups, position, publish, claimedByOther, done };
+    return { key, member, groups, position, publish, claimedByOther, done, durable: engine.durable };
   }
 
   it('releases what a read that was running at the unsubscribe hands it afterwards', { timeout: 20_000 }, async () => {
@@ -161,6 +161,40 @@ describe.each(engines)('a queue-group member that leaves ($name engine)', ({ mak
       readGate.open();
       await until(async () => (await groups.settled(), groups.stats.released === 3), 'the late read to be released');
       expect(await claimedByOther()).toEqual([1, 2, 3]);
+    } finally {
+      await done();
+    }
+  });
+
+  it('tells a new membership of the same session when the release steps have run, so it never re-reads what is being given away', { timeout: 20_000 }, async () => {
+    const releaseGate = gate();
+    const { key, member, groups, position, publish, claimedByOther, done, durable } = await setup((engine) =>
+      withCall(engine, {
+        release: async (k: string, group: string, name: string, ids: readonly DurableEntryId[]) => {
+          await releaseGate.wait();
+          return engine.release(k, group, name, ids);
+        },
+      }),
+    );
+    try {
+      await publish(3);
+      member.goLive(position, []);
+      await until(() => member.inFlight === 3, 'the leaver to hold three events');
+      member.leave();
+      member.close();
+      await releaseGate.held();
+      let left = false;
+      const leftPromise = groups.left(key, 'q:w', 'leaver').then(() => (left = true));
+      await new Promise((r) => setTimeout(r, 50));
+      // Still the member's: a join now would read them as its own pending entries.
+      expect(left).toBe(false);
+      releaseGate.open();
+      await leftPromise;
+      // After it: the same session's next read finds nothing of them, the other member claims them.
+      expect((await durable.read(key, 'q:w', 'leaver', { count: 10, from: 'pending' })).entries).toEqual([]);
+      expect(await claimedByOther()).toEqual([1, 2, 3]);
+      // Nobody leaving: resolves at once.
+      await groups.left(key, 'q:w', 'someone-else');
     } finally {
       await done();
     }
