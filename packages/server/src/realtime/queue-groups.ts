@@ -207,6 +207,11 @@ export class QueueGroups {
     const id = `${groupId(key, group)}\u0000${name}`;
     const step = async (): Promise<void> => {
       if (this.#closed) return;
+      // The session is a member of the group on this node again (it subscribed anew; a late read
+      // of the old membership landed after that): what the member name holds is that membership's
+      // own, so releasing it would give it to a second holder. It is left pending under the member.
+      const again = this.#groups.get(groupId(key, group))?.members;
+      if (again && [...again].some((m) => m !== member && m.address.member === name)) return;
       for (let i = 0; i < ids.length; i += MAX_ENTRIES_PER_CALL) {
         const outcome = await this.#durable.release(key, group, name, ids.slice(i, i + MAX_ENTRIES_PER_CALL));
         this.stats.released += outcome.released;

@@ -118,14 +118,16 @@ describe.each(engines)('a queue-group member that leaves ($name engine)', ({ mak
     await engine.durable.join(key, 'q:w', 'leaver', { start: { kind: 'new' } });
     await engine.durable.join(key, 'q:w', 'other', { start: { kind: 'new' } });
     const { position } = await engine.broker.history(key, { limit: 0 });
-    const member = new GroupDelivery(
-      connection(),
-      () => undefined,
-      { key, channel: 'agent:leave', group: 'q:w', member: 'leaver' },
-      POLICY,
-      { durable, retries, logger: capturingLogger().logger, observer: {} },
-      groups,
-    );
+    const newMember = () =>
+      new GroupDelivery(
+        connection(),
+        () => undefined,
+        { key, channel: 'agent:leave', group: 'q:w', member: 'leaver' },
+        POLICY,
+        { durable, retries, logger: capturingLogger().logger, observer: {} },
+        groups,
+      );
+    const member = newMember();
     const publish = async (n: number) => {
       for (let i = 1; i <= n; i++) await engine.broker.publish(key, `{"type":"job","payload":${i}}`, { historySize: 100, historyTtlMs: 3_600_000 });
     };
@@ -136,7 +138,7 @@ describe.each(engines)('a queue-group member that leaves ($name engine)', ({ mak
       retries.close();
       await engine.close();
     };
-    return { key, member, groups, position, publish, claimedByOther, done, durable: engine.durable };
+    return { key, member, groups, position, publish, claimedByOther, done, durable: engine.durable, newMember };
   }
 
   it('releases what a read that was running at the unsubscribe hands it afterwards', { timeout: 20_000 }, async () => {
@@ -161,6 +163,47 @@ describe.each(engines)('a queue-group member that leaves ($name engine)', ({ mak
       readGate.open();
       await until(async () => (await groups.settled(), groups.stats.released === 3), 'the late read to be released');
       expect(await claimedByOther()).toEqual([1, 2, 3]);
+    } finally {
+      await done();
+    }
+  });
+
+  it('does not release what a late read of the old membership took once the session is a member again: those are the new membership\'s own', { timeout: 20_000 }, async () => {
+    const readGate = gate();
+    let gateReads = false;
+    let landed = false;
+    const { key, member, groups, position, publish, claimedByOther, done, newMember } = await setup((durable) =>
+      withCall(durable, {
+        read: async (k: string, group: string, name: string, options: ReadOptions): Promise<ReadOutcome> => {
+          const outcome = await durable.read(k, group, name, options);
+          if (gateReads) {
+            gateReads = false;
+            await readGate.wait();
+            landed = true;
+          }
+          return outcome;
+        },
+      }),
+    );
+    try {
+      await publish(3);
+      gateReads = true;
+      member.goLive(position, []);
+      await readGate.held(); // the old membership's read took the three entries and has not landed
+      member.leave();
+      member.close();
+      await groups.left(key, 'q:w', 'leaver');
+      const again = newMember(); // the session subscribed again (same member name)
+      readGate.open();
+      await until(() => landed, 'the late read to land');
+      await new Promise((r) => setTimeout(r, 20)); // its continuation hands the entries over
+      await groups.settled();
+      expect(groups.stats.released).toBe(0);
+      expect(await claimedByOther()).toEqual([]);
+      // The new membership's first read finds them as its own pending entries.
+      again.goLive(position, []);
+      await until(() => again.inFlight === 3, 'the new membership to hold the three events');
+      again.close();
     } finally {
       await done();
     }
