@@ -26,6 +26,7 @@ import { PresenceQuery } from './engine/presence-query.js';
 import { PresenceTracker } from './engine/presence-tracker.js';
 import { RedisBroker } from './engine/redis-broker.js';
 import { createConfiguredBroker, createControlBus, createDurableConsumers, createNodeRegistryStore, createPresenceManager, createSessionStore, redisTargetOf, streamIdleTtlMsOf } from './engine/redis-engine-config.js';
+import { GroupHygiene } from './realtime/group-hygiene.js';
 import { QueueGroups } from './realtime/queue-groups.js';
 import { RetryManager } from './realtime/retry-manager.js';
 import { DeadLetters } from './channels/dead-letters.js';
@@ -258,6 +259,14 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     { maxGroupsPerOrganization: config.GROUP_MAX_PER_ORGANIZATION, maxMembersPerGroup: config.GROUP_MAX_MEMBERS },
     logger.child({ component: 'queue-groups' }),
   );
+  // Before the subscriptions: the group hygiene (ADR 0048) asks it which sessions still live.
+  const sessionStore = await createSessionStore(config);
+  const groupHygiene = new GroupHygiene(
+    durableConsumers.durable,
+    sessionStore,
+    { intervalMs: config.GROUP_HYGIENE_INTERVAL_MS, sessionTtlMs: config.SESSION_TTL_MS },
+    logger.child({ component: 'group-hygiene' }),
+  );
   // Bound once the control bus exists (below): a closed connection's unacked events are announced to every node.
   let announceReleased: (key: string, group: string) => void = () => undefined;
   const subscriptions = new SubscriptionManager(
@@ -284,10 +293,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
         ...(config.GROUP_IDLE_MS !== undefined ? { groupIdleMs: config.GROUP_IDLE_MS } : {}),
       },
       groups: queueGroups,
+      hygiene: groupHygiene,
       released: (key, group) => announceReleased(key, group),
     },
   );
-  const sessionStore = await createSessionStore(config);
   const sessions = new SessionKeeper(
     sessionStore,
     new SessionTokens(await sessionSecret(config.SESSION_SECRET, signingKey.privateKey), config.SESSION_TTL_MS),
@@ -501,6 +510,7 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
       await gateway.close();
       // Sessions' last positions before the engine goes: clients resume on another node.
       await sessions.close();
+      groupHygiene.close();
       await sessionStore.close();
       await quotaUsage.close();
       await holdings?.close();

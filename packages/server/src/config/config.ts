@@ -75,6 +75,13 @@ export const configSchema = z.object({
   GROUP_MAX_PER_ORGANIZATION: z.coerce.number().int().min(0).default(100),
   GROUP_MAX_MEMBERS: z.coerce.number().int().min(1).default(100),
   /**
+   * Acknowledged groups of sessions that expired without coming back are removed when a node
+   * joins a group on their channel, at most once per channel and node per this interval, up to
+   * 100 groups per pass (ADR 0048). Only groups idle longer than SESSION_TTL_MS whose session is
+   * gone from the session store.
+   */
+  GROUP_HYGIENE_INTERVAL_MS: ms(300_000),
+  /**
    * How long a disconnected client may resume its session (same session id, subscriptions
    * back, missed events replayed) with the `sessionToken` it was given (ADR 0040).
    */

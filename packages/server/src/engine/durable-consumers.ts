@@ -14,7 +14,8 @@
  *   handed to some member at least once, and stays pending until it is acked, dead-lettered,
  *   or reported gone; nothing leaves the pending list silently;
  * - **one holder**: a pending entry is held by exactly one member at a time; `read` hands a
- *   new entry to one member only, and `claim` moves it from its holder to the claimer;
+ *   new entry to one member only, and `claim` moves it from its holder to the claimer; a
+ *   released entry (`release`) is held by `RELEASED_HOLDER` until a member claims it;
  * - **delivery counts** start at 1 and grow by one on every delivery of the entry: a re-read
  *   of a member's pending entries, a claim, a retry, a redelivery from the dead letters (which
  *   carries the letter's count on);
@@ -180,9 +181,82 @@ export interface DurableConsumers {
    * an acknowledged subscription that was unsubscribed. True when the group existed.
    */
   removeGroup(channelKey: string, group: string): Promise<boolean>;
+  /**
+   * Gives up the given pending entries of `member` (a queue-group member that unsubscribed: it
+   * will not process them). They stay pending — nothing is lost — but are held by no member
+   * (`RELEASED_HOLDER`) and count as idle for `RELEASED_IDLE_MS`, so the next `claim` of any
+   * member with `minIdleMs` ≤ that takes them at once instead of after the group idle time.
+   * Releasing is not a delivery: delivery counts stay as they were (the claim adds one). Ids
+   * `member` does not hold are skipped (an entry acked, claimed or retried by someone else
+   * meanwhile stays theirs); held ones the log trimmed leave pending and are reported in `gone`.
+   * Rejects with `DurableGroupMissingError` when the group does not exist.
+   */
+  release(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReleaseOutcome>;
+  /**
+   * Removes `member` from the group's list of members (Redis `XINFO CONSUMERS`), only if it
+   * holds nothing pending: a member that will not come back must not stay listed forever, and
+   * removing one that still holds entries would drop them from the pending list (Redis
+   * `XGROUP DELCONSUMER`), losing them. True when the member is not in the group afterwards
+   * (removed, or never there); false when it holds pending entries (then nothing changes).
+   * Rejects with `DurableGroupMissingError` when the group does not exist.
+   */
+  removeMember(channelKey: string, group: string, member: string): Promise<boolean>;
+  /**
+   * The channel's groups whose name starts with `prefix` and sorts after `after` (byte order),
+   * the first `limit` of them, with their members and `idleMs`: how long since a member was
+   * added to the group or last handed entries (read, claim, retry) — Infinity with no member. Other calls may or may
+   * not count, by engine (Redis 7.0 refreshes a consumer's idle time only when it is created or
+   * served; acks never count), so `idleMs` is an upper bound on the time since the group was
+   * last used, never less than it. Bounded work for housekeeping that walks a channel's groups
+   * a page per visit (ADR 0048). Empty for a channel without a log.
+   */
+  listGroups(channelKey: string, query: GroupQuery): Promise<readonly GroupSummary[]>;
   /** Releases what the implementation owns (timers, connections it created). Idempotent. */
   close(): Promise<void>;
 }
+
+export interface ReleaseOutcome {
+  /** How many of the ids were held by the member and are now claimable by anyone. */
+  readonly released: number;
+  /** Held entries the log no longer holds: dropped from pending (see the invariants). */
+  readonly gone: readonly GoneEntry[];
+}
+
+export interface GroupQuery {
+  readonly prefix: string;
+  /** Only groups whose name sorts after this one (the last name of the previous page). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface GroupSummary {
+  readonly group: string;
+  /** Ms since a member was added or last handed entries (see `listGroups`); Infinity without members. */
+  readonly idleMs: number;
+  /** The group's members (in the log's group), in name order. */
+  readonly members: readonly MemberSummary[];
+}
+
+export interface MemberSummary {
+  readonly member: string;
+  /** Log entries it holds (pending under it). Redelivered ones are not counted here; `removeMember` checks those too. */
+  readonly pending: number;
+  /** Ms since it was added or last handed entries (the same upper bound as the group's). */
+  readonly idleMs: number;
+}
+
+/**
+ * Who holds a released entry (`release`): no session is called this (session ids are
+ * generated, never this string), so no member's `read(pending)` hands it out; only a claim does.
+ */
+export const RELEASED_HOLDER = '~released';
+
+/**
+ * The idle time a released entry is given: 30 days, far above any group idle time, so the next
+ * claim pass takes it whatever its `minIdleMs`. (Redis caps an XCLAIM IDLE at "now", so it must
+ * stay below the wall clock in ms.)
+ */
+export const RELEASED_IDLE_MS = 30 * 24 * 3_600_000;
 
 /** The group does not exist: never joined, removed, or lost with the channel's log (new epoch). */
 export class DurableGroupMissingError extends Error {

@@ -6,6 +6,8 @@ import {
   checkStart,
   DurableGroupMissingError,
   MAX_ENTRIES_PER_CALL,
+  RELEASED_HOLDER,
+  RELEASED_IDLE_MS,
   type ClaimOptions,
   type DeadLetter,
   type DeadLetterOutcome,
@@ -15,10 +17,13 @@ import {
   type DurableEntry,
   type DurableEntryId,
   type GoneEntry,
+  type GroupQuery,
+  type GroupSummary,
   type JoinOptions,
   type JoinOutcome,
   type ReadOptions,
   type ReadOutcome,
+  type ReleaseOutcome,
 } from './durable-consumers.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
 
@@ -46,7 +51,8 @@ interface PendingEntry {
 }
 
 interface GroupState {
-  readonly members: Set<string>;
+  /** Member → monotonic ms of its last read, claim, retry or join (Redis: the consumer's seen time). */
+  readonly members: Map<string, number>;
   /** Log epoch the cursor belongs to; a new epoch restarts the cursor at 0. */
   epoch: string;
   /** Offset of the last log entry handed out (the group's "last delivered id"). */
@@ -71,6 +77,10 @@ const logEntryId = (offset: number, epoch: string): DurableEntryId => `${offset}
 function pendingInOrder(state: GroupState): PendingEntry[] {
   const all = [...state.pending.values()];
   return [...all.filter((p) => p.data === undefined), ...all.filter((p) => p.data !== undefined)];
+}
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /**
@@ -115,10 +125,10 @@ export class MemoryDurableConsumers implements DurableConsumers {
     if (!state) {
       const start = options.start;
       const cursor = start.kind === 'new' ? position.offset : start.kind === 'retained' ? 0 : start.offset;
-      state = { members: new Set(), epoch: position.epoch, cursor, pending: new Map(), redrive: [] };
+      state = { members: new Map(), epoch: position.epoch, cursor, pending: new Map(), redrive: [] };
       groups.set(group, state);
     }
-    state.members.add(member);
+    state.members.set(member, this.#now());
     return { created };
   }
 
@@ -128,7 +138,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
     checkName('member', member);
     checkCount('count', options.count);
     const state = await this.#liveGroup(channelKey, group);
-    state.members.add(member);
+    state.members.set(member, this.#now());
     const entries: DurableEntry[] = [];
     const gone: GoneEntry[] = [];
     if (options.from !== 'new') {
@@ -167,7 +177,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
     checkCount('count', options.count);
     checkMinIdle(options.minIdleMs);
     const state = await this.#liveGroup(channelKey, group);
-    state.members.add(member);
+    state.members.set(member, this.#now());
     const now = this.#now();
     const idle = pendingInOrder(state)
       .filter((p) => p.holder !== undefined && now - p.deliveredAt >= options.minIdleMs)
@@ -184,7 +194,7 @@ export class MemoryDurableConsumers implements DurableConsumers {
     checkName('member', member);
     if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per retry`);
     const state = await this.#liveGroup(channelKey, group);
-    state.members.add(member);
+    state.members.set(member, this.#now());
     const candidates = [...new Set(ids)].map((id) => state.pending.get(id)).filter((p): p is PendingEntry => p !== undefined);
     const entries: DurableEntry[] = [];
     const gone: GoneEntry[] = [];
@@ -263,6 +273,75 @@ export class MemoryDurableConsumers implements DurableConsumers {
     const existed = groups?.delete(group) ?? false;
     if (groups?.size === 0) this.#groups.delete(channelKey);
     return existed;
+  }
+
+  async release(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReleaseOutcome> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per release`);
+    const state = await this.#liveGroup(channelKey, group);
+    const held = [...new Set(ids)].map((id) => state.pending.get(id)).filter((p): p is PendingEntry => p?.holder === member);
+    const bodies = await Promise.all(held.map((p) => (p.data !== undefined ? p.data : this.#body(channelKey, p))));
+    const now = this.#now();
+    let released = 0;
+    const gone: GoneEntry[] = [];
+    held.forEach((pending, i) => {
+      // Re-check after the await: acked, claimed or retried meanwhile, it is no longer ours to give.
+      if (state.pending.get(pending.id) !== pending || pending.holder !== member) return;
+      if (bodies[i] === undefined) {
+        state.pending.delete(pending.id);
+        gone.push({ id: pending.id, offset: pending.offset });
+        return;
+      }
+      // Not a delivery: the count stays; the idle clock is set far back so any claim takes it.
+      pending.holder = RELEASED_HOLDER;
+      pending.deliveredAt = now - RELEASED_IDLE_MS;
+      released++;
+    });
+    // As in Redis, where XCLAIM to the holder creates it as a consumer of the group.
+    if (released > 0) state.members.set(RELEASED_HOLDER, now);
+    return { released, gone };
+  }
+
+  async removeMember(channelKey: string, group: string, member: string): Promise<boolean> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    const state = await this.#liveGroup(channelKey, group);
+    for (const pending of state.pending.values()) if (pending.holder === member) return false;
+    state.members.delete(member);
+    return true;
+  }
+
+  async listGroups(channelKey: string, query: GroupQuery): Promise<readonly GroupSummary[]> {
+    this.#checkOpen();
+    checkCount('limit', query.limit);
+    const groups = this.#groups.get(channelKey);
+    if (!groups) return [];
+    const { position } = await this.#broker.history(channelKey, { limit: 0 });
+    const now = this.#now();
+    // Byte order, like Redis's radix tree of groups: names are compared as UTF-8 bytes.
+    const names = [...groups.keys()].sort(compareBytes);
+    const out: GroupSummary[] = [];
+    for (const name of names) {
+      if (out.length >= query.limit) break;
+      if (!name.startsWith(query.prefix) || (query.after !== undefined && compareBytes(name, query.after) <= 0)) continue;
+      const state = groups.get(name)!;
+      // A group of a lost log is gone (Redis drops groups with their stream).
+      if (state.epoch !== position.epoch) continue;
+      const lastSeen = Math.max(...state.members.values());
+      const held = new Map<string, number>();
+      for (const pending of state.pending.values()) {
+        // Log entries only, as Redis's XINFO CONSUMERS counts the log's group.
+        if (pending.holder !== undefined && pending.data === undefined) held.set(pending.holder, (held.get(pending.holder) ?? 0) + 1);
+      }
+      const members = [...state.members.keys()]
+        .sort(compareBytes)
+        .map((member) => ({ member, pending: held.get(member) ?? 0, idleMs: now - state.members.get(member)! }));
+      out.push({ group: name, idleMs: state.members.size === 0 ? Number.POSITIVE_INFINITY : now - lastSeen, members });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

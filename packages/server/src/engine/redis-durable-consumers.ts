@@ -7,6 +7,8 @@ import {
   checkStart,
   DurableGroupMissingError,
   MAX_ENTRIES_PER_CALL,
+  RELEASED_HOLDER,
+  RELEASED_IDLE_MS,
   type ClaimOptions,
   type DeadLetter,
   type DeadLetterOutcome,
@@ -16,11 +18,15 @@ import {
   type DurableEntry,
   type DurableEntryId,
   type GoneEntry,
+  type GroupQuery,
   type GroupStart,
+  type GroupSummary,
   type JoinOptions,
+  type MemberSummary,
   type JoinOutcome,
   type ReadOptions,
   type ReadOutcome,
+  type ReleaseOutcome,
 } from './durable-consumers.js';
 import { DEFAULT_MAX_DEAD_LETTERS_PER_CHANNEL } from './memory-durable-consumers.js';
 import { assertRedisPrefix, channelKeys, DEFAULT_REDIS_PREFIX, encodeTagContent } from './redis-keys.js';
@@ -110,6 +116,93 @@ for i = 3, #ARGV do
     else
       table.insert(out, id); table.insert(out, tonumber(pending[1][4]) + 1); table.insert(out, claimed[1][2])
     end
+  end
+end
+return out
+`;
+
+/**
+ * Gives up a member's pending entries, in one step per stream. KEYS: stream. ARGV: group,
+ * member, released holder, idle ms, ids… An entry the member holds moves to the released holder
+ * with `IDLE` set far back, so the next XAUTOCLAIM of any member takes it; `JUSTID` keeps its
+ * delivery count (releasing is not a delivery). An entry the log trimmed is acked away and
+ * reported (Redis 7.0's XCLAIM would drop it from the pending list silently). Returns a flat list
+ * of pairs: id, 1 (released) or 0 (gone). Ids held by someone else are skipped: acked, claimed or
+ * retried meanwhile, they are theirs.
+ */
+const RELEASE_SCRIPT = `
+local out = {}
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local row = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1]
+  if row and row[2] == ARGV[2] then
+    if #redis.call('XRANGE', KEYS[1], id, id) == 0 then
+      redis.call('XACK', KEYS[1], ARGV[1], id)
+      table.insert(out, id); table.insert(out, 0)
+    else
+      redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, id, 'IDLE', ARGV[4], 'JUSTID')
+      table.insert(out, id); table.insert(out, 1)
+    end
+  end
+end
+return out
+`;
+
+/**
+ * Removes a member that holds nothing, in one step (so no read can hand it an entry between the
+ * check and the removal: XGROUP DELCONSUMER drops whatever the consumer still holds). KEYS: log,
+ * redrive. ARGV: group, member. Returns 1 when the member is not in the group afterwards, 0 when
+ * it holds pending entries (nothing changed). The redrive stream's group may be missing (a log
+ * group made by an older version): then nothing is pending there.
+ */
+const REMOVE_MEMBER_SCRIPT = `
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+local redrive = redis.pcall('XPENDING', KEYS[2], ARGV[1], '-', '+', 1, ARGV[2])
+local redriveGroup = type(redrive) == 'table' and not redrive.err
+if redriveGroup and #redrive > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+if redriveGroup then redis.call('XGROUP', 'DELCONSUMER', KEYS[2], ARGV[1], ARGV[2]) end
+return 1
+`;
+
+/**
+ * A page of the log's groups with their idle time, in one step. KEYS: log. ARGV: prefix, after
+ * ('' for the first page), limit. XINFO GROUPS lists groups in name (byte) order; XINFO CONSUMERS
+ * is asked only for the page's groups, so the work is bounded by the limit. Lua sees RESP2 replies:
+ * flat field/value arrays. Returns a flat list of triples: name, smallest consumer idle ms (-1: no
+ * consumers), and the consumers as a flat list of triples (name, pending, idle ms; in name order,
+ * as Redis keeps them). A missing log has no groups.
+ */
+const LIST_GROUPS_SCRIPT = `
+local groups = redis.pcall('XINFO', 'GROUPS', KEYS[1])
+if type(groups) ~= 'table' or groups.err then return {} end
+local prefix, after, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- Byte order, as the radix tree orders groups (Lua's '>' follows the server's locale).
+local function later(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+local out = {}
+local taken = 0
+for _, info in ipairs(groups) do
+  if taken >= limit then break end
+  local name = nil
+  for i = 1, #info, 2 do if info[i] == 'name' then name = info[i + 1] end end
+  if name and string.sub(name, 1, #prefix) == prefix and (after == '' or later(name, after)) then
+    taken = taken + 1
+    local idle = -1
+    local members = {}
+    for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], name)) do
+      local f = {}
+      for i = 1, #consumer, 2 do f[consumer[i]] = consumer[i + 1] end
+      local value = tonumber(f['idle'])
+      if idle < 0 or value < idle then idle = value end
+      table.insert(members, f['name']); table.insert(members, f['pending']); table.insert(members, value)
+    end
+    table.insert(out, name); table.insert(out, idle); table.insert(out, members)
   end
 end
 return out
@@ -494,6 +587,57 @@ export class RedisDurableConsumers implements DurableConsumers {
     return existed;
   }
 
+  async release(channelKey: string, group: string, member: string, ids: readonly DurableEntryId[]): Promise<ReleaseOutcome> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    if (ids.length > MAX_ENTRIES_PER_CALL) throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} ids per release`);
+    return this.#groupCall(channelKey, group, async () => {
+      const { logIds, redriveIds } = splitIds([...new Set(ids)]);
+      let released = 0;
+      const gone: GoneEntry[] = [];
+      for (const [key, streamIds, redrive] of [
+        [this.logKey(channelKey), logIds, false],
+        [this.redriveKey(channelKey, group), redriveIds, true],
+      ] as const) {
+        // The log always runs (an empty list as 0-0, never pending), so a missing group is reported the same way.
+        if (redrive && streamIds.length === 0) continue;
+        const args = [group, member, RELEASED_HOLDER, RELEASED_IDLE_MS, ...(streamIds.length > 0 ? streamIds : ['0-0'])];
+        const reply = (await this.#redis.eval(RELEASE_SCRIPT, 1, key, ...args)) as unknown[];
+        for (let i = 0; i + 1 < reply.length; i += 2) {
+          if (Number(reply[i + 1]) === 1) released++;
+          else gone.push(this.#gone(String(reply[i]), redrive));
+        }
+      }
+      return { released, gone };
+    });
+  }
+
+  async removeMember(channelKey: string, group: string, member: string): Promise<boolean> {
+    this.#checkOpen();
+    checkName('group', group);
+    checkName('member', member);
+    return this.#groupCall(channelKey, group, async () => {
+      const reply = await this.#redis.eval(REMOVE_MEMBER_SCRIPT, 2, this.logKey(channelKey), this.redriveKey(channelKey, group), group, member);
+      return Number(reply) === 1;
+    });
+  }
+
+  async listGroups(channelKey: string, query: GroupQuery): Promise<readonly GroupSummary[]> {
+    this.#checkOpen();
+    checkCount('limit', query.limit);
+    const reply = (await this.#redis.eval(LIST_GROUPS_SCRIPT, 1, this.logKey(channelKey), query.prefix, query.after ?? '', query.limit)) as unknown[];
+    const out: GroupSummary[] = [];
+    for (let i = 0; i + 2 < reply.length; i += 3) {
+      const idle = Number(reply[i + 1]);
+      const flat = reply[i + 2] as unknown[];
+      const members: MemberSummary[] = [];
+      for (let j = 0; j + 2 < flat.length; j += 3) members.push({ member: String(flat[j]), pending: Number(flat[j + 1]), idleMs: Number(flat[j + 2]) });
+      out.push({ group: String(reply[i]), idleMs: idle < 0 ? Number.POSITIVE_INFINITY : idle, members });
+    }
+    return out;
+  }
+
   /** The connection belongs to the caller; closing only stops this instance. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -593,6 +737,17 @@ export class RedisDurableConsumers implements DurableConsumers {
   #checkOpen(): void {
     if (this.#closed) throw new Error('durable consumers are closed');
   }
+}
+
+/** Log ids and redrive ids (without their `r:` prefix); anything that is no stream id is dropped (never pending). */
+function splitIds(ids: readonly DurableEntryId[]): { logIds: string[]; redriveIds: string[] } {
+  return {
+    logIds: ids.filter((id) => !id.startsWith(REDRIVE_PREFIX) && STREAM_ID.test(id)),
+    redriveIds: ids
+      .filter((id) => id.startsWith(REDRIVE_PREFIX))
+      .map((id) => id.slice(REDRIVE_PREFIX.length))
+      .filter((id) => STREAM_ID.test(id)),
+  };
 }
 
 function toDeadLetter([id, fields]: StreamEntry): DeadLetter {

@@ -56,6 +56,17 @@ export class MemorySessionStore implements SessionStore {
     return true;
   }
 
+  async liveSessions(sessionIds: readonly string[]): Promise<ReadonlySet<string>> {
+    const now = this.#now();
+    return new Set(
+      sessionIds.filter((id) => {
+        const organizationId = this.#organizationOf.get(id);
+        const entry = organizationId === undefined ? undefined : this.#byOrganization.get(organizationId)?.get(id);
+        return entry !== undefined && entry.expiresAt > now;
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     this.#byOrganization.clear();
     this.#organizationOf.clear();

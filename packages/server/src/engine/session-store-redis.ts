@@ -91,17 +91,30 @@ export class RedisSessionStore implements SessionStore {
     return reply === 1;
   }
 
+  async liveSessions(sessionIds: readonly string[]): Promise<ReadonlySet<string>> {
+    // One EXISTS per session, sent together: each key has its own tag (slot), so no multi-key command.
+    try {
+      const found = await Promise.all(sessionIds.map((id) => this.#client.exists(this.#key(id))));
+      return new Set(sessionIds.filter((_, i) => found[i] === 1));
+    } catch (error) {
+      throw new ApiXError('UNAVAILABLE', 'session store (Redis) did not answer; retry', { cause: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
   async close(): Promise<void> {
     await (this.#client.status === 'ready' ? this.#client.quit().then(() => undefined) : Promise.resolve(this.#client.disconnect())).catch(() =>
       this.#client.disconnect(),
     );
   }
 
+  /** The session id is the tag: one key, one slot, on a Redis Cluster too. */
+  #key(sessionId: string): string {
+    return `${this.#prefix}:{sess:${encodeTagContent(sessionId)}}`;
+  }
+
   async #run(script: typeof SCRIPTS.claim, owner: SessionOwner, args: Array<string | number>): Promise<unknown> {
-    // The session id is the tag: one key, one slot, on a Redis Cluster too.
-    const key = `${this.#prefix}:{sess:${encodeTagContent(owner.sessionId)}}`;
     try {
-      return await runScript(this.#client, script, [key], args);
+      return await runScript(this.#client, script, [this.#key(owner.sessionId)], args);
     } catch (error) {
       throw new ApiXError('UNAVAILABLE', 'session store (Redis) did not answer; retry', { cause: error instanceof Error ? error.message : String(error) });
     }

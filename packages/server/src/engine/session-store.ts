@@ -59,6 +59,12 @@ export interface SessionStore {
   claim(owner: SessionOwner, ttlMs: number, attempt?: number): Promise<ClaimOutcome>;
   /** Applies `update` if `owner.owner` still holds the session (or nobody does); false when another connection took it. */
   save(owner: SessionOwner, update: SessionUpdate, ttlMs: number): Promise<boolean>;
+  /**
+   * Which of `sessionIds` exist now (not expired, not evicted): the others can never be resumed
+   * — a claim answers `missing` — so state kept for them elsewhere (their acknowledged groups,
+   * ADR 0048) may go. Read-only: it neither refreshes nor claims a session.
+   */
+  liveSessions(sessionIds: readonly string[]): Promise<ReadonlySet<string>>;
   close(): Promise<void>;
 }
 

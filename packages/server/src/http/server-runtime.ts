@@ -17,7 +17,7 @@ export interface ServerRuntime {
   /** False while the engine cannot reach its store (Redis down): readiness answers 503 (degraded). */
   engineHealthy?(): boolean | Promise<boolean>;
   /** Queue groups with members on this node, and what their claim passes did (ADR 0042). */
-  queueGroups?(): { groups: number; passes: number; claimed: number; gone: number };
+  queueGroups?(): { groups: number; passes: number; claimed: number; released: number; gone: number };
   /** The cluster's live nodes (this one alone on the memory engine). */
   liveNodes?(): Promise<readonly NodeInfo[]>;
 }

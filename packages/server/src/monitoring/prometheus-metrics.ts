@@ -115,6 +115,7 @@ export function buildPrometheusRegistry(tracker: LatencyTracker, alerts: AlertMo
       },
     });
   queueGroupCounter('apix_queue_group_claimed_total', "Events claimed from a queue-group member that stopped (idle past the group idle time) for a live one.", (s) => s.claimed);
+  queueGroupCounter('apix_queue_group_released_total', 'Events a queue-group member that unsubscribed gave back to its group unacked, claimable by another member at once.', (s) => s.released);
   queueGroupCounter('apix_queue_group_gone_total', 'Queue-group events found trimmed from the log while still pending (retention shorter than the idle time).', (s) => s.gone);
   new Gauge({
     name: 'apix_event_loop_lag_seconds',

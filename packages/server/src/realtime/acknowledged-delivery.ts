@@ -124,9 +124,11 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   /**
    * Entries the store handed to this member outside its own reads (a queue group's idle-claim
    * pass, ADR 0042): into the window and out to the client, exactly as read ones. Closed
-   * meanwhile: they stay pending under this member and the next pass claims them again.
+   * meanwhile: they stay pending under this member (`onClosedHolding`) and the next pass claims
+   * them again, or the member gives them back at once if it left its group.
    */
   adopt(outcome: ReadOutcome): void {
+    if (this.#state === 'closed' && outcome.entries.length > 0) this.onClosedHolding(outcome.entries.map((e) => e.id));
     if (this.#state !== 'live') return;
     this.#reportGone(outcome.gone);
     const now = monotonicNow();
@@ -185,8 +187,18 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     // Held in flight: pending under the member now, in nobody's window. A read still running is
     // reported when it lands (#readLoop): announcing now would let the adopter read the pending
     // list before that read added to it.
-    if (this.#inFlight.size > 0) this.#orphaned();
+    if (this.#inFlight.size > 0) this.onClosedHolding([...this.#inFlight.values()].map((e) => e.id));
     this.#inFlight.clear();
+  }
+
+  /**
+   * Closed while entries were pending under the member in no window: the ones in flight at
+   * close, then (called again) any a read that was running hands out when it lands. The
+   * session's group announces them once (`releaseOnClose`); a queue-group member that leaves
+   * gives them back to its group (GroupDelivery).
+   */
+  protected onClosedHolding(_ids: readonly string[]): void {
+    this.#orphaned();
   }
 
   /**
@@ -290,7 +302,7 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
           if (outcome.entries.length + outcome.gone.length < room) this.#readPending = false;
           if (this.#state !== 'live') {
             // Closed while the read ran: what it took is pending under the member, in no window.
-            if (outcome.entries.length > 0) this.#orphaned();
+            if (outcome.entries.length > 0) this.onClosedHolding(outcome.entries.map((e) => e.id));
             return;
           }
           this.#reportGone(outcome.gone);
@@ -356,7 +368,12 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
     try {
       if (retry.length > 0) {
         const outcome = await this.#ctx.durable.retry(this.#address.key, this.#address.group, this.#address.member, retry.map((e) => e.id));
-        if (this.#state !== 'live') return;
+        if (this.#state !== 'live') {
+          // Closed while the retry ran: it took them back under the member after close handed
+          // them over, so hand them over again (a leaving group member releases them once more).
+          if (outcome.entries.length > 0) this.onClosedHolding(outcome.entries.map((e) => e.id));
+          return;
+        }
         this.#reportGone(outcome.gone);
         const sentAt = monotonicNow();
         for (const delivered of outcome.entries) {

@@ -23,8 +23,11 @@ export function queueGroupName(group: string): string {
  *   them: the first reader would take every new entry), and a member whose window fills hands
  *   the reading on to another with room;
  * - closing a member never removes the group (other members use it) and never acks what it
- *   held: its unacked entries stay pending under its name until the idle time passes and a
- *   live member claims them, or until the session resumes and reads them again.
+ *   held. When its connection closed, its unacked entries stay pending under its name until
+ *   the idle time passes and a live member claims them, or until the session resumes and reads
+ *   them again. When the session itself ended the membership (`leave`: unsubscribe, revocation,
+ *   a broken stream), nobody will read them under its name again, so it releases them to the
+ *   group at once and leaves the group's member list (`QueueGroups.leave`, ADR 0048).
  *
  * Invariant (what makes "acked by one member" hold): a live member's unacked entry is
  * redelivered to itself at most `ackTimeoutMs + capMs` after its last delivery, and the group
@@ -36,6 +39,8 @@ export class GroupDelivery extends AcknowledgedDelivery implements QueueGroupMem
   readonly organizationId: string;
   readonly #groups: QueueGroups;
   #registered = false;
+  /** The session ended this membership: what it holds at or after close goes back to the group. */
+  #leaving = false;
 
   constructor(
     connection: Connection,
@@ -72,10 +77,27 @@ export class GroupDelivery extends AcknowledgedDelivery implements QueueGroupMem
     this.#groups.handOff(this);
   }
 
+  /**
+   * The session ends its membership (not a connection closing: then the session may resume and
+   * read its pending entries again). Call before `close`: close then releases what the member
+   * holds, and so does every read or claim that lands after it.
+   */
+  leave(): void {
+    this.#leaving = true;
+  }
+
+  protected override onClosedHolding(ids: readonly string[]): void {
+    if (this.#leaving) this.#groups.leave(this, ids);
+    else super.onClosedHolding(ids);
+  }
+
   override close(): void {
+    const holding = this.inFlight;
     super.close();
     if (!this.#registered) return;
     this.#registered = false;
     this.#groups.remove(this);
+    // Holding nothing, close did not call onClosedHolding: the member still leaves the group's list.
+    if (this.#leaving && holding === 0) this.#groups.leave(this, []);
   }
 }

@@ -31,6 +31,8 @@ interface GroupEntry {
   idleMs: number;
   timer: NodeJS.Timeout | undefined;
   running: boolean;
+  /** A pass was asked for while one ran (a member left): run another right after it. */
+  again: boolean;
   /** The last publication a member was woken for (every member of the node is offered each one). */
   lastEpoch: string;
   lastOffset: number;
@@ -38,10 +40,11 @@ interface GroupEntry {
   turn: number;
 }
 
-/** Counters for the log and tests: claim passes run, entries claimed, entries found trimmed while pending. */
+/** Counters for the log and tests: claim passes run, entries claimed, released by members that left, found trimmed while pending. */
 export interface QueueGroupStats {
   passes: number;
   claimed: number;
+  released: number;
   gone: number;
 }
 
@@ -62,7 +65,11 @@ const MIN_PASS_INTERVAL_MS = 100;
  * - `claim(minIdleMs = effectiveGroupIdleMs)`: entries are only taken once nobody was handed
  *   them for the idle time, which a live member's own redeliveries never allow (see there);
  * - entries found trimmed while pending (`gone`) are counted, logged with the channel key, and
- *   never thrown.
+ *   never thrown;
+ * - a member that leaves for good (`leave`) gives back what it holds and leaves the store's
+ *   member list, one step after the other per member (a late read's entries are released after
+ *   the first batch), and the group's pass runs here at once, so a live member on this node gets
+ *   them without waiting for the idle time; other nodes' members at their next pass.
  *
  * The caps are counted on this node (each node admits up to the cap): the groups and members
  * a tenant holds cluster-wide are at most nodes × cap. ADR 0042 says why that is enough for now.
@@ -73,8 +80,10 @@ export class QueueGroups {
   readonly #logger: Logger;
   readonly #groups = new Map<string, GroupEntry>();
   readonly #groupsPerOrganization = new Map<string, number>();
+  /** Per leaving member (key, group, member): the tail of its release steps, so they run in order. */
+  readonly #leaving = new Map<string, Promise<void>>();
   #closed = false;
-  readonly stats: QueueGroupStats = { passes: 0, claimed: 0, gone: 0 };
+  readonly stats: QueueGroupStats = { passes: 0, claimed: 0, released: 0, gone: 0 };
 
   constructor(durable: DurableConsumers, limits: QueueGroupLimits, logger: Logger) {
     this.#durable = durable;
@@ -125,7 +134,7 @@ export class QueueGroups {
     const id = groupId(key, group);
     let entry = this.#groups.get(id);
     if (!entry) {
-      entry = { key, group, organizationId: member.organizationId, members: new Set(), idleMs: effectiveGroupIdleMs(policy), timer: undefined, running: false, lastEpoch: '', lastOffset: 0, turn: 0 };
+      entry = { key, group, organizationId: member.organizationId, members: new Set(), idleMs: effectiveGroupIdleMs(policy), timer: undefined, running: false, again: false, lastEpoch: '', lastOffset: 0, turn: 0 };
       this.#groups.set(id, entry);
       this.#groupsPerOrganization.set(member.organizationId, (this.#groupsPerOrganization.get(member.organizationId) ?? 0) + 1);
     } else {
@@ -182,6 +191,63 @@ export class QueueGroups {
     if (allWhenFull) for (const m of members) m.wake();
   }
 
+  /**
+   * `member` left the group for good (its session unsubscribed, was revoked, or its stream
+   * broke): it will not process `ids`, which it holds. Release them (claimable by anyone at once,
+   * delivery counts kept), remove the member from the store's member list if it holds nothing
+   * more (the store refuses otherwise, so nothing pending is dropped; a read that lands later
+   * calls this again with its entries and the removal follows), then claim for this node's live
+   * members now. Runs in the background: unsubscribe does not wait for the store. A failure is
+   * logged and leaves the entries where they were: pending under the member, claimed after the
+   * idle time as before this existed.
+   */
+  leave(member: QueueGroupMember, ids: readonly string[]): void {
+    if (this.#closed) return;
+    const { key, group, member: name } = member.address;
+    const id = `${groupId(key, group)}\u0000${name}`;
+    const step = async (): Promise<void> => {
+      if (this.#closed) return;
+      // The session is a member of the group on this node again (it subscribed anew; a late read
+      // of the old membership landed after that): what the member name holds is that membership's
+      // own, so releasing it would give it to a second holder. It is left pending under the member.
+      const again = this.#groups.get(groupId(key, group))?.members;
+      if (again && [...again].some((m) => m !== member && m.address.member === name)) return;
+      for (let i = 0; i < ids.length; i += MAX_ENTRIES_PER_CALL) {
+        const outcome = await this.#durable.release(key, group, name, ids.slice(i, i + MAX_ENTRIES_PER_CALL));
+        this.stats.released += outcome.released;
+        this.#reportGone(key, group, outcome.gone.map((g) => g.offset));
+      }
+      await this.#durable.removeMember(key, group, name);
+      const entry = this.#groups.get(groupId(key, group));
+      if (entry && ids.length > 0) this.#passNow(entry);
+    };
+    const next = (this.#leaving.get(id) ?? Promise.resolve())
+      .then(step)
+      .catch((error: unknown) => {
+        if (error instanceof DurableGroupMissingError) return; // the log was lost: nothing left to give back
+        this.#logger.warn({ err: error, channelKey: key, group }, "a leaving queue-group member's events were not released; they move after the idle time");
+      })
+      .finally(() => {
+        if (this.#leaving.get(id) === next) this.#leaving.delete(id);
+      });
+    this.#leaving.set(id, next);
+  }
+
+  /**
+   * Resolves when the release steps of `member` leaving the group have run. A new membership of
+   * the same session (the member name is the session id) joins after them: its first read takes
+   * the member's pending entries, and a release still to come would give those away under it
+   * too — two holders of one entry, which the idle time otherwise rules out.
+   */
+  async left(key: string, group: string, member: string): Promise<void> {
+    await this.#leaving.get(`${groupId(key, group)}\u0000${member}`);
+  }
+
+  /** Resolves when every `leave` started so far has finished (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.#leaving.size > 0) await Promise.all(this.#leaving.values());
+  }
+
   close(): void {
     this.#closed = true;
     for (const entry of this.#groups.values()) clearTimeout(entry.timer);
@@ -194,14 +260,43 @@ export class QueueGroups {
     const interval = Math.max(MIN_PASS_INTERVAL_MS, Math.floor(entry.idleMs / PASSES_PER_IDLE_TIME));
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
-      entry.running = true;
-      void this.#pass(entry).finally(() => {
-        entry.running = false;
-        if (this.#groups.get(groupId(entry.key, entry.group)) === entry) this.#schedule(entry);
-      });
+      this.#run(entry);
     }, interval);
     // The pass never keeps a process alive on its own (shutdown closes the subscriptions).
     entry.timer.unref();
+  }
+
+  /** A pass now instead of at the timer (the timer restarts after it); one more after a running one. */
+  #passNow(entry: GroupEntry): void {
+    if (this.#closed) return;
+    if (entry.running) {
+      entry.again = true;
+      return;
+    }
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    this.#run(entry);
+  }
+
+  #run(entry: GroupEntry): void {
+    entry.running = true;
+    void this.#pass(entry).finally(() => {
+      entry.running = false;
+      if (this.#groups.get(groupId(entry.key, entry.group)) !== entry) return;
+      if (entry.again && !this.#closed) {
+        entry.again = false;
+        this.#run(entry);
+      } else this.#schedule(entry);
+    });
+  }
+
+  #reportGone(key: string, group: string, offsets: ReadonlyArray<number | undefined>): void {
+    if (offsets.length === 0) return;
+    this.stats.gone += offsets.length;
+    this.#logger.warn(
+      { channelKey: key, group, gone: offsets.length, offsets },
+      "a queue-group member's unacked events were trimmed from the log before anyone acked them (retention shorter than the idle time)",
+    );
   }
 
   /** Claims idle entries for the members with the most room first, until a claim comes back short. */
@@ -222,13 +317,7 @@ export class QueueGroups {
         return;
       }
       this.stats.claimed += outcome.entries.length;
-      if (outcome.gone.length > 0) {
-        this.stats.gone += outcome.gone.length;
-        this.#logger.warn(
-          { channelKey: entry.key, group: entry.group, gone: outcome.gone.length, offsets: outcome.gone.map((g) => g.offset) },
-          "a dead member's unacked events were trimmed from the log before anyone acked them (retention shorter than the idle time)",
-        );
-      }
+      this.#reportGone(entry.key, entry.group, outcome.gone.map((g) => g.offset));
       if (outcome.entries.length > 0) {
         this.#logger.info({ channelKey: entry.key, group: entry.group, member: member.address.member, claimed: outcome.entries.length }, 'idle queue-group events claimed for a live member');
       }

@@ -20,6 +20,7 @@ import { DEFAULT_DELIVERY_POLICY, resolveDeliveryPolicy, type DeliveryPolicy } f
 import type { Connection } from './connection.js';
 import { routedPublication, type EventRouter } from './event-router.js';
 import { GroupDelivery, queueGroupName } from './group-delivery.js';
+import type { GroupHygiene } from './group-hygiene.js';
 import type { QueueGroups } from './queue-groups.js';
 import type { RealtimeObserver } from './realtime-observer.js';
 
@@ -55,6 +56,8 @@ export interface AcknowledgedDeliverySettings extends AcknowledgedDeliveryContex
   readonly policy: DeliveryPolicy;
   /** Queue groups (ADR 0042): the node's registry and claim passes; absent: `group` refused. */
   readonly groups?: QueueGroups;
+  /** Removes the groups of expired sessions on a channel when this node joins a group there (ADR 0048); absent: never. */
+  readonly hygiene?: Pick<GroupHygiene, 'joined'>;
   /**
    * A closed connection left unacked events in a group: tell every node (the control bus), so
    * a connection that resumed the session meanwhile reads them (`adoptPending`, ADR 0046).
@@ -395,8 +398,13 @@ export class SubscriptionManager {
     this.#observer.unsubscribed?.(connection, [channel], 'resubscribe');
   };
 
-  /** The subscription ends for good (unsubscribe, revocation, a broken stream): its group goes with it. */
+  /**
+   * The subscription ends for good (unsubscribe, revocation, a broken stream): its group goes with
+   * it; a queue-group member gives back what it holds at once (ADR 0048) — set before the
+   * release closes the delivery, since close is what hands the held entries over.
+   */
   #remove(connection: Connection, subscription: ChannelSubscription): void {
+    if (subscription.delivery instanceof GroupDelivery) subscription.delivery.leave();
     this.#release(connection, subscription);
     this.#forgetGroup(subscription);
   }
@@ -422,7 +430,11 @@ export class SubscriptionManager {
 
   async #joinGroup(key: string, group: string, member: string, afterOffset: number): Promise<void> {
     await this.#removals.get(`${key}\u0000${group}`);
+    // A queue-group membership this session just ended releases what it held first (ADR 0048).
+    await this.#acks!.groups?.left(key, group, member);
     await this.#acks!.durable.join(key, group, member, { start: { kind: 'after', offset: afterOffset } });
+    // Work in proportion to what changed: a join is when this node looks at the channel's groups.
+    this.#acks!.hygiene?.joined(key);
   }
 
   /**

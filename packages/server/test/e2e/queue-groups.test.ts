@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
 import { ackersByOffset, QueueGroupMember, waitUntil } from '../support/queue-group-member.js';
@@ -139,6 +140,54 @@ describe.each(engines)('queue groups ($name)', ({ config }) => {
     expect(claimed).toBeGreaterThanOrEqual(first.length);
     expect(metrics).toMatch(/^apix_queue_groups 1$/m);
     expect(metrics).toMatch(/^apix_queue_group_gone_total 0$/m);
+  });
+});
+
+/** The names of a queue group's members in Redis (XINFO CONSUMERS), found by scanning the test's own prefix. */
+async function redisMembersOf(prefix: string, group: string): Promise<string[]> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const names: string[] = [];
+    for (const key of await redis.keys(`${prefix}:*`)) {
+      if ((await redis.type(key)) !== 'stream') continue;
+      const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
+      if (!groups.some((g) => g[1] === group)) continue;
+      for (const consumer of (await redis.call('XINFO', 'CONSUMERS', key, group)) as unknown[][]) names.push(String(consumer[1]));
+    }
+    return names;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe.each(engines)('queue group members that unsubscribe ($name)', ({ config }) => {
+  it("give back their unacked events at once: another member gets them long before the idle time, as further deliveries, and the leaver is no longer a member", TIMEOUT, async () => {
+    // An idle time no test run reaches: without the release, the held events could only move after it.
+    const idleMs = 60_000;
+    server = await startTestServer({ ...config, ...GROUP_CONFIG, GROUP_IDLE_MS: idleMs, METRICS_PORT: 0 });
+    const channel = freshChannel();
+    const leaver = await member('leaver', channel, 'workers', { holdAcks: true });
+    const pub = await publisher();
+    const held = (await publish(pub, channel, 1, 3)).map((p) => p.offset);
+    await waitUntil(() => leaver.receipts.length >= 3, 'the first member to hold three events');
+    const stayer = await member('stayer', channel, 'workers');
+    const leftAt = performance.now();
+    expect(await leaver.client.request({ type: 'unsubscribe', channels: [channel] })).toMatchObject({ ok: true });
+
+    await waitUntil(() => held.every((offset) => stayer.acked.includes(offset)), 'the other member to get and ack the held events', 15_000);
+    expect(performance.now() - leftAt).toBeLessThan(idleMs / 4);
+    // Each once, as its second delivery: releasing was not a delivery, the claim was.
+    expect(stayer.receipts.filter((r) => held.includes(r.offset)).map((r) => [r.offset, r.retryCount])).toEqual(held.map((o) => [o, 1]));
+    expect(leaver.receipts.map((r) => r.offset)).toEqual(held);
+    expect(leaver.acked).toEqual([]);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^apix_queue_group_released_total 3$/m);
+    if ('REDIS_KEY_PREFIX' in config) {
+      // The leaver holds nothing and will not come back as a member: it left the Redis group's member list.
+      const members = await redisMembersOf(config.REDIS_KEY_PREFIX, 'q:workers');
+      expect(members).toContain(stayer.sessionId);
+      expect(members).not.toContain(leaver.sessionId);
+    }
   });
 });
 

@@ -114,6 +114,90 @@ export function describeDurableConsumersContract(name: string, create: () => Pro
       expect(offsets((await consumers.read(k, 'keep', 'a', { count: 10, from: 'new' })).entries)).toEqual([1, 2]);
     });
 
+    it('releases a member\'s entries: claimable by anyone at once, counts unchanged, others\' entries skipped, trimmed ones gone', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });
+      await consumers.join(k, 'g', 'b', { start: { kind: 'retained' } });
+      await appendMany(k, 4, 100);
+      const held = (await consumers.read(k, 'g', 'a', { count: 10, from: 'new' })).entries;
+      expect(offsets(held)).toEqual([1, 2, 3, 4]);
+      await fixture.append(k, '{"n":5}', 4); // retention now keeps offsets 2..5: offset 1 is trimmed while pending
+      const [e1, e2, e3] = held as [DurableEntry, DurableEntry, DurableEntry, DurableEntry];
+      const outcome = await consumers.release(k, 'g', 'a', [e1.id, e2.id, e3.id, e3.id, 'r:1-1', 'not-an-id']);
+      expect(outcome.released).toBe(2);
+      expect(outcome.gone).toEqual([{ id: e1.id, offset: 1 }]);
+      // Released entries are no longer the member's: its pending re-read hands out only what it kept.
+      expect(offsets((await consumers.read(k, 'g', 'a', { count: 10, from: 'pending' })).entries)).toEqual([4]);
+      // Far from idle by the clock, yet claimable at once; releasing was not a delivery, the claim is.
+      const claimed = await consumers.claim(k, 'g', 'b', { minIdleMs: 60_000, count: 10 });
+      expect(offsets(claimed.entries)).toEqual([2, 3]);
+      expect(claimed.entries.map((e) => e.deliveryCount)).toEqual([2, 2]);
+      expect(claimed.gone).toEqual([]);
+      // Claimed by b now: a cannot release them again, and a second claim finds nothing idle.
+      expect(await consumers.release(k, 'g', 'a', [e2.id, e3.id])).toEqual({ released: 0, gone: [] });
+      expect((await consumers.claim(k, 'g', 'a', { minIdleMs: 60_000, count: 10 })).entries).toEqual([]);
+      expect(await consumers.ack(k, 'g', [e2.id, e3.id])).toBe(2);
+      await expect(consumers.release(k, 'nobody', 'a', [e2.id])).rejects.toThrow(DurableGroupMissingError);
+    });
+
+    it('removes a member only when it holds nothing pending (log or redelivered entries); then it is gone from the group', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      await consumers.join(k, 'solo', 'a', { start: { kind: 'retained' } });
+      await appendMany(k, 2);
+      const held = (await consumers.read(k, 'solo', 'a', { count: 10, from: 'new' })).entries;
+      // Refused: removing it would drop what it holds from the pending list.
+      expect(await consumers.removeMember(k, 'solo', 'a')).toBe(false);
+      const kept = await consumers.read(k, 'solo', 'a', { count: 10, from: 'pending' });
+      expect(kept.entries.map((e) => [e.offset, e.deliveryCount])).toEqual([[1, 2], [2, 2]]);
+      // A redelivered dead letter it holds counts too.
+      expect(await consumers.deadLetter(k, 'solo', held[0]!.id, 'x')).toBe('dead-lettered');
+      expect(await consumers.ack(k, 'solo', [held[1]!.id])).toBe(1);
+      expect(await consumers.redeliver(k, (await consumers.deadLetters(k, { limit: 1 })).letters[0]!.id)).toBe(true);
+      const redriven = (await consumers.read(k, 'solo', 'a', { count: 10, from: 'new' })).entries;
+      expect(offsets(redriven)).toEqual([1]);
+      expect(await consumers.removeMember(k, 'solo', 'a')).toBe(false);
+      expect(await consumers.ack(k, 'solo', [redriven[0]!.id])).toBe(1);
+      // Holds nothing: removed, and the group has no member left.
+      expect((await consumers.listGroups(k, { prefix: 'solo', limit: 10 }))[0]!.idleMs).toBeLessThan(60_000);
+      expect(await consumers.removeMember(k, 'solo', 'a')).toBe(true);
+      expect(await consumers.listGroups(k, { prefix: 'solo', limit: 10 })).toEqual([{ group: 'solo', idleMs: Number.POSITIVE_INFINITY, members: [] }]);
+      // Not there: nothing to do.
+      expect(await consumers.removeMember(k, 'solo', 'a')).toBe(true);
+      expect(await consumers.removeMember(k, 'solo', 'never')).toBe(true);
+      await expect(consumers.removeMember(k, 'nobody', 'a')).rejects.toThrow(DurableGroupMissingError);
+    });
+
+    it('lists groups by prefix in name order, a page at a time, with the time since their members last read', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const k = key();
+      expect(await consumers.listGroups(k, { prefix: 'a:', limit: 10 })).toEqual([]);
+      await consumers.join(k, 'a:s2', 's2', { start: { kind: 'new' } });
+      await consumers.join(k, 'a:s1', 's1', { start: { kind: 'new' } });
+      await consumers.join(k, 'q:w', 'm', { start: { kind: 'new' } });
+      await new Promise((r) => setTimeout(r, 300));
+      await fixture.append(k, '{"n":1}');
+      await consumers.read(k, 'a:s2', 's2', { count: 10, from: 'new' });
+      const all = await consumers.listGroups(k, { prefix: 'a:', limit: 10 });
+      expect(all.map((g) => g.group)).toEqual(['a:s1', 'a:s2']);
+      expect(all[0]!.idleMs).toBeGreaterThanOrEqual(250);
+      expect(all[1]!.idleMs).toBeLessThan(all[0]!.idleMs);
+      expect((await consumers.listGroups(k, { prefix: 'a:', limit: 1 })).map((g) => g.group)).toEqual(['a:s1']);
+      expect((await consumers.listGroups(k, { prefix: 'a:', after: 'a:s1', limit: 10 })).map((g) => g.group)).toEqual(['a:s2']);
+      expect(await consumers.listGroups(k, { prefix: 'a:', after: 'a:s2', limit: 10 })).toEqual([]);
+      // A cursor that names a group removed since still pages on from its place.
+      expect(await consumers.removeGroup(k, 'a:s1')).toBe(true);
+      expect((await consumers.listGroups(k, { prefix: 'a:', after: 'a:s1', limit: 10 })).map((g) => g.group)).toEqual(['a:s2']);
+      expect((await consumers.listGroups(k, { prefix: 'q:', limit: 10 })).map((g) => g.group)).toEqual(['q:w']);
+      // Members, in name order, with what each holds of the log and its own idle time.
+      await consumers.join(k, 'q:w', 'b', { start: { kind: 'new' } });
+      await fixture.append(k, '{"n":2}');
+      await fixture.append(k, '{"n":3}');
+      await consumers.read(k, 'q:w', 'm', { count: 2, from: 'new' });
+      const [queue] = await consumers.listGroups(k, { prefix: 'q:', limit: 10 });
+      expect(queue!.members.map((m) => [m.member, m.pending])).toEqual([['b', 0], ['m', 2]]);
+      expect(queue!.members.every((m) => m.idleMs >= 0 && m.idleMs < 60_000)).toBe(true);
+      expect(queue!.idleMs).toBe(Math.min(...queue!.members.map((m) => m.idleMs)));
+    });
+
     it('rejects bad arguments with a RangeError', { timeout: TEST_TIMEOUT_MS }, async () => {
       const k = key();
       await consumers.join(k, 'g', 'a', { start: { kind: 'retained' } });

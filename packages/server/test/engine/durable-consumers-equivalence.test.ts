@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { DurableConsumers, DurableEntryId, ReadOutcome } from '../../src/engine/durable-consumers.js';
@@ -10,7 +10,8 @@ import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
 
 /**
  * Model-based check beside the contract suite: random sequences of operations (appends with
- * trimming, reads, acks, claims, retries, dead letters, redeliveries) run on the memory engine
+ * trimming, reads, acks, claims, retries, dead letters, redeliveries, releases, member removals,
+ * group listings) run on the memory engine
  * and on Redis side by side, and every answer must be the same once ids are abstracted away.
  * The contract suite states the rules case by case; this one finds the interleavings nobody
  * wrote a case for.
@@ -28,6 +29,10 @@ type Op =
   | { kind: 'retry'; member: number; picks: number[] }
   | { kind: 'deadLetter'; pick: number }
   | { kind: 'redeliver'; pick: number }
+  | { kind: 'release'; member: number; picks: number[] }
+  | { kind: 'removeMember'; member: number }
+  /** The group's members that hold log entries, with how many (idle times differ by engine and are not compared). */
+  | { kind: 'listGroups' }
   /** The log is lost (new epoch), one entry is appended, every member joins again. */
   | { kind: 'loseLog' };
 
@@ -39,6 +44,9 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retry' as const), member: fc.nat(2), picks: fc.array(fc.nat(30), { maxLength: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('deadLetter' as const), pick: fc.nat(30) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('redeliver' as const), pick: fc.nat(10) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), member: fc.nat(2), picks: fc.array(fc.nat(30), { maxLength: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('removeMember' as const), member: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('listGroups' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('loseLog' as const) }) },
 );
 
@@ -98,6 +106,14 @@ async function step(side: Side, key: string, op: Op, n: number): Promise<unknown
       const letter = letters[op.pick % Math.max(letters.length, 1)];
       return letter ? c.redeliver(key, letter.id) : 'no letters';
     }
+    case 'release': {
+      const outcome = await c.release(key, 'g', MEMBERS[op.member]!, [...new Set(op.picks.map(pick))]);
+      return { released: outcome.released, gone: outcome.gone.map((g) => g.offset) };
+    }
+    case 'removeMember':
+      return c.removeMember(key, 'g', MEMBERS[op.member]!);
+    case 'listGroups':
+      return (await c.listGroups(key, { prefix: '', limit: 10 })).map((g) => [g.group, g.members.filter((m) => m.pending > 0).map((m) => [m.member, m.pending])]);
     case 'loseLog': {
       await side.removeLog();
       await side.append(`{"n":${n}}`, undefined);
@@ -112,51 +128,75 @@ const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 
 const redisBroker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
 
+beforeAll(() => redisBroker.start({ onPublication: () => undefined }));
 afterAll(async () => {
   await redis.quit();
   await redisBroker.close();
   await deleteKeysWithPrefix(REDIS_URL, PREFIX);
 });
 
+let run = 0;
+/** Runs `ops` on both engines side by side; every answer (and the dead letters at the end) must be the same. */
+async function answerAlike(ops: Op[]): Promise<void> {
+  const key = `org${process.pid}/agent:eq-${++run}-${Date.now()}`;
+  const broker = new MemoryBroker();
+  const memory: Side = {
+    consumers: new MemoryDurableConsumers(broker),
+    append: async (data, keepLast) => (await broker.publish(key, data, { historySize: keepLast ?? 10_000, historyTtlMs: 3_600_000 })).offset,
+    removeLog: () => broker.removeHistory(key),
+    ids: [],
+  };
+  const redisConsumers = new RedisDurableConsumers({ redis, broker: redisBroker, prefix: PREFIX });
+  const onRedis: Side = {
+    consumers: redisConsumers,
+    append: async (data, keepLast) =>
+      (await redisBroker.publish(key, data, { historySize: keepLast ?? 10_000, historyTtlMs: 3_600_000 })).offset,
+    removeLog: () => redisBroker.removeHistory(key),
+    ids: [],
+  };
+  try {
+    for (const side of [memory, onRedis]) {
+      for (const m of MEMBERS) await side.consumers.join(key, 'g', m, { start: { kind: 'retained' } });
+    }
+    for (const [i, op] of ops.entries()) {
+      const [a, b] = [await answer(memory, key, op, i), await answer(onRedis, key, op, i)];
+      expect({ step: i, op, answer: b }).toEqual({ step: i, op, answer: a });
+    }
+    const letters = async (side: Side) =>
+      (await side.consumers.deadLetters(key, { limit: 100 })).letters.map((l) => [l.group, l.offset, l.data, l.reason, l.deliveryCount]);
+    expect(await letters(onRedis)).toEqual(await letters(memory));
+  } finally {
+    await memory.consumers.close();
+    await broker.close();
+    await redisConsumers.close();
+  }
+}
+
 describe('DurableConsumers: memory and Redis answer alike', () => {
+  // Release and member removal (ADR 0048): a released entry leaves the member's pending list (an
+  // unpinned run of the property below caught a memory engine that kept it there), is claimed
+  // with its count, and a member goes only once it holds nothing. A case of its own: adding it to
+  // the property's examples would shift the pinned replay path.
+  it('for release and member removal', { timeout: 20_000 }, async () => {
+    await answerAlike([
+      { kind: 'append', keepLast: undefined },
+      { kind: 'read', member: 0, from: 'new', count: 1 },
+      { kind: 'release', member: 0, picks: [0] },
+      { kind: 'read', member: 0, from: 'pending', count: 1 },
+      { kind: 'listGroups' },
+      { kind: 'removeMember', member: 0 },
+      { kind: 'claim', member: 1 },
+      { kind: 'removeMember', member: 1 },
+      { kind: 'release', member: 1, picks: [0] },
+      { kind: 'ack', picks: [0] },
+      { kind: 'removeMember', member: 1 },
+      { kind: 'listGroups' },
+    ]);
+  });
+
   it('for random operation sequences', { timeout: 60_000 }, async () => {
-    await redisBroker.start({ onPublication: () => undefined });
-    let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), async (ops) => {
-        const key = `org${process.pid}/agent:eq-${++run}-${Date.now()}`;
-        const broker = new MemoryBroker();
-        const memory: Side = {
-          consumers: new MemoryDurableConsumers(broker),
-          append: async (data, keepLast) => (await broker.publish(key, data, { historySize: keepLast ?? 10_000, historyTtlMs: 3_600_000 })).offset,
-          removeLog: () => broker.removeHistory(key),
-          ids: [],
-        };
-        const redisConsumers = new RedisDurableConsumers({ redis, broker: redisBroker, prefix: PREFIX });
-        const onRedis: Side = {
-          consumers: redisConsumers,
-          append: async (data, keepLast) =>
-            (await redisBroker.publish(key, data, { historySize: keepLast ?? 10_000, historyTtlMs: 3_600_000 })).offset,
-          removeLog: () => redisBroker.removeHistory(key),
-          ids: [],
-        };
-        try {
-          for (const side of [memory, onRedis]) {
-            for (const m of MEMBERS) await side.consumers.join(key, 'g', m, { start: { kind: 'retained' } });
-          }
-          for (const [i, op] of ops.entries()) {
-            const [a, b] = [await answer(memory, key, op, i), await answer(onRedis, key, op, i)];
-            expect({ step: i, op, answer: b }).toEqual({ step: i, op, answer: a });
-          }
-          const letters = async (side: Side) =>
-            (await side.consumers.deadLetters(key, { limit: 100 })).letters.map((l) => [l.group, l.offset, l.data, l.reason, l.deliveryCount]);
-          expect(await letters(onRedis)).toEqual(await letters(memory));
-        } finally {
-          await memory.consumers.close();
-          await broker.close();
-          await redisConsumers.close();
-        }
-      }),
+      fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), answerAlike),
       {
         numRuns: 200, seed: 1794381899, path: "128:29:2", endOnFailure: true,
         // Found by this property: ids handed out before a lost log must not name entries of the new one.

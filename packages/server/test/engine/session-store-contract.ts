@@ -85,6 +85,23 @@ export function describeSessionStoreContract(name: string, create: () => Promise
       expect(claimed.kind === 'claimed' && claimed.subscriptions.size).toBe(0);
     });
 
+    it('tells which sessions live, without refreshing or creating any', async () => {
+      const a = owner('conn_a');
+      const b = { ...owner('conn_b'), sessionId: `${a.sessionId}_b` };
+      const brief = { ...owner('conn_c'), sessionId: `${a.sessionId}_c` };
+      await store.save(a, update({}), 60_000);
+      await store.save(b, update({ subscribed: new Map([['agent:x', { acknowledgment: true }]]) }), 60_000);
+      await store.save(brief, update({}), 150);
+      const never = `${a.sessionId}_never`;
+      expect([...(await store.liveSessions([a.sessionId, never, b.sessionId, brief.sessionId]))].sort()).toEqual([a.sessionId, b.sessionId, brief.sessionId].sort());
+      await new Promise((r) => setTimeout(r, 400));
+      // Expired by its TTL; asking did not keep it alive, and asking about one that never was created nothing.
+      expect([...(await store.liveSessions([brief.sessionId, never, a.sessionId]))]).toEqual([a.sessionId]);
+      expect(await store.claim({ ...brief, owner: 'conn_d' }, 60_000)).toEqual({ kind: 'missing' });
+      expect(await store.claim({ ...a, sessionId: never }, 60_000)).toEqual({ kind: 'missing' });
+      expect((await store.liveSessions([])).size).toBe(0);
+    });
+
     if (peer) {
       it('another node sees what this one wrote', async () => {
         const other = await peer();

@@ -23,6 +23,8 @@ export class QueueGroupMember {
   readonly receipts: Receipt[] = [];
   /** The session's token (connect reply): connect again with it to resume the session. */
   sessionToken = '';
+  /** The session id (connect reply): the member's name in the store's group. */
+  sessionId = '';
   /** Offsets whose ack reply said this member settled them (acked: 1). */
   readonly acked: number[] = [];
   /** Offsets this member sent an ack for (whether or not a reply came). */
@@ -68,6 +70,7 @@ export class QueueGroupMember {
     await client.next((f) => f.type === 'connection.established');
     const member = new QueueGroupMember(name, client, channel, options.holdAcks === true, options.ackDelayMs ?? 0, options.ackIf ?? (() => true));
     member.sessionToken = (connected.result as { sessionToken: string }).sessionToken;
+    member.sessionId = (connected.result as { sessionId: string }).sessionId;
     const reply = await client.request({ type: 'subscribe', channels: [channel], group });
     if (reply.ok !== true) throw new Error(`${name}: subscribe refused: ${JSON.stringify(reply)}`);
     return member;
