@@ -133,7 +133,7 @@ describe.each(engines)('two readers of one session group ($name engine)', ({ mak
         logger,
         observer: {},
       });
-      staleDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).epoch }, []);
+      staleDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).position.epoch }, []);
       // The first read ('both') finds nothing; wait for it to end before holding the next one.
       await new Promise((r) => setTimeout(r, 100));
       for (let n = 1; n <= 3; n++) await publish(n);
@@ -156,7 +156,7 @@ describe.each(engines)('two readers of one session group ($name engine)', ({ mak
         logger,
         observer: {},
       });
-      liveDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).epoch }, []);
+      liveDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).position.epoch }, []);
       await until(() => live.offsets.length === 3, () => `3 events, got ${JSON.stringify(live.offsets)}`);
       expect(live.offsets).toEqual([1, 2, 3]);
       liveDelivery.close();
@@ -181,7 +181,7 @@ describe.each(engines)('two readers of one session group ($name engine)', ({ mak
         logger,
         observer: {},
       });
-      const epoch = (await broker.history(key, { limit: 0 })).epoch;
+      const epoch = (await broker.history(key, { limit: 0 })).position.epoch;
       liveDelivery.goLive({ offset: 0, epoch }, []);
       await publish(1);
       liveDelivery.wake();
