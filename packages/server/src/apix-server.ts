@@ -151,7 +151,10 @@ export async function startApixServer(options: StartOptions = {}): Promise<ApiXS
     onEmbeddedEvent: (event) => (event.kind === 'restarted' ? logger.warn(event, 'embedded database restarted') : logger.error(event, 'embedded database process failed')),
   });
   const repositories = createRepositories(database.db);
-  const audit = new AuditLogger(repositories.audit, { log: logger.child({ component: 'audit' }) });
+  const audit = new AuditLogger(repositories.audit, {
+    log: logger.child({ component: 'audit' }),
+    organizationRowsPerSecond: config.AUDIT_ORGANIZATION_ROWS_PER_SECOND,
+  });
   const signingKey = await loadOrCreateSigningKey(config.APIX_DATA_DIR);
   const tokenSettings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
   const issuer = new TokenIssuer(signingKey, tokenSettings);

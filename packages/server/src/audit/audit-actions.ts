@@ -29,6 +29,8 @@ export const AuditAction = {
   /** A dead letter was handed back to its group (target: the letter id). */
   DEAD_LETTER_REDELIVERED: 'message.redelivered',
   RATE_LIMITED: 'rate_limited',
+  /** An organisation's ordinary rows past its budget, counted (details: rows, byAction); see AUDIT_ORGANIZATION_ROWS_PER_SECOND. */
+  AUDIT_SUMMARISED: 'audit.summarised',
   ADMIN_ORGANIZATION_CREATED: 'admin.organization.created',
   ADMIN_ORGANIZATION_UPDATED: 'admin.organization.updated',
   /** A principal tried an admin operation it may not perform (details.operation says which). */

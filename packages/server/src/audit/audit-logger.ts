@@ -1,5 +1,8 @@
+import { LRUCache } from 'lru-cache';
+import { AuditAction } from './audit-actions.js';
+import { TokenBucket } from '../realtime/token-bucket.js';
 import type { AuditRowInput } from '../storage/audit-repository.js';
-import { AuditOutcome, type AuditActorType } from '../storage/schema.js';
+import { AuditActorType, AuditOutcome } from '../storage/schema.js';
 import { describeStorageError } from '../storage/storage-errors.js';
 import { fullJitterBackoffMs } from '../support/backoff.js';
 import { monotonicNow } from '../support/monotonic-clock.js';
@@ -53,9 +56,21 @@ export interface AuditLoggerOptions {
   /** Which rows must never be lost silently; default {@link isSecurityRelevant}. */
   readonly isSecurityRelevant?: (entry: AuditEntry) => boolean;
   readonly log?: AuditLoggerLog;
+  /**
+   * Ordinary rows (not security-relevant) one organisation may add per second, and the burst
+   * above it (default 0: no budget). Past it, its rows are counted instead of itemised and
+   * written as one `audit.summarised` row per organisation per flush interval: the trail stays
+   * complete in counts, and one tenant's subscribe storm cannot occupy the shared database
+   * (issue 7: every per-tenant resource has a cap).
+   */
+  readonly organizationRowsPerSecond?: number;
+  readonly organizationBurst?: number;
   /** Clock, for tests. */
   readonly now?: () => Date;
 }
+
+/** Organisations whose budget is kept; the least recently active beyond this start afresh. */
+const MAX_BUDGETED_ORGANIZATIONS = 10_000;
 
 /** Counters for metrics and the status page. */
 export interface AuditLoggerStats {
@@ -64,6 +79,8 @@ export interface AuditLoggerStats {
   readonly written: number;
   /** Ordinary rows dropped because the queue was full. */
   readonly dropped: number;
+  /** Ordinary rows past their organisation's budget: counted in `audit.summarised` rows instead. */
+  readonly summarised: number;
   /** Security-relevant rows refused (the caller was told to fail closed). */
   readonly refused: number;
   readonly failedWrites: number;
@@ -124,6 +141,12 @@ export class AuditLogger {
   readonly #isSecurityRelevant: (entry: AuditEntry) => boolean;
   readonly #log: AuditLoggerLog;
   readonly #now: () => Date;
+  readonly #budgets: LRUCache<string, TokenBucket> | undefined;
+  readonly #budgetRate: number;
+  readonly #budgetBurst: number;
+  /** Rows past budget since the last summary: organisation → action → count. */
+  #overBudget = new Map<string, Map<string, number>>();
+  #summarised = 0;
 
   /** Rows not yet attempted, oldest first. */
   #queue: AuditRowInput[] = [];
@@ -160,7 +183,11 @@ export class AuditLogger {
     this.#log = options.log ?? stderrLog;
     this.#now = options.now ?? (() => new Date());
     const flushIntervalMs = positiveInteger(options.flushIntervalMs ?? 1000, 'flushIntervalMs');
+    this.#budgetRate = options.organizationRowsPerSecond ?? 0;
+    this.#budgetBurst = options.organizationBurst ?? Math.max(1, this.#budgetRate * 2);
+    this.#budgets = this.#budgetRate > 0 ? new LRUCache({ max: MAX_BUDGETED_ORGANIZATIONS }) : undefined;
     this.#intervalTimer = setInterval(() => {
+      this.#summarise();
       // While storage fails, the retry timer (with its backoff) alone decides when to write.
       if (this.#consecutiveFailures === 0) void this.#startDrain();
     }, flushIntervalMs);
@@ -173,9 +200,20 @@ export class AuditLogger {
    * fit (counted and logged). Throws {@link AuditUnavailableError} for a security-relevant
    * row that did not fit, or after `close()`: the caller must refuse the action.
    */
-  record(entry: AuditEntry): 'queued' | 'dropped' {
+  record(entry: AuditEntry): 'queued' | 'dropped' | 'summarised' {
     const securityRelevant = this.#isSecurityRelevant(entry);
     if (this.#closed) return this.#reject(entry, securityRelevant, 'the audit logger is closed');
+    if (!securityRelevant && entry.organizationId !== null && !this.#withinBudget(entry.organizationId)) {
+      let counts = this.#overBudget.get(entry.organizationId);
+      if (!counts) this.#overBudget.set(entry.organizationId, (counts = new Map()));
+      counts.set(entry.action, (counts.get(entry.action) ?? 0) + 1);
+      this.#summarised++;
+      return 'summarised';
+    }
+    return this.#enqueue(entry, securityRelevant);
+  }
+
+  #enqueue(entry: AuditEntry, securityRelevant: boolean): 'queued' | 'dropped' {
     if (this.#consecutiveFailures > 0) this.#spill();
     const free = this.#maxQueued - this.#queue.length;
     const fits = securityRelevant ? free > 0 : free > this.#securityReserve;
@@ -215,6 +253,7 @@ export class AuditLogger {
    * logged) as lost; a write still in flight at the deadline may yet land.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<AuditCloseReport> {
+    this.#summarise();
     this.#closed = true;
     clearInterval(this.#intervalTimer);
     this.#intervalTimer = undefined;
@@ -245,11 +284,40 @@ export class AuditLogger {
       spooled: this.#spool.length,
       written: this.#written,
       dropped: this.#dropped,
+      summarised: this.#summarised,
       refused: this.#refused,
       failedWrites: this.#failedWrites,
       quarantined: this.#quarantined,
       storageFailing: this.#consecutiveFailures > 0,
     };
+  }
+
+  #withinBudget(organizationId: string): boolean {
+    if (!this.#budgets) return true;
+    let bucket = this.#budgets.get(organizationId);
+    if (!bucket) this.#budgets.set(organizationId, (bucket = new TokenBucket(this.#budgetRate, this.#budgetBurst)));
+    return bucket.tryTake();
+  }
+
+  /** One `audit.summarised` row per organisation that went past its budget since the last call. */
+  #summarise(): void {
+    if (this.#overBudget.size === 0) return;
+    const overBudget = this.#overBudget;
+    this.#overBudget = new Map();
+    for (const [organizationId, counts] of overBudget) {
+      let rows = 0;
+      for (const count of counts.values()) rows += count;
+      this.#enqueue(
+        {
+          organizationId,
+          actorType: AuditActorType.SYSTEM,
+          action: AuditAction.AUDIT_SUMMARISED,
+          outcome: AuditOutcome.SUCCESS,
+          details: { rows, byAction: Object.fromEntries(counts), rowsPerSecond: this.#budgetRate },
+        },
+        false,
+      );
+    }
   }
 
   #reject(entry: AuditEntry, securityRelevant: boolean, reason: string): 'dropped' {

@@ -157,10 +157,19 @@ export const configSchema = z.object({
   /**
    * Audit rows for publishes on channels without their own setting: `all`, `sampled` (at
    * AUDIT_PUBLISH_SAMPLE_RATE) or `none`. Every connection, subscription, denial and admin
-   * action is always audited; a row per publish costs throughput, so it is sampled by default.
+   * action is always audited (itemised up to AUDIT_ORGANIZATION_ROWS_PER_SECOND, counted past
+   * it); a row per publish costs throughput, so it is sampled by default.
    */
   AUDIT_PUBLISH_MODE: z.enum(['all', 'sampled', 'none']).default('sampled'),
   AUDIT_PUBLISH_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
+  /**
+   * Ordinary audit rows (connections, subscriptions, sampled publishes) one organisation may add
+   * per second, itemised; past it (after a burst of twice as many) they are counted into one
+   * `audit.summarised` row per organisation per second. Denials, failed authentications and admin
+   * actions are never budgeted. 0: no budget. The database is shared: without it one tenant's
+   * subscribe storm kept the embedded database busy writing its rows, slowing everyone (issue 7).
+   */
+  AUDIT_ORGANIZATION_ROWS_PER_SECOND: z.coerce.number().int().min(0).default(200),
   /** How often storage clean-ups run (stale connection rows, archive retention, expired refresh tokens). */
   MAINTENANCE_INTERVAL_MS: ms(60_000),
   /** Disconnected connection rows are kept this long. */

@@ -340,3 +340,33 @@ describe('AuditLogger batching under a steady trickle', () => {
     expect(batches.length).toBeLessThanOrEqual(11);
   });
 });
+
+describe('AuditLogger per-organisation budget', () => {
+  it("itemises an organisation's ordinary rows up to its budget, counts the rest into one audit.summarised row, and never budgets denials or other organisations", async () => {
+    const written: Array<{ organizationId: string | null; action: string; details: Record<string, unknown> }> = [];
+    const sink = { insertBatch: async (rows: readonly (typeof written)[number][]) => void written.push(...rows) };
+    const logger = new AuditLogger(sink, { flushIntervalMs: 60_000, organizationRowsPerSecond: 10, organizationBurst: 20, log: collectingLog() });
+    const outcomes = Array.from({ length: 50 }, (_, i) => logger.record(ordinary('org-storm', i)));
+    expect(outcomes.filter((o) => o === 'queued')).toHaveLength(20);
+    expect(outcomes.filter((o) => o === 'summarised')).toHaveLength(30);
+    // Security-relevant rows of the same organisation are itemised whatever its budget.
+    for (let i = 0; i < 5; i++) expect(logger.record(denial('org-storm', i))).toBe('queued');
+    // Another organisation has a budget of its own.
+    for (let i = 0; i < 20; i++) expect(logger.record(ordinary('org-quiet', i))).toBe('queued');
+    expect(logger.stats().summarised).toBe(30);
+    await logger.close();
+    const storm = written.filter((r) => r.organizationId === 'org-storm');
+    expect(storm.filter((r) => r.action === 'subscription.added')).toHaveLength(20);
+    expect(storm.filter((r) => r.action === 'subscription.denied')).toHaveLength(5);
+    const summaries = storm.filter((r) => r.action === 'audit.summarised');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]!.details).toEqual({ rows: 30, byAction: { 'subscription.added': 30 }, rowsPerSecond: 10 });
+    expect(written.filter((r) => r.organizationId === 'org-quiet')).toHaveLength(20);
+  });
+
+  it('has no budget unless one is set', async () => {
+    const logger = new AuditLogger({ insertBatch: async () => undefined }, { flushIntervalMs: 60_000, log: collectingLog() });
+    expect(Array.from({ length: 500 }, (_, i) => logger.record(ordinary('org-any', i))).every((o) => o === 'queued')).toBe(true);
+    await logger.close();
+  });
+});
