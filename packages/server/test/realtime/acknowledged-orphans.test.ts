@@ -1,16 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/engine/broker.js';
 import type { DurableConsumers, ReadOptions, ReadOutcome } from '../../src/engine/durable-consumers.js';
-import { MemoryBroker } from '../../src/engine/memory-broker.js';
-import { MemoryDurableConsumers } from '../../src/engine/memory-durable-consumers.js';
-import { RedisBroker } from '../../src/engine/redis-broker.js';
-import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
 import { AcknowledgedDelivery, skipsOffsets } from '../../src/realtime/acknowledged-delivery.js';
 import type { Connection } from '../../src/realtime/connection.js';
 import type { DeliveryPolicy } from '../../src/realtime/delivery-policy.js';
 import { RetryManager } from '../../src/realtime/retry-manager.js';
-import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
+import { durableEngines } from '../support/durable-engines.js';
 import { capturingLogger } from '../support/records-fixtures.js';
 
 /**
@@ -19,44 +13,12 @@ import { capturingLogger } from '../support/records-fixtures.js';
  * closes with a read still running, and when it never says a word (its node died): the live
  * one sees the hole in the log's offsets and re-reads the member's pending list.
  */
-const REDIS_URL = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `apixtest-orphans-${process.pid}-${Date.now()}`;
 /** Redelivery far away: nothing here may come back by a retry timer. */
 const POLICY: DeliveryPolicy = { ackTimeoutMs: 60_000, baseMs: 60_000, factor: 2, capMs: 60_000, maxDeliveries: 5, window: 100 };
 
-const redisClients: Redis[] = [];
-afterAll(async () => {
-  await Promise.all(redisClients.map((c) => c.quit()));
-  await deleteKeysWithPrefix(REDIS_URL, PREFIX);
-});
-
-interface Engine {
-  broker: Broker;
-  durable: DurableConsumers;
-  close(): Promise<void>;
-}
-
-const engines: Array<{ name: string; make: () => Promise<Engine> }> = [
-  {
-    name: 'memory',
-    make: async () => {
-      const broker = new MemoryBroker();
-      const durable = new MemoryDurableConsumers(broker);
-      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
-    },
-  },
-  {
-    name: 'redis',
-    make: async () => {
-      const broker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
-      await broker.start({ onPublication: () => undefined });
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-      redisClients.push(redis);
-      const durable = new RedisDurableConsumers({ redis, broker, prefix: PREFIX });
-      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
-    },
-  },
-];
+const { engines, cleanup } = durableEngines(PREFIX);
+afterAll(cleanup);
 
 /** The connection side of a delivery: what it sends, by offset. */
 function recordingConnection(): { connection: Connection; offsets: number[] } {

@@ -1,17 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/engine/broker.js';
-import type { DurableConsumers } from '../../src/engine/durable-consumers.js';
-import { MemoryBroker } from '../../src/engine/memory-broker.js';
-import { MemoryDurableConsumers } from '../../src/engine/memory-durable-consumers.js';
-import { RedisBroker } from '../../src/engine/redis-broker.js';
-import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
-import type { SessionOwner, SessionStore } from '../../src/engine/session-store.js';
+import type { SessionOwner } from '../../src/engine/session-store.js';
 import { EMPTY_UPDATE } from '../../src/engine/session-store.js';
-import { MemorySessionStore } from '../../src/engine/session-store-memory.js';
-import { RedisSessionStore } from '../../src/engine/session-store-redis.js';
 import { GroupHygiene } from '../../src/realtime/group-hygiene.js';
-import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
+import { durableEngines } from '../support/durable-engines.js';
 import { capturingLogger } from '../support/records-fixtures.js';
 
 /**
@@ -21,47 +13,12 @@ import { capturingLogger } from '../support/records-fixtures.js';
  * time — and keeps the groups of live sessions, of sessions active within the TTL, and queue groups;
  * of a queue group's members, only a gone session's that holds nothing leaves the member list.
  */
-const REDIS_URL = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `apixtest-hygiene-${process.pid}-${Date.now()}`;
 /** Short on purpose: the session TTL is what a group must be idle for before it may go. */
 const TTL_MS = 300;
 
-const redisClients: Redis[] = [];
-afterAll(async () => {
-  await Promise.all(redisClients.map((c) => c.quit()));
-  await deleteKeysWithPrefix(REDIS_URL, PREFIX);
-});
-
-interface Engine {
-  broker: Broker;
-  durable: DurableConsumers;
-  sessions: SessionStore;
-  close(): Promise<void>;
-}
-
-const engines: Array<{ name: string; make: () => Promise<Engine> }> = [
-  {
-    name: 'memory',
-    make: async () => {
-      const broker = new MemoryBroker();
-      const durable = new MemoryDurableConsumers(broker);
-      const sessions = new MemorySessionStore({ maxPerOrganization: 100 });
-      return { broker, durable, sessions, close: async () => (await durable.close(), await sessions.close(), await broker.close()) };
-    },
-  },
-  {
-    name: 'redis',
-    make: async () => {
-      const broker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
-      await broker.start({ onPublication: () => undefined });
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-      redisClients.push(redis);
-      const durable = new RedisDurableConsumers({ redis, broker, prefix: PREFIX });
-      const sessions = await RedisSessionStore.connect({ url: REDIS_URL, prefix: PREFIX });
-      return { broker, durable, sessions, close: async () => (await durable.close(), await sessions.close(), await broker.close()) };
-    },
-  },
-];
+const { engines, cleanup } = durableEngines(PREFIX);
+afterAll(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seq = 0;

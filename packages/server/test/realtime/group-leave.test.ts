@@ -1,17 +1,11 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/engine/broker.js';
 import type { DurableConsumers, DurableEntryId, ReadOptions, ReadOutcome } from '../../src/engine/durable-consumers.js';
-import { MemoryBroker } from '../../src/engine/memory-broker.js';
-import { MemoryDurableConsumers } from '../../src/engine/memory-durable-consumers.js';
-import { RedisBroker } from '../../src/engine/redis-broker.js';
-import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
 import type { Connection } from '../../src/realtime/connection.js';
 import type { DeliveryPolicy } from '../../src/realtime/delivery-policy.js';
 import { GroupDelivery } from '../../src/realtime/group-delivery.js';
 import { QueueGroups } from '../../src/realtime/queue-groups.js';
 import { RetryManager } from '../../src/realtime/retry-manager.js';
-import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
+import { durableEngines } from '../support/durable-engines.js';
 import { capturingLogger } from '../support/records-fixtures.js';
 
 /**
@@ -21,45 +15,13 @@ import { capturingLogger } from '../support/records-fixtures.js';
  * released them. Checked on the real engines: right after, another member's claim with a
  * one-minute idle time takes every held entry.
  */
-const REDIS_URL = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `apixtest-leave-${process.pid}-${Date.now()}`;
 /** A quick redelivery, so a retry is due within the test; the group idle time is far away. */
 const POLICY: DeliveryPolicy = { ackTimeoutMs: 50, baseMs: 10, factor: 2, capMs: 10, maxDeliveries: 10, window: 100, groupIdleMs: 60_000 };
 const LONG_IDLE_MS = 60_000;
 
-const redisClients: Redis[] = [];
-afterAll(async () => {
-  await Promise.all(redisClients.map((c) => c.quit()));
-  await deleteKeysWithPrefix(REDIS_URL, PREFIX);
-});
-
-interface Engine {
-  broker: Broker;
-  durable: DurableConsumers;
-  close(): Promise<void>;
-}
-
-const engines: Array<{ name: string; make: () => Promise<Engine> }> = [
-  {
-    name: 'memory',
-    make: async () => {
-      const broker = new MemoryBroker();
-      const durable = new MemoryDurableConsumers(broker);
-      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
-    },
-  },
-  {
-    name: 'redis',
-    make: async () => {
-      const broker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
-      await broker.start({ onPublication: () => undefined });
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-      redisClients.push(redis);
-      const durable = new RedisDurableConsumers({ redis, broker, prefix: PREFIX });
-      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
-    },
-  },
-];
+const { engines, cleanup } = durableEngines(PREFIX);
+afterAll(cleanup);
 
 function connection(): Connection {
   return {

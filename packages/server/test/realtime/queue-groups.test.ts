@@ -1,15 +1,12 @@
 import { ApiXError } from '@apix/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/engine/broker.js';
-import type { DurableConsumers, ReadOutcome } from '../../src/engine/durable-consumers.js';
+import type { ReadOutcome } from '../../src/engine/durable-consumers.js';
 import { MemoryBroker } from '../../src/engine/memory-broker.js';
 import { MemoryDurableConsumers } from '../../src/engine/memory-durable-consumers.js';
-import { RedisBroker } from '../../src/engine/redis-broker.js';
-import { RedisDurableConsumers } from '../../src/engine/redis-durable-consumers.js';
 import { effectiveGroupIdleMs, type DeliveryPolicy } from '../../src/realtime/delivery-policy.js';
 import { QueueGroups, type QueueGroupMember } from '../../src/realtime/queue-groups.js';
-import { deleteKeysWithPrefix } from '../cluster/redis-processes.js';
+import { durableEngines } from '../support/durable-engines.js';
 import { capturingLogger } from '../support/records-fixtures.js';
 
 /**
@@ -18,44 +15,12 @@ import { capturingLogger } from '../support/records-fixtures.js';
  * trimmed while they were pending (Redis: XAUTOCLAIM's deleted ids) without throwing; the caps
  * are taken and given back as members come and go.
  */
-const REDIS_URL = process.env.APIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `apixtest-qgunit-${process.pid}-${Date.now()}`;
 /** Small numbers: the idle time is its floor, 10 + 10 + 1,000 ms. */
 const POLICY: DeliveryPolicy = { ackTimeoutMs: 10, baseMs: 10, factor: 2, capMs: 10, maxDeliveries: 5, window: 10 };
 
-const redisClients: Redis[] = [];
-afterAll(async () => {
-  await Promise.all(redisClients.map((c) => c.quit()));
-  await deleteKeysWithPrefix(REDIS_URL, PREFIX);
-});
-
-interface Engine {
-  broker: Broker;
-  durable: DurableConsumers;
-  close(): Promise<void>;
-}
-
-const engines: Array<{ name: string; make: () => Promise<Engine> }> = [
-  {
-    name: 'memory',
-    make: async () => {
-      const broker = new MemoryBroker();
-      const durable = new MemoryDurableConsumers(broker);
-      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
-    },
-  },
-  {
-    name: 'redis',
-    make: async () => {
-      const broker = new RedisBroker({ url: REDIS_URL, prefix: PREFIX });
-      await broker.start({ onPublication: () => undefined });
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-      redisClients.push(redis);
-      const durable = new RedisDurableConsumers({ redis, broker, prefix: PREFIX });
-      return { broker, durable, close: async () => (await durable.close(), await broker.close()) };
-    },
-  },
-];
+const { engines, cleanup } = durableEngines(PREFIX);
+afterAll(cleanup);
 
 function fakeMember(key: string, name: string, room = 10): QueueGroupMember & { adopted: ReadOutcome[] } {
   const adopted: ReadOutcome[] = [];
