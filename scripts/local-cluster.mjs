@@ -19,7 +19,7 @@ const env = {
 };
 const children = [];
 for (let i = 0; i < count; i++) {
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', main], { env: { ...env, PORT: String(base + i), PRINT_DEV_TOKEN: i === 0 ? 'true' : 'false' }, stdio: 'inherit' });
+  const child = spawn(process.execPath, [main], { env: { ...env, PORT: String(base + i), PRINT_DEV_TOKEN: i === 0 ? 'true' : 'false' }, stdio: 'inherit' });
   children.push(child);
   // The first node alone first: it creates the signing key and applies the migrations.
   if (i === 0) await new Promise((r) => setTimeout(r, 4_000));

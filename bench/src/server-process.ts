@@ -37,7 +37,6 @@ export async function startServer(target: Target, environment: TargetEnvironment
   const env = { ...inherited, ...(options.env ? options.env(port) : target.env(port, environment)) };
   const inspectPort = options.inspect ? await freePort() : undefined;
   const nodeArgs = [
-    ...(target.nodeArgs ?? []),
     ...(inspectPort !== undefined ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
     // For investigating a result, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),

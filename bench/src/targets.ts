@@ -22,8 +22,6 @@ export interface Target {
   readonly clientKind: ClientKind;
   /** The server's entry script. */
   readonly script: string;
-  /** Node flags the server runs with (APIX: as `npm start` runs it). */
-  readonly nodeArgs?: readonly string[];
   /** Whether clients must present a bearer token (baselines accept one unread). */
   readonly authenticated: boolean;
   url(port: number): string;
@@ -33,11 +31,6 @@ export interface Target {
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 
 export const APIX_MAIN = here('../../packages/server/dist/main.js');
-/**
- * Node flags APIX runs with, as the root package.json's `start` script gives them (keep the two
- * equal): a 4 MB young generation, so the idle server holds ~40 MB less (ADR 0010).
- */
-export const APIX_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 /** APIX as the bench runs it (see README: what differs from the defaults and why). */
 function apixEnv(port: number, environment: TargetEnvironment): Record<string, string> {
@@ -76,7 +69,6 @@ export const TARGETS: Record<TargetId, Target> = {
     role: 'subject',
     clientKind: 'ws',
     script: APIX_MAIN,
-    nodeArgs: APIX_NODE_FLAGS,
     authenticated: true,
     url: (port) => `ws://127.0.0.1:${port}/ws`,
     env: apixEnv,
@@ -87,7 +79,6 @@ export const TARGETS: Record<TargetId, Target> = {
     role: 'subject',
     clientKind: 'ws',
     script: APIX_MAIN,
-    nodeArgs: APIX_NODE_FLAGS,
     authenticated: true,
     url: (port) => `ws://127.0.0.1:${port}/ws`,
     env: (port, environment) => ({ ...apixEnv(port, environment), DATABASE_URL: requireDatabaseUrl(environment) }),
@@ -103,7 +94,6 @@ export const TARGETS: Record<TargetId, Target> = {
     role: 'subject',
     clientKind: 'ws',
     script: APIX_MAIN,
-    nodeArgs: APIX_NODE_FLAGS,
     authenticated: true,
     url: (port) => `ws://127.0.0.1:${port}/ws`,
     env: (port, environment) => ({
