@@ -80,7 +80,7 @@ const DEFAULTS: BenchSettings = {
   churnRate: 1_000,
   pingIntervalMs: 10,
   stormConnections: 4,
-  idleSeconds: 10,
+  idleSeconds: 30,
   resultsDir: fileURLToPath(new URL('../results', import.meta.url)),
 };
 
