@@ -412,25 +412,36 @@ export class RedisDurableConsumers implements DurableConsumers {
       for (const read of reads) read.reject(error);
       return;
     }
-    const bodies = reply[0] as string[][];
+    const answers: unknown[] = Array.isArray(reply) ? reply : [];
+    const bodies = (Array.isArray(answers[0]) ? answers[0] : []) as string[][];
     reads.forEach((read, r) => {
-      const result = reply[r + 1] as unknown[];
-      if (result[0] === '!') {
-        const message = String(result[1]);
-        read.reject(message.startsWith('NOGROUP') ? new DurableGroupMissingError(channelKey, read.group) : new Error(message));
-        return;
+      // Every read is answered, whatever happened to its neighbours: one malformed answer must not
+      // leave the others' promises pending (their subscriptions would never read again).
+      try {
+        read.resolve(this.#readOutcome(channelKey, read, bodies, answers[r + 1]));
+      } catch (error) {
+        read.reject(error);
       }
-      const entries: DurableEntry[] = [];
-      const gone: GoneEntry[] = [];
-      for (let i = 0; i + 3 < result.length; i += 4) {
-        const redrive = result[i] === 'r';
-        const id = String(result[i + 1]);
-        const count = Number(result[i + 2]);
-        if (count === 0) gone.push(this.#gone(id, redrive));
-        else entries.push(this.#entry(id, bodies[Number(result[i + 3]) - 1]!, count, redrive));
-      }
-      read.resolve({ entries, gone });
     });
+  }
+
+  /** One read's part of a batched reply (see READ_SCRIPT); throws what the read should reject with. */
+  #readOutcome(channelKey: string, read: QueuedRead, bodies: readonly string[][], result: unknown): ReadOutcome {
+    if (!Array.isArray(result)) throw new Error(`malformed durable read reply (${typeof result})`);
+    if (result[0] === '!') {
+      const message = String(result[1]);
+      throw message.startsWith('NOGROUP') ? new DurableGroupMissingError(channelKey, read.group) : new Error(message);
+    }
+    const entries: DurableEntry[] = [];
+    const gone: GoneEntry[] = [];
+    for (let i = 0; i + 3 < result.length; i += 4) {
+      const redrive = result[i] === 'r';
+      const id = String(result[i + 1]);
+      const count = Number(result[i + 2]);
+      if (count === 0) gone.push(this.#gone(id, redrive));
+      else entries.push(this.#entry(id, bodies[Number(result[i + 3]) - 1] ?? [], count, redrive));
+    }
+    return { entries, gone };
   }
 
   async ack(channelKey: string, group: string, ids: readonly DurableEntryId[]): Promise<number> {
