@@ -4,7 +4,7 @@ import { AcknowledgedDelivery, skipsOffsets } from '../../src/realtime/acknowled
 import type { Connection } from '../../src/realtime/connection.js';
 import type { DeliveryPolicy } from '../../src/realtime/delivery-policy.js';
 import { RetryManager } from '../../src/realtime/retry-manager.js';
-import { durableEngines } from '../support/durable-engines.js';
+import { durableEngines, type DurableEngine } from '../support/durable-engines.js';
 import { capturingLogger } from '../support/records-fixtures.js';
 
 /**
@@ -66,6 +66,29 @@ async function until(condition: () => boolean, what: () => string, timeoutMs = 1
   }
 }
 
+/** A session's group of one on a fresh channel of the engine, and how to open readers of it. */
+async function sessionGroup(engine: DurableEngine, name: string) {
+  const { broker, durable } = engine;
+  const key = `org${process.pid}/agent:${name}-${Date.now()}`;
+  const member = `session-${name}`;
+  const group = `a:${member}`;
+  await durable.join(key, group, member, { start: { kind: 'new' } });
+  const ctx = { retries: new RetryManager(), logger: capturingLogger().logger, observer: {} };
+  return {
+    key,
+    group,
+    member,
+    publish: (n: number) => broker.publish(key, `{"type":"job","payload":${n}}`, { historySize: 100, historyTtlMs: 3_600_000 }),
+    /** A reader of the group (through `through`, by default the engine itself), recording what it sends. */
+    reader: (through: DurableConsumers = durable) => {
+      const recorded = recordingConnection();
+      const delivery = new AcknowledgedDelivery(recorded.connection, undefined, () => undefined, { key, channel: 'agent:x', group, member }, POLICY, { durable: through, ...ctx });
+      return { delivery, offsets: recorded.offsets };
+    },
+    epoch: async () => (await broker.history(key, { limit: 0 })).position.epoch,
+  };
+}
+
 describe('skipsOffsets', () => {
   const entries = (...offsets: number[]) => offsets.map((offset) => ({ id: `${offset}-1`, offset, data: '{}', deliveryCount: 1 }));
   it('sees a hole above the last offset and nothing else', () => {
@@ -79,88 +102,59 @@ describe('skipsOffsets', () => {
 
 describe.each(engines)('two readers of one session group ($name engine)', ({ make }) => {
   it('a connection closed while its read runs reports what that read took, once it has landed', { timeout: 20_000 }, async () => {
-    const { broker, durable, close } = await make();
-    const { logger } = capturingLogger();
-    const retries = new RetryManager();
-    const key = `org${process.pid}/agent:orphan-read-${Date.now()}`;
-    const group = 'a:session-1';
-    const publish = (n: number) => broker.publish(key, `{"type":"job","payload":${n}}`, { historySize: 100, historyTtlMs: 3_600_000 });
+    const engine = await make();
     try {
-      await durable.join(key, group, 'session-1', { start: { kind: 'new' } });
-      const gate = gated(durable);
-      const stale = recordingConnection();
-      const staleDelivery = new AcknowledgedDelivery(stale.connection, undefined, () => undefined, { key, channel: 'agent:x', group, member: 'session-1' }, POLICY, {
-        durable: gate.durable,
-        retries,
-        logger,
-        observer: {},
-      });
-      staleDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).position.epoch }, []);
+      const g = await sessionGroup(engine, 'orphan-read');
+      const gate = gated(engine.durable);
+      const stale = g.reader(gate.durable);
+      stale.delivery.goLive({ offset: 0, epoch: await g.epoch() }, []);
       // The first read ('both') finds nothing; wait for it to end before holding the next one.
       await new Promise((r) => setTimeout(r, 100));
-      for (let n = 1; n <= 3; n++) await publish(n);
+      for (let n = 1; n <= 3; n++) await g.publish(n);
       const release = gate.hold();
-      staleDelivery.wake();
+      stale.delivery.wake();
       await gate.reading(); // the read took 1..3 in the store; its reply has not reached the delivery
       let orphanedAt: number | undefined;
-      staleDelivery.releaseOnClose(() => (orphanedAt = stale.offsets.length));
-      staleDelivery.close();
+      stale.delivery.releaseOnClose(() => (orphanedAt = stale.offsets.length));
+      stale.delivery.close();
       expect(orphanedAt).toBeUndefined(); // not before the read lands: an adopter would read too early
       release();
       await until(() => orphanedAt !== undefined, () => 'the orphan report after the read landed');
       expect(stale.offsets).toEqual([]); // closed: nothing sent
 
       // The subscription that resumed the session adopts them.
-      const live = recordingConnection();
-      const liveDelivery = new AcknowledgedDelivery(live.connection, undefined, () => undefined, { key, channel: 'agent:x', group, member: 'session-1' }, POLICY, {
-        durable,
-        retries,
-        logger,
-        observer: {},
-      });
-      liveDelivery.goLive({ offset: 0, epoch: (await broker.history(key, { limit: 0 })).position.epoch }, []);
+      const live = g.reader();
+      live.delivery.goLive({ offset: 0, epoch: await g.epoch() }, []);
       await until(() => live.offsets.length === 3, () => `3 events, got ${JSON.stringify(live.offsets)}`);
       expect(live.offsets).toEqual([1, 2, 3]);
-      liveDelivery.close();
+      live.delivery.close();
     } finally {
-      await close();
+      await engine.close();
     }
   });
 
   it('entries another reader took without a word come back through the hole they leave in the offsets', { timeout: 20_000 }, async () => {
-    const { broker, durable, close } = await make();
-    const { logger } = capturingLogger();
-    const retries = new RetryManager();
-    const key = `org${process.pid}/agent:orphan-hole-${Date.now()}`;
-    const group = 'a:session-2';
-    const publish = (n: number) => broker.publish(key, `{"type":"job","payload":${n}}`, { historySize: 100, historyTtlMs: 3_600_000 });
+    const engine = await make();
     try {
-      await durable.join(key, group, 'session-2', { start: { kind: 'new' } });
-      const live = recordingConnection();
-      const liveDelivery = new AcknowledgedDelivery(live.connection, undefined, () => undefined, { key, channel: 'agent:x', group, member: 'session-2' }, POLICY, {
-        durable,
-        retries,
-        logger,
-        observer: {},
-      });
-      const epoch = (await broker.history(key, { limit: 0 })).position.epoch;
-      liveDelivery.goLive({ offset: 0, epoch }, []);
-      await publish(1);
-      liveDelivery.wake();
+      const g = await sessionGroup(engine, 'orphan-hole');
+      const live = g.reader();
+      live.delivery.goLive({ offset: 0, epoch: await g.epoch() }, []);
+      await g.publish(1);
+      live.delivery.wake();
       await until(() => live.offsets.length === 1, () => 'event 1');
       // A stale reader of the same member (its node then dies: no release is ever announced).
-      await publish(2);
-      await publish(3);
-      const taken = await durable.read(key, group, 'session-2', { count: 10, from: 'new' });
+      await g.publish(2);
+      await g.publish(3);
+      const taken = await engine.durable.read(g.key, g.group, g.member, { count: 10, from: 'new' });
       expect(taken.entries.map((e) => e.offset)).toEqual([2, 3]);
-      await publish(4);
-      liveDelivery.wake();
+      await g.publish(4);
+      live.delivery.wake();
       await until(() => live.offsets.length >= 4, () => `4 events, got ${JSON.stringify(live.offsets)}`);
       expect([...live.offsets].sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
-      expect(liveDelivery.inFlight).toBe(4);
-      liveDelivery.close();
+      expect(live.delivery.inFlight).toBe(4);
+      live.delivery.close();
     } finally {
-      await close();
+      await engine.close();
     }
   });
 });
