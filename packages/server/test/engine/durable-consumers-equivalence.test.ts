@@ -175,8 +175,7 @@ async function answerAlike(ops: Op[]): Promise<void> {
 describe('DurableConsumers: memory and Redis answer alike', () => {
   // Release and member removal (ADR 0048): a released entry leaves the member's pending list (an
   // unpinned run of the property below caught a memory engine that kept it there), is claimed
-  // with its count, and a member goes only once it holds nothing. A case of its own: adding it to
-  // the property's examples would shift the pinned replay path.
+  // with its count, and a member goes only once it holds nothing.
   it('for release and member removal', { timeout: 20_000 }, async () => {
     await answerAlike([
       { kind: 'append', keepLast: undefined },
@@ -198,7 +197,9 @@ describe('DurableConsumers: memory and Redis answer alike', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), answerAlike),
       {
-        numRuns: 200, seed: 1794381899, path: "128:29:2", endOnFailure: true,
+        // Random every run (fast-check prints the seed and path of a failure to replay it); the
+        // counterexamples found so far are kept below as fixed examples.
+        numRuns: 200,
         // Found by this property: ids handed out before a lost log must not name entries of the new one.
         examples: [
           [
