@@ -77,9 +77,10 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   /** The read retried after a store failure (cleared on close, so nothing outlives the subscription). */
   #retryReadTimer: NodeJS.Timeout | undefined;
   /**
-   * Called once if this subscription closes leaving entries pending under the member in no
-   * window: held in flight at close, or handed out by a read that was running when it closed
-   * (`releaseOnClose`, ADR 0046).
+   * Called when this subscription closes leaving entries pending under the member in no window:
+   * once for what it held in flight at close, and again for each read or retry that was running
+   * then and lands with entries (`releaseOnClose`, ADR 0046) — the adopter may have read the
+   * pending list before such a read added to it.
    */
   #onOrphaned: (() => void) | undefined;
   /** Events found trimmed while unacked (reported in the log and here). */
@@ -203,8 +204,8 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
 
   /**
    * The connection is closing and the session lives on (it may resume, or has resumed on another
-   * connection): if this subscription leaves entries pending under the session's member in no
-   * window, call `orphaned` once — so the subscription that resumed the session reads them. Set
+   * connection): whenever this subscription leaves entries pending under the session's member in
+   * no window, call `orphaned` — so the subscription that resumed the session reads them. Set
    * before `close`.
    */
   releaseOnClose(orphaned: () => void): void {
@@ -212,9 +213,7 @@ export class AcknowledgedDelivery implements Delivery, RetryTarget {
   }
 
   #orphaned(): void {
-    const orphaned = this.#onOrphaned;
-    this.#onOrphaned = undefined;
-    orphaned?.();
+    this.#onOrphaned?.();
   }
 
   /**
