@@ -32,6 +32,21 @@ function recordingConnection(): { connection: Connection; offsets: number[] } {
 }
 
 /** The engine, with reads held at a gate while `hold` is set (a read in flight at a chosen moment). */
+/** The engine, counting the reads still running (so a test can wait until a reader is idle). */
+function counted(durable: DurableConsumers): { durable: DurableConsumers; running: () => number } {
+  let running = 0;
+  const wrapper = Object.create(durable) as DurableConsumers;
+  wrapper.read = async (key: string, group: string, member: string, options: ReadOptions): Promise<ReadOutcome> => {
+    running += 1;
+    try {
+      return await durable.read(key, group, member, options);
+    } finally {
+      running -= 1;
+    }
+  };
+  return { durable: wrapper, running: () => running };
+}
+
 function gated(durable: DurableConsumers): { durable: DurableConsumers; hold: () => () => void; reading: () => Promise<void> } {
   let gate: Promise<void> | undefined;
   let started: (() => void) | undefined;
@@ -137,11 +152,13 @@ describe.each(engines)('two readers of one session group ($name engine)', ({ mak
     const engine = await make();
     try {
       const g = await sessionGroup(engine, 'orphan-hole');
-      const live = g.reader();
+      const reads = counted(engine.durable);
+      const live = g.reader(reads.durable);
       live.delivery.goLive({ offset: 0, epoch: await g.epoch() }, []);
       await g.publish(1);
       live.delivery.wake();
-      await until(() => live.offsets.length === 1, () => 'event 1');
+      // Event 1 delivered and no read of the live reader still running: the next entries are the stale reader's to take.
+      await until(() => live.offsets.length === 1 && reads.running() === 0, () => 'event 1, then the live reader idle');
       // A stale reader of the same member (its node then dies: no release is ever announced).
       await g.publish(2);
       await g.publish(3);
